@@ -1,0 +1,56 @@
+# The two commands a new user needs are `make run` and `make test`; the rest serve them.
+BUILD_DIR ?= build
+ASAN_BUILD_DIR ?= build-asan
+FUZZ_BUILD_DIR ?= build-fuzz
+CONFIG ?= config/greendot.dev.toml
+FUZZ_SECONDS ?= 30
+
+.PHONY: run build deps-build deps-test test unit-test integration-test test-sanitize fuzz format clean
+
+# Installs what is missing, builds, and starts greendot with the development app.
+run: deps-build build
+	./$(BUILD_DIR)/greendot --config $(CONFIG)
+
+deps-build:
+	@scripts/install-deps.sh build
+
+deps-test:
+	@scripts/install-deps.sh test
+
+build:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD_DIR)
+
+# Installs what is missing, builds, and runs every test: unit tests, then the integration
+# tests that drive the real binary with the real npm clients.
+test: deps-test build
+	$(MAKE) --no-print-directory unit-test integration-test
+
+unit-test:
+	ctest --test-dir $(BUILD_DIR) --output-on-failure
+
+integration-test:
+	cd tests/integration && GREENDOT_BIN=$(abspath $(BUILD_DIR))/greendot npm test
+
+# The same tests against a build with AddressSanitizer and UndefinedBehaviorSanitizer.
+test-sanitize: deps-test
+	cmake -S . -B $(ASAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DGREENDOT_SANITIZE=ON
+	cmake --build $(ASAN_BUILD_DIR)
+	$(MAKE) --no-print-directory unit-test integration-test BUILD_DIR=$(ASAN_BUILD_DIR)
+
+# Builds the libFuzzer targets with clang and runs each for FUZZ_SECONDS.
+fuzz: deps-test
+	CXX=clang++ cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DGREENDOT_FUZZ=ON -DGREENDOT_TESTS=OFF -DGREENDOT_SANITIZE=ON
+	cmake --build $(FUZZ_BUILD_DIR)
+	@for target in $(FUZZ_BUILD_DIR)/*_fuzz; do \
+	  name=$$(basename $$target); mkdir -p fuzz/corpus-$$name; \
+	  echo "fuzzing $$name for $(FUZZ_SECONDS) s"; \
+	  $$target -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 fuzz/corpus-$$name || exit 1; \
+	done
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(FUZZ_BUILD_DIR)

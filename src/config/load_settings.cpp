@@ -1,0 +1,536 @@
+#include "config/load_settings.hpp"
+
+#include <toml++/toml.h>
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <map>
+#include <span>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace greendot::config {
+namespace {
+
+constexpr std::string_view kVersion = "greendot 0.1.0";
+
+// Inclusive bounds for a numeric setting. They are generous: their job is to catch a value in
+// the wrong unit or with a digit too many, not to second-guess a deployment.
+struct Range {
+  std::int64_t min;
+  std::int64_t max;
+};
+
+constexpr Range kPortRange{0, 65535};    // 0 asks the OS for any free port
+constexpr Range kThreadsRange{0, 1024};  // 0 means one per core
+constexpr Range kActivityTimeoutRange{1, 3600};
+constexpr Range kPongTimeoutRange{1, 600};
+constexpr Range kMaxMessageBytesRange{128, 16 << 20};
+constexpr Range kMaxOutboundBytesRange{1024, 1 << 30};
+constexpr Range kMaxHttpRequestBytesRange{1024, 64 << 20};
+constexpr Range kClientEventsPerSecondRange{1, 10'000};
+constexpr Range kMaxPresenceMembersRange{1, 1'000'000};
+constexpr Range kMaxUserInfoBytesRange{1, 1 << 20};
+constexpr Range kMaxUserIdLengthRange{1, 4096};
+constexpr Range kMaxConnectionsRange{0, std::numeric_limits<std::uint32_t>::max()};  // 0: no limit
+constexpr Range kMaxChannelsPerConnectionRange{1, 100'000};
+constexpr Range kOfflineGraceMsRange{0, 3'600'000};
+
+constexpr std::array<std::string_view, 6> kLogLevels{"trace", "debug", "info",
+                                                     "warn",  "error", "off"};
+
+[[noreturn]] void fail(std::string_view where, std::string_view problem) {
+  throw ConfigError(std::string(where) + ": " + std::string(problem));
+}
+
+std::string quoted(std::string_view text) {
+  return '"' + std::string(text) + '"';
+}
+
+// Joins with ", ", except that `last` goes before the final item: "a, b and c".
+std::string join(std::span<const std::string_view> items, std::string_view last) {
+  std::string joined;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) joined += i + 1 == items.size() ? last : ", ";
+    joined += items[i];
+  }
+  return joined;
+}
+
+// `shown` is the value as the user wrote it, which may not even fit in an int64_t.
+template <typename T>
+T checked_number(std::string_view where, std::int64_t value, std::string_view shown, Range range) {
+  if (value >= range.min && value <= range.max) return static_cast<T>(value);
+  const std::string got = ", got " + std::string(shown);
+  if (range.min == 1 && value < 1) fail(where, "must be a positive integer" + got);
+  fail(where,
+       "must be between " + std::to_string(range.min) + " and " + std::to_string(range.max) + got);
+}
+
+// Parses the whole of `text` as a decimal integer. A number too large for int64_t saturates, so
+// that it is reported as out of range rather than as not a number.
+template <typename T>
+T parsed_number(std::string_view where, std::string_view text, Range range) {
+  std::int64_t value = 0;
+  const char* const text_end = text.data() + text.size();
+  const auto [end, error] = std::from_chars(text.data(), text_end, value);
+  if (error == std::errc::invalid_argument || end != text_end) {
+    fail(where, "must be an integer, got " + quoted(text));
+  }
+  if (error == std::errc::result_out_of_range) {
+    value = text.starts_with('-') ? std::numeric_limits<std::int64_t>::min()
+                                  : std::numeric_limits<std::int64_t>::max();
+  }
+  return checked_number<T>(where, value, text, range);
+}
+
+using StringCheck = void (*)(std::string_view where, std::string_view value);
+
+void check_not_empty(std::string_view where, std::string_view value) {
+  if (value.empty()) fail(where, "must not be empty");
+}
+
+// App ids and keys travel in URL paths (/app/KEY, /apps/ID/events), so they stay URL-safe.
+void check_identifier(std::string_view where, std::string_view value) {
+  check_not_empty(where, value);
+  const auto url_safe = [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+  };
+  if (!std::all_of(value.begin(), value.end(), url_safe)) {
+    fail(where, "must contain only letters, digits, '_', '.' and '-', got " + quoted(value));
+  }
+}
+
+void check_log_level(std::string_view where, std::string_view value) {
+  if (std::find(kLogLevels.begin(), kLogLevels.end(), value) == kLogLevels.end()) {
+    fail(where, "must be one of " + join(kLogLevels, ", ") + ", got " + quoted(value));
+  }
+}
+
+std::string type_name(toml::node_type type) {
+  switch (type) {
+    case toml::node_type::none:
+      return "nothing";
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a floating-point number";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+  }
+  return "an unknown type";
+}
+
+// Reads one TOML table, remembering which keys were asked for, so that any other key (almost
+// always a typo) is reported instead of silently ignored.
+class TableReader {
+ public:
+  // `path` is the table's dotted path for messages, empty for the document itself.
+  TableReader(const toml::table& table, std::string path) : table_(table), path_(std::move(path)) {}
+
+  std::string where(std::string_view key) const {
+    return path_.empty() ? std::string(key) : path_ + "." + std::string(key);
+  }
+
+  template <typename T>
+  void number(std::string_view key, T& out, Range range) {
+    if (const auto* value = get<std::int64_t>(key, "an integer")) {
+      out = checked_number<T>(where(key), value->get(), std::to_string(value->get()), range);
+    }
+  }
+
+  void boolean(std::string_view key, bool& out) {
+    if (const auto* value = get<bool>(key, "a boolean")) out = value->get();
+  }
+
+  void string(std::string_view key, std::string& out, StringCheck check) {
+    if (const auto* value = get<std::string>(key, "a string")) {
+      check(where(key), value->get());
+      out = value->get();
+    }
+  }
+
+  const toml::table* table(std::string_view key) { return get<toml::table>(key, "a table"); }
+
+  const toml::array* array_of_tables(std::string_view key) {
+    return get<toml::array>(key, "an array of tables ([[" + std::string(key) + "]])");
+  }
+
+  // Call after asking for every key the table may have.
+  void reject_unknown_keys() const {
+    for (const auto& [key, node] : table_) {
+      if (std::find(asked_.begin(), asked_.end(), key.str()) == asked_.end()) {
+        fail(where(key.str()), "unknown key; expected " + join(asked_, " or "));
+      }
+    }
+  }
+
+ private:
+  template <typename T>
+  auto get(std::string_view key, std::string_view expected)
+      -> decltype(std::declval<const toml::node&>().as<T>()) {
+    asked_.push_back(key);
+    const toml::node* node = table_.get(key);
+    if (node == nullptr) return nullptr;
+    if (const auto* value = node->as<T>()) return value;
+    fail(where(key), "must be " + std::string(expected) + ", got " + type_name(node->type()));
+  }
+
+  const toml::table& table_;
+  std::string path_;
+  std::vector<std::string_view> asked_;
+};
+
+ServerSettings read_server(const toml::table& table) {
+  TableReader reader(table, "server");
+  ServerSettings server;
+  reader.string("host", server.host, check_not_empty);
+  reader.number("port", server.port, kPortRange);
+  reader.number("threads", server.threads, kThreadsRange);
+  reader.number("activity_timeout", server.activity_timeout_s, kActivityTimeoutRange);
+  reader.number("pong_timeout", server.pong_timeout_s, kPongTimeoutRange);
+  reader.number("max_message_bytes", server.max_message_bytes, kMaxMessageBytesRange);
+  reader.number("max_outbound_bytes", server.max_outbound_bytes, kMaxOutboundBytesRange);
+  reader.number("max_http_request_bytes", server.max_http_request_bytes, kMaxHttpRequestBytesRange);
+  reader.string("log_level", server.log_level, check_log_level);
+  reader.reject_unknown_keys();
+  return server;
+}
+
+// Every per-app setting except the identity, so that [app_defaults] can hold them too.
+void read_app_options(TableReader& reader, AppConfig& app) {
+  reader.boolean("enabled", app.enabled);
+  reader.boolean("client_events", app.client_events);
+  reader.number("client_events_per_second", app.client_events_per_second,
+                kClientEventsPerSecondRange);
+  reader.number("max_presence_members", app.max_presence_members, kMaxPresenceMembersRange);
+  reader.number("max_user_info_bytes", app.max_user_info_bytes, kMaxUserInfoBytesRange);
+  reader.number("max_user_id_length", app.max_user_id_length, kMaxUserIdLengthRange);
+  reader.number("max_connections", app.max_connections, kMaxConnectionsRange);
+  reader.number("max_channels_per_connection", app.max_channels_per_connection,
+                kMaxChannelsPerConnectionRange);
+  reader.number("offline_grace_ms", app.offline_grace_ms, kOfflineGraceMsRange);
+  reader.boolean("user_authentication", app.user_authentication);
+}
+
+AppConfig read_app_defaults(const toml::table& table) {
+  TableReader reader(table, "app_defaults");
+  AppConfig defaults;
+  read_app_options(reader, defaults);
+  reader.reject_unknown_keys();
+  return defaults;
+}
+
+AppConfig read_app(const toml::node& node, const std::string& path, const AppConfig& defaults) {
+  const toml::table* table = node.as_table();
+  if (table == nullptr) fail(path, "must be a table, got " + type_name(node.type()));
+  TableReader reader(*table, path);
+  AppConfig app = defaults;
+  reader.string("id", app.id, check_identifier);
+  reader.string("key", app.key, check_identifier);
+  reader.string("secret", app.secret, check_not_empty);
+  read_app_options(reader, app);
+  // Before the required-key check: a misspelt "secrt" is better reported as itself.
+  reader.reject_unknown_keys();
+  // Read values were checked non-empty, so empty here means absent.
+  const auto require = [&](std::string_view key, const std::string& value) {
+    if (value.empty()) fail(reader.where(key), "is required");
+  };
+  require("id", app.id);
+  require("key", app.key);
+  require("secret", app.secret);
+  return app;
+}
+
+std::vector<AppConfig> read_apps(const toml::array& array, const AppConfig& defaults) {
+  std::vector<AppConfig> apps;
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    apps.push_back(read_app(*array.get(i), "apps[" + std::to_string(i) + "]", defaults));
+  }
+  return apps;
+}
+
+// What the file says, including the defaults for an app that the environment adds.
+struct FileSettings {
+  Settings settings;
+  AppConfig app_defaults;
+};
+
+FileSettings read_document(const toml::table& document) {
+  TableReader reader(document, "");
+  FileSettings file;
+  if (const auto* server = reader.table("server")) file.settings.server = read_server(*server);
+  if (const auto* defaults = reader.table("app_defaults")) {
+    file.app_defaults = read_app_defaults(*defaults);
+  }
+  if (const auto* apps = reader.array_of_tables("apps")) {
+    file.settings.apps = read_apps(*apps, file.app_defaults);
+  }
+  reader.reject_unknown_keys();
+  return file;
+}
+
+[[noreturn]] void fail_to_read(const std::string& path, std::error_code error) {
+  fail(path, "cannot read config file: " + error.message());
+}
+
+toml::table parse_file(const std::string& path) {
+  // An ifstream opens a directory happily and then reads nothing, which would look like an
+  // empty file.
+  std::error_code ignored;
+  if (std::filesystem::is_directory(path, ignored)) {
+    fail_to_read(path, std::make_error_code(std::errc::is_a_directory));
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail_to_read(path, {errno, std::generic_category()});
+  const std::string text{std::istreambuf_iterator<char>(in), {}};
+  if (in.bad()) fail_to_read(path, {errno, std::generic_category()});
+  try {
+    return toml::parse(text, path);
+  } catch (const toml::parse_error& error) {
+    const auto& begin = error.source().begin;
+    fail(path + ":" + std::to_string(begin.line) + ":" + std::to_string(begin.column),
+         "invalid TOML: " + std::string(error.description()));
+  }
+}
+
+// A setting that both the environment and the command line can give.
+struct Override {
+  std::string_view name;  // how the code below refers to it
+  std::string_view env;
+  std::string_view flag;
+  std::string_view value_name;
+  std::string_view help;
+};
+
+constexpr std::array kOverrides{
+    Override{"config", "GREENDOT_CONFIG", "--config", "FILE", "TOML configuration file"},
+    Override{"host", "GREENDOT_HOST", "--host", "ADDRESS", "address to listen on"},
+    Override{"port", "GREENDOT_PORT", "--port", "PORT", "port to listen on; 0 picks a free one"},
+    Override{"threads", "GREENDOT_THREADS", "--threads", "N",
+             "event-loop threads; 0 means one per core"},
+    Override{"activity_timeout", "GREENDOT_ACTIVITY_TIMEOUT", "--activity-timeout", "SECONDS",
+             "silence after which a connection is pinged"},
+    Override{"pong_timeout", "GREENDOT_PONG_TIMEOUT", "--pong-timeout", "SECONDS",
+             "how long to wait for a reply to a ping"},
+    Override{"max_message_bytes", "GREENDOT_MAX_MESSAGE_BYTES", "--max-message-bytes", "BYTES",
+             "largest WebSocket message accepted from a client"},
+    Override{"log_level", "GREENDOT_LOG_LEVEL", "--log-level", "LEVEL",
+             "trace, debug, info, warn, error or off"},
+    Override{"offline_grace_ms", "GREENDOT_OFFLINE_GRACE_MS", "--offline-grace-ms", "MS",
+             "how long a departed member stays present, for every app"},
+    Override{"app_id", "GREENDOT_APP_ID", "--app-id", "ID",
+             "id of an app to add, or to update if the config file has it"},
+    Override{"app_key", "GREENDOT_APP_KEY", "--app-key", "KEY", "that app's key"},
+    Override{"app_secret", "GREENDOT_APP_SECRET", "--app-secret", "SECRET", "that app's secret"},
+};
+
+constexpr std::array<std::string_view, 3> kAppIdentity{"app_id", "app_key", "app_secret"};
+
+// A value from the environment or the command line, and the variable or flag it came from.
+struct Given {
+  std::string source;
+  std::string text;
+};
+
+using Givens = std::map<std::string_view, Given>;  // by Override::name
+
+const Given* find(const Givens& givens, std::string_view name) {
+  const auto found = givens.find(name);
+  return found == givens.end() ? nullptr : &found->second;
+}
+
+const Override& override_named(std::string_view name) {
+  return *std::find_if(kOverrides.begin(), kOverrides.end(),
+                       [&](const Override& o) { return o.name == name; });
+}
+
+// Id, key and secret only make sense together; a partial set is a mistake, not an update.
+void require_whole_app(const Givens& givens, std::string_view Override::*source) {
+  std::vector<std::string_view> all;
+  std::vector<std::string_view> missing;
+  for (std::string_view name : kAppIdentity) {
+    all.push_back(override_named(name).*source);
+    if (find(givens, name) == nullptr) missing.push_back(all.back());
+  }
+  if (missing.empty() || missing.size() == all.size()) return;
+  throw ConfigError("missing " + join(missing, " and ") + ": an app needs " + join(all, " and ") +
+                    " together");
+}
+
+Givens from_environment(const EnvironmentLookup& env) {
+  Givens givens;
+  for (const Override& o : kOverrides) {
+    // Empty counts as unset: container setups often pass VAR=${VAR} for variables they lack.
+    if (auto text = env(std::string(o.env)); text && !text->empty()) {
+      givens[o.name] = {std::string(o.env), std::move(*text)};
+    }
+  }
+  require_whole_app(givens, &Override::env);
+  return givens;
+}
+
+void parse_command_line(CLI::App& app, int argc, const char* const* argv) {
+  // CLI11 wants the arguments after the program name, last first.
+  std::vector<std::string> args;
+  for (int i = argc - 1; i >= 1; --i) args.emplace_back(argv[i]);
+  try {
+    app.parse(args);
+  } catch (const CLI::CallForHelp&) {
+    throw CommandLineExit{0, app.help()};
+  } catch (const CLI::CallForVersion& version) {
+    throw CommandLineExit{0, std::string(version.what()) + "\n"};
+  } catch (const CLI::ParseError& error) {
+    throw ConfigError(std::string(error.what()) + " (see --help)");
+  }
+}
+
+Givens from_command_line(int argc, const char* const* argv) {
+  CLI::App app{"A Pusher-protocol-compatible presence server.", "greendot"};
+  app.set_version_flag("--version", std::string(kVersion));
+  app.footer(
+      "Settings come from the config file, then the environment variables shown in brackets, "
+      "then these flags; later ones win.");
+  std::map<std::string_view, std::string> texts;
+  std::vector<std::pair<const Override*, const CLI::Option*>> options;
+  for (const Override& o : kOverrides) {
+    const std::string help = std::string(o.help) + " [" + std::string(o.env) + "]";
+    CLI::Option* option = app.add_option(std::string(o.flag), texts[o.name], help);
+    option->type_name(std::string(o.value_name));
+    options.emplace_back(&o, option);
+  }
+  parse_command_line(app, argc, argv);
+  Givens givens;
+  for (const auto& [o, option] : options) {
+    if (option->count() > 0) givens[o->name] = {std::string(o->flag), texts[o->name]};
+  }
+  require_whole_app(givens, &Override::flag);
+  return givens;
+}
+
+FileSettings read_file(const Given& config) {
+  check_not_empty(config.source, config.text);
+  return read_document(parse_file(config.text));
+}
+
+void override_string(const Givens& givens, std::string_view name, std::string& out,
+                     StringCheck check) {
+  if (const Given* given = find(givens, name)) {
+    check(given->source, given->text);
+    out = given->text;
+  }
+}
+
+template <typename T>
+void override_number(const Givens& givens, std::string_view name, T& out, Range range) {
+  if (const Given* given = find(givens, name)) {
+    out = parsed_number<T>(given->source, given->text, range);
+  }
+}
+
+void apply_server(const Givens& givens, ServerSettings& server) {
+  override_string(givens, "host", server.host, check_not_empty);
+  override_number(givens, "port", server.port, kPortRange);
+  override_number(givens, "threads", server.threads, kThreadsRange);
+  override_number(givens, "activity_timeout", server.activity_timeout_s, kActivityTimeoutRange);
+  override_number(givens, "pong_timeout", server.pong_timeout_s, kPongTimeoutRange);
+  override_number(givens, "max_message_bytes", server.max_message_bytes, kMaxMessageBytesRange);
+  override_string(givens, "log_level", server.log_level, check_log_level);
+}
+
+// Adds the app that the environment or command line describes, or, if the file already has an
+// app with that id, replaces its key and secret (rotating credentials without editing the file).
+void apply_app(const Givens& givens, const AppConfig& defaults, std::vector<AppConfig>& apps) {
+  if (find(givens, "app_id") == nullptr) return;  // require_whole_app: all three or none
+  AppConfig given = defaults;
+  override_string(givens, "app_id", given.id, check_identifier);
+  override_string(givens, "app_key", given.key, check_identifier);
+  override_string(givens, "app_secret", given.secret, check_not_empty);
+  const auto existing = std::find_if(apps.begin(), apps.end(),
+                                     [&](const AppConfig& app) { return app.id == given.id; });
+  if (existing == apps.end()) {
+    apps.push_back(std::move(given));
+    return;
+  }
+  existing->key = std::move(given.key);
+  existing->secret = std::move(given.secret);
+}
+
+void apply_offline_grace(const Givens& givens, std::vector<AppConfig>& apps) {
+  if (const Given* given = find(givens, "offline_grace_ms")) {
+    const auto grace_ms =
+        parsed_number<std::uint32_t>(given->source, given->text, kOfflineGraceMsRange);
+    for (AppConfig& app : apps) app.offline_grace_ms = grace_ms;
+  }
+}
+
+void check_unique(std::map<std::string_view, std::size_t>& seen, std::string_view field,
+                  std::string_view value, std::size_t index) {
+  const auto [first, inserted] = seen.emplace(value, index);
+  if (!inserted) {
+    fail("apps[" + std::to_string(index) + "]." + std::string(field),
+         "duplicate app " + std::string(field) + " " + quoted(value) + ", already used by apps[" +
+             std::to_string(first->second) + "]");
+  }
+}
+
+void check_apps(const std::vector<AppConfig>& apps, const Given* config) {
+  if (apps.empty() && config == nullptr) {
+    throw ConfigError(
+        "no app configured: give --config FILE or GREENDOT_APP_ID, GREENDOT_APP_KEY and "
+        "GREENDOT_APP_SECRET");
+  }
+  if (apps.empty()) {
+    throw ConfigError("no app configured: " + config->text +
+                      " has no [[apps]] entry; add one or give GREENDOT_APP_ID, "
+                      "GREENDOT_APP_KEY and GREENDOT_APP_SECRET");
+  }
+  std::map<std::string_view, std::size_t> ids;
+  std::map<std::string_view, std::size_t> keys;
+  for (std::size_t i = 0; i < apps.size(); ++i) {
+    check_unique(ids, "id", apps[i].id, i);
+    check_unique(keys, "key", apps[i].key, i);
+  }
+}
+
+}  // namespace
+
+Settings load_settings(int argc, const char* const* argv, const EnvironmentLookup& env) {
+  // The command line goes first so that --help and --version work however broken the rest is.
+  const Givens flags = from_command_line(argc, argv);
+  Givens givens = from_environment(env);
+  for (const auto& [name, given] : flags) givens.insert_or_assign(name, given);
+
+  const Given* config = find(givens, "config");
+  FileSettings file = config == nullptr ? FileSettings{} : read_file(*config);
+  apply_server(givens, file.settings.server);
+  apply_app(givens, file.app_defaults, file.settings.apps);
+  apply_offline_grace(givens, file.settings.apps);
+  check_apps(file.settings.apps, config);
+  return std::move(file.settings);
+}
+
+}  // namespace greendot::config

@@ -1,0 +1,66 @@
+// Settings: everything greendot can be told at start, with the defaults a new user gets.
+// Values come from a TOML file, then environment variables, then command-line flags (last wins).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace greendot::config {
+
+// One tenant. Limits and switches are per app so that one noisy app cannot dictate another's.
+struct AppConfig {
+  std::string id;
+  std::string key;
+  std::string secret;
+  bool enabled = true;
+
+  // Client events (`client-*`): allowed at all, and how many per second per connection.
+  bool client_events = true;
+  std::uint32_t client_events_per_second = 10;
+
+  // Presence limits (Pusher's are 100 members, 1 KB user_info, 128-character user ids).
+  std::uint32_t max_presence_members = 1000;
+  std::uint32_t max_user_info_bytes = 1024;
+  std::uint32_t max_user_id_length = 128;
+
+  // Connections this app may hold at once on this node; 0 means no limit.
+  std::uint32_t max_connections = 0;
+  std::uint32_t max_channels_per_connection = 100;
+
+  // How long a member whose last session ended stays present, so a reload does not flicker.
+  std::uint32_t offline_grace_ms = 3000;
+
+  // Whether `pusher:signin` (user authentication) is accepted.
+  bool user_authentication = true;
+};
+
+struct ServerSettings {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 6001;
+  // Event-loop threads; 0 means one per core.
+  std::uint32_t threads = 0;
+
+  // Sent to clients as `activity_timeout`: after this many seconds of silence the client
+  // pings; the server also pings a silent client after it.
+  std::uint32_t activity_timeout_s = 30;
+  // How long to wait for any reply to a server ping before closing with 4201.
+  std::uint32_t pong_timeout_s = 30;
+
+  // Largest WebSocket message accepted from a client.
+  std::uint32_t max_message_bytes = 10240;
+  // Outbound bytes queued for one connection before it is disconnected as too slow.
+  std::uint32_t max_outbound_bytes = 1024 * 1024;
+  // Largest HTTP request (head and body) accepted.
+  std::uint32_t max_http_request_bytes = 64 * 1024;
+
+  // trace, debug, info, warn, error, off
+  std::string log_level = "info";
+};
+
+struct Settings {
+  ServerSettings server;
+  std::vector<AppConfig> apps;
+};
+
+}  // namespace greendot::config

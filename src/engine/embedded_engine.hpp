@@ -1,0 +1,34 @@
+// The embedded engine: presence of one node, in memory, behind one mutex.
+// Critical sections are short (hash lookups, and the snapshot for a joiner) and fan-out
+// happens outside on the event-loop threads, so one lock serves both cores.
+#pragma once
+
+#include <functional>
+#include <mutex>
+
+#include "core/presence_book.hpp"
+#include "engine/broker.hpp"
+#include "engine/presence_engine.hpp"
+
+namespace greendot::engine {
+
+class EmbeddedEngine final : public PresenceEngine {
+ public:
+  using Clock = std::function<core::Millis()>;
+  EmbeddedEngine(Broker& broker, Clock clock) : broker_(broker), clock_(std::move(clock)) {}
+
+  void join(JoinRequest request, JoinCallback done) override;
+  void leave(core::AppIndex app, std::string_view channel, std::string_view user_id,
+             core::SessionId session, core::Millis grace_ms) override;
+  void tick(core::Millis now) override;
+
+ private:
+  void publish_removal(const core::PresenceEvent& event);
+
+  Broker& broker_;
+  Clock clock_;
+  std::mutex mutex_;
+  core::PresenceBook book_;
+};
+
+}  // namespace greendot::engine

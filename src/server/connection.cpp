@@ -1,0 +1,240 @@
+#include "server/connection.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+
+#include <charconv>
+
+namespace greendot::server {
+
+namespace asio = boost::asio;
+namespace ws = protocol::websocket;
+namespace pusher = protocol::pusher;
+
+namespace {
+
+// Protocol versions whose wire format this server speaks.
+constexpr int kMinProtocol = 5;
+constexpr int kMaxProtocol = 7;
+// Reads per readiness before yielding to other connections of the thread.
+constexpr int kReadsPerWakeup = 4;
+
+}  // namespace
+
+void Connection::start(Shard& shard, asio::ip::tcp::socket socket, std::string_view app_key,
+                       std::string_view protocol_version, bool has_protocol, std::string pending) {
+  auto connection = std::make_shared<Connection>(shard, std::move(socket));
+  connection->open(app_key, protocol_version, has_protocol, std::move(pending));
+}
+
+Connection::Connection(Shard& shard, asio::ip::tcp::socket socket)
+    : shard_(shard),
+      socket_(std::move(socket)),
+      parser_(ws::Role::Server, shard.context().settings.max_message_bytes),
+      socket_id_(protocol::SocketId::random()) {
+  shard_.attach(*this);
+}
+
+Connection::~Connection() {
+  if (is_linked()) shard_.detach(*this);
+}
+
+const config::AppConfig& Connection::app() const {
+  return shard_.context().apps.app(app_index_);
+}
+
+void Connection::open(std::string_view app_key, std::string_view protocol_version,
+                      bool has_protocol, std::string pending) {
+  boost::system::error_code ignored;
+  socket_.non_blocking(true, ignored);
+  socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
+  shard_.liveness().touch(*this, now_ms());
+
+  auto& apps = shard_.context().apps;
+  const config::AppConfig* app = apps.find_by_key(app_key, &app_index_);
+  if (!app) {
+    spdlog::debug("connection refused: no app has the key '{}'", app_key);
+    return close(4001, "Application does not exist");
+  }
+  if (!app->enabled) return close(4003, "Application disabled");
+  if (!has_protocol) return close(4008, "No protocol version supplied");
+  int version = 0;
+  auto [end, ec] = std::from_chars(protocol_version.data(),
+                                   protocol_version.data() + protocol_version.size(), version);
+  if (ec != std::errc{} || end != protocol_version.data() + protocol_version.size()) {
+    return close(4006, "Invalid version string format");
+  }
+  if (version < kMinProtocol || version > kMaxProtocol) {
+    return close(4007, "Unsupported protocol version");
+  }
+  auto& count = apps.connections(app_index_);
+  if (app->max_connections != 0 && count.fetch_add(1) >= app->max_connections) {
+    count.fetch_sub(1);
+    return close(4004, "Application is over connection quota");
+  }
+  if (app->max_connections == 0) count.fetch_add(1);
+  counted_ = true;
+  if (shard_.context().stopping) return close(4200, "Server is shutting down; reconnect");
+
+  session_ = shard_.context().next_session.fetch_add(1);
+  send_text(pusher::connection_established(socket_id_.to_string(),
+                                           shard_.context().settings.activity_timeout_s));
+  if (!pending.empty() && !consume(pending)) return;
+  wait_readable();
+}
+
+void Connection::wait_readable() {
+  if (closing_ || finished_) return;
+  socket_.async_wait(asio::ip::tcp::socket::wait_read,
+                     [self = shared_from_this()](const boost::system::error_code& ec) {
+                       if (ec) return self->finish();
+                       if (self->closing_) return;  // the close frame is on its way out
+                       self->on_readable();
+                     });
+}
+
+void Connection::on_readable() {
+  auto buffer = shard_.read_buffer();
+  for (int i = 0; i < kReadsPerWakeup && !closing_ && !finished_; ++i) {
+    boost::system::error_code ec;
+    std::size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+    if (ec) return finish();
+    shard_.liveness().touch(*this, now_ms());
+    if (!consume({buffer.data(), n})) return;
+    if (n < buffer.size()) break;
+  }
+  parser_.shrink_if_idle();
+  wait_readable();
+}
+
+// Feeds bytes to the frame parser and acts on what it finds. False when the connection is
+// closing because of them.
+bool Connection::consume(std::string_view bytes) {
+  auto error = parser_.feed(bytes, [this](const ws::ParsedEvent& event) {
+    if (closing_) return;
+    switch (event.kind) {
+      case ws::ParsedEvent::Kind::Text:
+        on_message(event.payload);
+        break;
+      case ws::ParsedEvent::Kind::Binary:
+        send_error("Binary frames are not supported; send JSON text");
+        break;
+      case ws::ParsedEvent::Kind::Ping: {
+        std::string frame;
+        ws::append_frame(frame, ws::Opcode::Pong, event.payload);
+        enqueue(std::make_shared<const std::string>(std::move(frame)));
+        break;
+      }
+      case ws::ParsedEvent::Kind::Pong:
+        break;
+      case ws::ParsedEvent::Kind::Close:
+        close(1000, "");
+        break;
+    }
+  });
+  if (error != ws::ParseError::None && !closing_) {
+    if (error == ws::ParseError::MessageTooBig) {
+      send_error("Message larger than the limit of " +
+                 std::to_string(shard_.context().settings.max_message_bytes) + " bytes");
+    }
+    close(ws::FrameParser::close_code_for(error), ws::FrameParser::describe(error));
+  }
+  return !closing_;
+}
+
+void Connection::send_text(std::string_view text) {
+  enqueue(engine::make_text_frame(text));
+}
+
+void Connection::send_frame(const engine::SharedFrame& frame) {
+  enqueue(frame);
+}
+
+void Connection::enqueue(engine::SharedFrame frame) {
+  if (closing_ || finished_) return;
+  const std::size_t limit = shard_.context().settings.max_outbound_bytes;
+  if (queued_bytes_ + frame->size() > limit) {
+    // A consumer that cannot keep up is let go rather than allowed to grow our memory. The
+    // close is posted: this may run inside a fan-out loop over the subscriber list.
+    asio::post(shard_.io(), [self = shared_from_this()] {
+      self->close(4100, "Over capacity: the client did not read its messages fast enough");
+    });
+    queue_.clear();
+    queued_bytes_ = 0;
+    for (const auto& f : writing_) queued_bytes_ += f->size();
+    closing_ = true;
+    overflowed_ = true;
+    return;
+  }
+  queued_bytes_ += frame->size();
+  queue_.push_back(std::move(frame));
+  if (!writing_now_) start_write();
+}
+
+void Connection::start_write() {
+  if (queue_.empty() || finished_) return;
+  writing_now_ = true;
+  writing_.swap(queue_);
+  // Everything queued goes out in one gathered write: fan-out bursts coalesce per connection.
+  std::vector<asio::const_buffer> buffers;
+  buffers.reserve(writing_.size());
+  for (const auto& frame : writing_) buffers.emplace_back(frame->data(), frame->size());
+  asio::async_write(socket_, buffers,
+                    [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+                      self->writing_now_ = false;
+                      for (const auto& frame : self->writing_) {
+                        self->queued_bytes_ -= frame->size();
+                      }
+                      self->writing_.clear();
+                      if (ec) return self->finish();
+                      if (!self->queue_.empty()) return self->start_write();
+                      if (self->closing_) self->finish();
+                    });
+}
+
+void Connection::close(std::uint16_t code, std::string_view reason) {
+  if (finished_ || (closing_ && !overflowed_)) return;
+  overflowed_ = false;
+  closing_ = true;
+  // Queued directly: these two must go out even though nothing else may be sent any more.
+  auto push = [this](engine::SharedFrame frame) {
+    queued_bytes_ += frame->size();
+    queue_.push_back(std::move(frame));
+  };
+  if (code >= 4000) push(engine::make_text_frame(pusher::error(code, reason)));
+  push(std::make_shared<const std::string>(ws::encode_close(code, reason)));
+  // Reading stops here (wait_readable checks closing_); the socket closes once the close
+  // frame is written.
+  if (!writing_now_) start_write();
+}
+
+void Connection::send_ping() {
+  send_text(pusher::ping());
+}
+
+void Connection::expire() {
+  if (closing_) return finish();  // even the close could not be written: the peer is gone
+  close(4201, "Pong reply not received in time");
+  // The tracker no longer holds this connection; keep the close bounded in time too.
+  shard_.liveness().touch(*this, now_ms());
+}
+
+void Connection::finish() {
+  if (finished_) return;
+  finished_ = true;
+  closing_ = true;
+  for (const auto& subscription : subscriptions_) leave(subscription);
+  subscriptions_.clear();
+  shard_.liveness().remove(*this);
+  if (counted_) shard_.context().apps.connections(app_index_).fetch_sub(1);
+  counted_ = false;
+  boost::system::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  queue_.clear();
+  shard_.detach(*this);
+}
+
+}  // namespace greendot::server

@@ -1,0 +1,101 @@
+// Connection: one client on the Pusher protocol, from the completed WebSocket handshake to
+// the last byte. The WebSocket side (reads, writes, close) is in connection.cpp; what the
+// Pusher messages mean is in connection_pusher.cpp.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/channel_name.hpp"
+#include "core/liveness_tracker.hpp"
+#include "core/rate_limiter.hpp"
+#include "engine/presence_engine.hpp"
+#include "protocol/pusher_messages.hpp"
+#include "protocol/websocket_frame.hpp"
+#include "server/local_fanout.hpp"
+#include "server/shard.hpp"
+
+namespace greendot::server {
+
+class Connection final : public std::enable_shared_from_this<Connection>,
+                         public FrameSink,
+                         public core::LivenessEntry,
+                         public ConnectionListHook {
+ public:
+  // Takes over a socket whose handshake response has been sent. `app_key` and `query` come
+  // from the request target; `pending` are bytes the client sent after its request.
+  static void start(Shard& shard, boost::asio::ip::tcp::socket socket, std::string_view app_key,
+                    std::string_view protocol_version, bool has_protocol, std::string pending);
+
+  Connection(Shard& shard, boost::asio::ip::tcp::socket socket);
+  ~Connection();
+
+  void send_frame(const engine::SharedFrame& frame) override;
+  protocol::SocketId socket_id() const override { return socket_id_; }
+
+  // Sends a WebSocket close (after `pusher:error` for Pusher codes) and ends the connection.
+  void close(std::uint16_t code, std::string_view reason);
+  // The liveness tracker's ping of a silent client.
+  void send_ping();
+  // The liveness tracker found no reply to the ping: the client is gone.
+  void expire();
+
+ private:
+  struct Subscription {
+    std::string channel;
+    core::ChannelKind kind;
+    std::string user_id;        // presence: the member this connection is
+    std::uint32_t join_id = 0;  // presence: non-zero while the engine has not answered
+  };
+
+  // WebSocket side.
+  void open(std::string_view app_key, std::string_view protocol_version, bool has_protocol,
+            std::string pending);
+  void wait_readable();
+  void on_readable();
+  bool consume(std::string_view bytes);
+  void send_text(std::string_view text);
+  void enqueue(engine::SharedFrame frame);
+  void start_write();
+  void finish();
+
+  // Pusher side.
+  void on_message(std::string_view text);
+  void handle_subscribe(const boost::json::value& data);
+  void subscribe_presence(std::string channel, const protocol::pusher::SubscribeRequest& request);
+  void on_joined(std::uint32_t join_id, engine::JoinOutcome outcome);
+  void handle_unsubscribe(const boost::json::value& data);
+  void handle_signin(const boost::json::value& data);
+  void handle_client_event(protocol::pusher::ClientMessage& message);
+  void refuse_subscription(std::string_view channel, std::string_view type,
+                           std::string_view message, int status);
+  void send_error(std::string_view message, std::uint16_t code = 0);
+  void leave(const Subscription& subscription);
+  Subscription* find_subscription(std::string_view channel);
+  const config::AppConfig& app() const;
+
+  Shard& shard_;
+  boost::asio::ip::tcp::socket socket_;
+  protocol::websocket::FrameParser parser_;
+  std::vector<engine::SharedFrame> queue_;    // waiting to be written
+  std::vector<engine::SharedFrame> writing_;  // being written now
+  std::size_t queued_bytes_ = 0;              // in both
+  std::vector<Subscription> subscriptions_;
+  std::string signed_in_user_;
+  protocol::SocketId socket_id_;
+  core::SessionId session_ = 0;
+  core::AppIndex app_index_ = 0;
+  core::RateLimiter client_events_;
+  std::uint32_t next_join_id_ = 0;
+  bool counted_ = false;     // holds one of the app's connection slots
+  bool closing_ = false;     // a close is queued; nothing more is sent or read
+  bool overflowed_ = false;  // dropped as a slow consumer; its close is still to be queued
+  bool finished_ = false;    // torn down
+  bool writing_now_ = false;
+};
+
+}  // namespace greendot::server

@@ -1,0 +1,229 @@
+// What the Pusher messages of one connection mean: subscriptions, presence, client events
+// and sign-in. The wire formats are in protocol/pusher_messages; the rules are in
+// docs/protocol.md.
+#include <boost/asio/post.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <algorithm>
+
+#include "protocol/signature.hpp"
+#include "server/connection.hpp"
+
+namespace greendot::server {
+
+namespace pusher = protocol::pusher;
+using core::ChannelKind;
+
+namespace {
+
+constexpr std::size_t kMaxClientEventNameLength = 200;
+
+template <class T>
+const pusher::Problem* problem_of(const pusher::Parsed<T>& parsed) {
+  return std::get_if<pusher::Problem>(&parsed);
+}
+
+}  // namespace
+
+void Connection::send_error(std::string_view message, std::uint16_t code) {
+  send_text(pusher::error(code, message));
+}
+
+void Connection::refuse_subscription(std::string_view channel, std::string_view type,
+                                     std::string_view message, int status) {
+  send_text(pusher::subscription_error(channel, type, message, status));
+}
+
+Connection::Subscription* Connection::find_subscription(std::string_view channel) {
+  auto it = std::find_if(subscriptions_.begin(), subscriptions_.end(),
+                         [&](const Subscription& s) { return s.channel == channel; });
+  return it == subscriptions_.end() ? nullptr : &*it;
+}
+
+void Connection::on_message(std::string_view text) {
+  auto parsed = pusher::parse_client_message(text);
+  if (const auto* problem = problem_of(parsed)) return send_error(problem->message);
+  auto& message = std::get<pusher::ClientMessage>(parsed);
+  const std::string& event = message.event;
+  if (event == "pusher:ping") return send_text(pusher::pong());
+  if (event == "pusher:pong") return;  // any message already counted as activity
+  if (event == "pusher:subscribe") return handle_subscribe(message.data);
+  if (event == "pusher:unsubscribe") return handle_unsubscribe(message.data);
+  if (event == "pusher:signin") return handle_signin(message.data);
+  if (event.starts_with("client-")) return handle_client_event(message);
+  if (event.starts_with("pusher:")) return send_error("Unknown event " + event);
+  send_error("Unknown event " + event +
+             ": clients may send pusher: events and client- events only");
+}
+
+void Connection::handle_subscribe(const boost::json::value& data) {
+  auto parsed = pusher::read_subscribe(data);
+  if (const auto* problem = problem_of(parsed)) return send_error(problem->message);
+  auto& request = std::get<pusher::SubscribeRequest>(parsed);
+  const std::string& channel = request.channel;
+
+  auto kind = core::classify_channel(channel);
+  if (!kind) {
+    return refuse_subscription(channel, "InvalidChannel",
+                               "Channel names are 1 to 164 characters from [A-Za-z0-9_-=@,.;]",
+                               400);
+  }
+  if (find_subscription(channel)) {
+    return refuse_subscription(channel, "AlreadySubscribed",
+                               "This connection is already subscribed to " + channel, 409);
+  }
+  if (subscriptions_.size() >= app().max_channels_per_connection) {
+    return refuse_subscription(channel, "LimitReached",
+                               "A connection may subscribe to at most " +
+                                   std::to_string(app().max_channels_per_connection) + " channels",
+                               4100);
+  }
+  if (*kind == ChannelKind::ServerToUser) {
+    if (signed_in_user_.empty() ||
+        channel.substr(core::kServerToUserPrefix.size()) != signed_in_user_) {
+      return refuse_subscription(channel, "AuthError",
+                                 "Only the connection signed in as this user may subscribe", 401);
+    }
+  }
+  if (*kind == ChannelKind::Presence) return subscribe_presence(channel, request);
+  if (core::needs_authorization(*kind)) {
+    const std::string to_sign = protocol::channel_string_to_sign(socket_id_.to_string(), channel);
+    if (!request.auth || !protocol::verify_auth(*request.auth, app().key, app().secret, to_sign)) {
+      return refuse_subscription(channel, "AuthError", "Invalid signature for " + channel, 401);
+    }
+  }
+  subscriptions_.push_back(Subscription{channel, *kind, {}, 0});
+  shard_.fanout().add(app_index_, channel, this);
+  send_text(pusher::subscription_succeeded(channel));
+}
+
+void Connection::subscribe_presence(std::string channel, const pusher::SubscribeRequest& request) {
+  const auto& config = app();
+  if (!request.channel_data) {
+    return refuse_subscription(channel, "InvalidChannelData", "Presence channels need channel_data",
+                               400);
+  }
+  const std::string to_sign =
+      protocol::presence_string_to_sign(socket_id_.to_string(), channel, *request.channel_data);
+  if (!request.auth || !protocol::verify_auth(*request.auth, config.key, config.secret, to_sign)) {
+    return refuse_subscription(channel, "AuthError", "Invalid signature for " + channel, 401);
+  }
+  auto identity = pusher::parse_channel_data(*request.channel_data, config.max_user_id_length,
+                                             config.max_user_info_bytes);
+  if (identity.error == pusher::IdentityError::UserInfoTooLarge) {
+    return refuse_subscription(channel, "UserInfoTooLarge", identity.message, 413);
+  }
+  if (identity.error != pusher::IdentityError::None) {
+    return refuse_subscription(channel, "InvalidChannelData", identity.message, 400);
+  }
+
+  const std::uint32_t join_id = ++next_join_id_;
+  subscriptions_.push_back(
+      Subscription{channel, ChannelKind::Presence, identity.identity.user_id, join_id});
+  engine::JoinRequest join{app_index_,
+                           std::move(channel),
+                           std::move(identity.identity.user_id),
+                           std::move(identity.identity.user_info),
+                           session_,
+                           socket_id_,
+                           config.max_presence_members};
+  shard_.context().engine.join(std::move(join), [self = shared_from_this(),
+                                                 join_id](engine::JoinOutcome outcome) {
+    boost::asio::post(self->shard_.io(), [self, join_id, outcome = std::move(outcome)]() mutable {
+      self->on_joined(join_id, std::move(outcome));
+    });
+  });
+}
+
+void Connection::on_joined(std::uint32_t join_id, engine::JoinOutcome outcome) {
+  if (closing_) return;  // finish() leaves every channel, pending ones included
+  auto it = std::find_if(subscriptions_.begin(), subscriptions_.end(),
+                         [&](const Subscription& s) { return s.join_id == join_id; });
+  if (it == subscriptions_.end()) return;  // unsubscribed meanwhile; the leave was sent then
+  if (!outcome.accepted) {
+    std::string channel = std::move(it->channel);
+    subscriptions_.erase(it);
+    return refuse_subscription(channel, "LimitReached",
+                               "The channel has reached its limit of " +
+                                   std::to_string(app().max_presence_members) + " members",
+                               4100);
+  }
+  it->join_id = 0;
+  shard_.fanout().add(app_index_, it->channel, this);
+  send_text(pusher::presence_subscription_succeeded(it->channel, outcome.presence_data));
+}
+
+void Connection::leave(const Subscription& subscription) {
+  if (subscription.join_id == 0) shard_.fanout().remove(app_index_, subscription.channel, this);
+  if (subscription.kind == ChannelKind::Presence) {
+    shard_.context().engine.leave(app_index_, subscription.channel, subscription.user_id, session_,
+                                  app().offline_grace_ms);
+  }
+}
+
+void Connection::handle_unsubscribe(const boost::json::value& data) {
+  auto parsed = pusher::read_unsubscribe(data);
+  if (const auto* problem = problem_of(parsed)) return send_error(problem->message);
+  const auto& channel = std::get<std::string>(parsed);
+  auto it = std::find_if(subscriptions_.begin(), subscriptions_.end(),
+                         [&](const Subscription& s) { return s.channel == channel; });
+  if (it == subscriptions_.end()) return send_error("Not subscribed to " + channel);
+  leave(*it);
+  subscriptions_.erase(it);
+}
+
+void Connection::handle_signin(const boost::json::value& data) {
+  const auto& config = app();
+  if (!config.user_authentication) {
+    return close(4009, "User authentication is disabled for this app");
+  }
+  auto parsed = pusher::read_signin(data);
+  if (const auto* problem = problem_of(parsed)) return close(4009, problem->message);
+  const auto& request = std::get<pusher::SigninRequest>(parsed);
+  const std::string to_sign =
+      protocol::user_string_to_sign(socket_id_.to_string(), request.user_data);
+  if (!protocol::verify_auth(request.auth, config.key, config.secret, to_sign)) {
+    return close(4009, "Invalid signature for pusher:signin");
+  }
+  auto user = pusher::parse_user_data_id(request.user_data, config.max_user_id_length);
+  if (const auto* problem = problem_of(user)) return close(4009, problem->message);
+  auto& user_id = std::get<std::string>(user);
+  if (!signed_in_user_.empty() && signed_in_user_ != user_id) {
+    return close(4009, "This connection is already signed in as another user");
+  }
+  signed_in_user_ = std::move(user_id);
+  send_text(pusher::signin_success(request.user_data));
+}
+
+void Connection::handle_client_event(pusher::ClientMessage& message) {
+  const auto& config = app();
+  if (!message.channel) return send_error("Client events need a \"channel\"");
+  const std::string& channel = *message.channel;
+  if (!config.client_events) {
+    return send_error("Client events are disabled for this app", 4301);
+  }
+  const Subscription* subscription = find_subscription(channel);
+  if (!subscription || subscription->join_id != 0) {
+    return send_error("Client events need a subscription to " + channel);
+  }
+  if (subscription->kind != ChannelKind::Private && subscription->kind != ChannelKind::Presence) {
+    return send_error("Client events are only allowed on private- and presence- channels");
+  }
+  if (message.event.size() > kMaxClientEventNameLength) {
+    return send_error("Event names are at most 200 characters");
+  }
+  if (!client_events_.try_acquire(config.client_events_per_second, now_ms())) {
+    return send_error("Client event rejected: more than " +
+                          std::to_string(config.client_events_per_second) +
+                          " client events per second",
+                      4301);
+  }
+  const std::string data = boost::json::serialize(message.data);
+  shard_.context().broker.publish(
+      engine::ChannelMessage{app_index_, channel,
+                             engine::make_text_frame(pusher::channel_event(
+                                 message.event, channel, data, subscription->user_id)),
+                             socket_id_});
+}
+
+}  // namespace greendot::server

@@ -1,0 +1,210 @@
+#include "server/http_session.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/url/parse.hpp>
+
+#include <chrono>
+
+#include "protocol/json_text.hpp"
+#include "protocol/websocket_handshake.hpp"
+#include "server/connection.hpp"
+#include "server/shard.hpp"
+
+namespace greendot::server {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+
+namespace {
+
+// A client must send its whole request within this time (slow-loris protection).
+constexpr auto kRequestTimeout = std::chrono::seconds(30);
+constexpr std::size_t kMaxHeaderBytes = 16 * 1024;
+constexpr std::string_view kAppPathPrefix = "/app/";
+
+Response json_response(const Request& request, http::status status, std::string body) {
+  Response response{status, request.version()};
+  response.set(http::field::server, "greendot");
+  response.set(http::field::content_type, "application/json");
+  response.keep_alive(request.keep_alive());
+  response.body() = std::move(body);
+  response.prepare_payload();
+  return response;
+}
+
+Response error_response(const Request& request, http::status status, std::string_view message) {
+  std::string body = "{\"error\":";
+  protocol::append_json_string(body, message);
+  body.push_back('}');
+  return json_response(request, status, std::move(body));
+}
+
+bool header_has_token(std::string_view value, std::string_view token) {
+  // Comma-separated, case-insensitive, e.g. "keep-alive, Upgrade".
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c; };
+  while (!value.empty()) {
+    auto comma = value.find(',');
+    std::string_view item = value.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.size() == token.size() &&
+        std::equal(item.begin(), item.end(), token.begin(),
+                   [&](char a, char b) { return lower(a) == lower(b); })) {
+      return true;
+    }
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
+// Errors that mean the client sent something that is not HTTP/1.1 (as opposed to going away).
+bool is_malformed_request(const boost::system::error_code& ec) {
+  const auto& http_errors = make_error_code(http::error::bad_target).category();
+  return ec && ec.category() == http_errors && ec != http::error::end_of_stream &&
+         ec != http::error::partial_message;
+}
+
+bool is_websocket_upgrade(const Request& request) {
+  return header_has_token(request[http::field::connection], "upgrade") &&
+         header_has_token(request[http::field::upgrade], "websocket");
+}
+
+Response route_plain(const Request& request, std::string_view path) {
+  if (path == "/health") {
+    if (request.method() != http::verb::get && request.method() != http::verb::head) {
+      return error_response(request, http::status::method_not_allowed, "Use GET /health");
+    }
+    return json_response(request, http::status::ok, R"({"status":"ok"})");
+  }
+  if (path.starts_with(kAppPathPrefix)) {
+    return error_response(request, http::status::upgrade_required,
+                          "This endpoint only accepts WebSocket connections "
+                          "(Connection: Upgrade, Upgrade: websocket)");
+  }
+  return error_response(request, http::status::not_found, "Not found: " + std::string(path));
+}
+
+// Answers an upgrade request; true when the socket now belongs to a Connection.
+asio::awaitable<bool> upgrade(Shard& shard, asio::ip::tcp::socket& socket,
+                              beast::flat_buffer& buffer, const Request& request,
+                              const boost::urls::url_view& url) {
+  const std::string path = url.path();  // decoded, so a copy
+  std::string_view key = std::string_view(path).substr(kAppPathPrefix.size());
+  if (!path.starts_with(kAppPathPrefix) || key.empty() || key.find('/') != std::string_view::npos) {
+    auto response =
+        error_response(request, http::status::not_found, "WebSocket connections go to /app/{key}");
+    response.keep_alive(false);
+    co_await http::async_write(socket, response, asio::use_awaitable);
+    co_return false;
+  }
+  const auto client_key = request[http::field::sec_websocket_key];
+  if (request.method() != http::verb::get || request[http::field::sec_websocket_version] != "13" ||
+      !protocol::websocket::valid_client_key(client_key)) {
+    auto response = error_response(request, http::status::bad_request,
+                                   "A WebSocket upgrade needs GET, Sec-WebSocket-Version: 13 and "
+                                   "a valid Sec-WebSocket-Key");
+    response.set(http::field::sec_websocket_version, "13");
+    response.keep_alive(false);
+    co_await http::async_write(socket, response, asio::use_awaitable);
+    co_return false;
+  }
+
+  std::string handshake =
+      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Accept: " +
+      protocol::websocket::accept_key(client_key) + "\r\n\r\n";
+  co_await asio::async_write(socket, asio::buffer(handshake), asio::use_awaitable);
+
+  std::string protocol_version;
+  bool has_protocol = false;
+  auto params = url.params();
+  if (auto it = params.find("protocol"); it != params.end() && (*it).has_value) {
+    has_protocol = true;
+    protocol_version = (*it).value;
+  }
+  std::string pending(static_cast<const char*>(buffer.data().data()), buffer.size());
+  Connection::start(shard, std::move(socket), key, protocol_version, has_protocol,
+                    std::move(pending));
+  co_return true;
+}
+
+asio::awaitable<void> session(Shard& shard, asio::ip::tcp::socket socket) {
+  beast::flat_buffer buffer;
+  asio::steady_timer deadline(socket.get_executor());
+  const std::size_t max_body = shard.context().settings.max_http_request_bytes;
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(kMaxHeaderBytes);
+    parser.body_limit(max_body);
+    deadline.expires_after(kRequestTimeout);
+    deadline.async_wait([&socket](const boost::system::error_code& ec) {
+      if (!ec) socket.close();
+    });
+    boost::system::error_code ec;
+    co_await http::async_read(socket, buffer, parser,
+                              asio::redirect_error(asio::use_awaitable, ec));
+    deadline.cancel();
+    if (ec == http::error::body_limit) {
+      Request request;
+      auto response =
+          error_response(request, http::status::payload_too_large,
+                         "Request body larger than " + std::to_string(max_body) + " bytes");
+      response.keep_alive(false);
+      co_await http::async_write(socket, response, asio::redirect_error(asio::use_awaitable, ec));
+      co_return;
+    }
+    if (is_malformed_request(ec)) {
+      Request request;
+      auto response = error_response(request, http::status::bad_request,
+                                     "Malformed HTTP request: " + ec.message());
+      response.keep_alive(false);
+      co_await http::async_write(socket, response, asio::redirect_error(asio::use_awaitable, ec));
+      co_return;
+    }
+    if (ec) co_return;
+
+    const Request& request = parser.get();
+    auto url = boost::urls::parse_origin_form(request.target());
+    if (!url) {
+      auto response =
+          error_response(request, http::status::bad_request, "Malformed request target");
+      response.keep_alive(false);
+      co_await http::async_write(socket, response, asio::redirect_error(asio::use_awaitable, ec));
+      co_return;
+    }
+    if (is_websocket_upgrade(request)) {
+      co_await upgrade(shard, socket, buffer, request, *url);
+      co_return;
+    }
+    auto response = route_plain(request, url->path());
+    co_await http::async_write(socket, response, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || !response.keep_alive()) co_return;
+  }
+}
+
+}  // namespace
+
+void serve_http(Shard& shard, asio::ip::tcp::socket socket) {
+  asio::co_spawn(shard.io(), session(shard, std::move(socket)), [](std::exception_ptr error) {
+    if (!error) return;
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      spdlog::debug("http session ended: {}", e.what());
+    }
+  });
+}
+
+}  // namespace greendot::server

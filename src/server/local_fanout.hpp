@@ -1,0 +1,38 @@
+// LocalFanout: the subscribers of each channel on one event-loop thread.
+// Single-threaded by design: every thread has its own, so delivery needs no locks.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/broker.hpp"
+
+namespace greendot::server {
+
+// What a subscriber must offer to receive broadcasts.
+class FrameSink {
+ public:
+  virtual void send_frame(const engine::SharedFrame& frame) = 0;
+  virtual protocol::SocketId socket_id() const = 0;
+
+ protected:
+  ~FrameSink() = default;
+};
+
+class LocalFanout {
+ public:
+  void add(core::AppIndex app, std::string_view channel, FrameSink* sink);
+  void remove(core::AppIndex app, std::string_view channel, FrameSink* sink);
+  // Sends the message's frame to every local subscriber of its channel but the excepted one.
+  void deliver(const engine::ChannelMessage& message) const;
+  std::size_t subscriber_count(core::AppIndex app, std::string_view channel) const;
+
+ private:
+  using Channels = std::unordered_map<std::string, std::vector<FrameSink*>>;
+  const std::vector<FrameSink*>* find(core::AppIndex app, std::string_view channel) const;
+  std::vector<Channels> apps_;  // indexed by app
+};
+
+}  // namespace greendot::server

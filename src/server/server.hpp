@@ -1,0 +1,53 @@
+// Server: wires settings, apps, engine, broker and event-loop threads together, accepts
+// connections, and shuts down gracefully on SIGTERM or SIGINT.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <memory>
+#include <vector>
+
+#include "config/settings.hpp"
+#include "engine/embedded_engine.hpp"
+#include "engine/local_broker.hpp"
+#include "server/app_registry.hpp"
+#include "server/server_context.hpp"
+#include "server/shard.hpp"
+
+namespace greendot::server {
+
+class Server {
+ public:
+  explicit Server(config::Settings settings);
+  ~Server();
+
+  // Binds the listening socket; throws with a clear message when it cannot.
+  void bind();
+  // The port actually bound (useful when port 0 asked for any free one).
+  std::uint16_t port() const;
+  // Runs until SIGTERM/SIGINT and the graceful shutdown are done; returns the exit code.
+  int run();
+
+ private:
+  std::vector<std::unique_ptr<Shard>> make_shards();
+  void accept_next();
+  void tick_engine();
+  void begin_shutdown();
+  void wait_for_connections_to_close(int attempts_left);
+
+  config::Settings settings_;
+  AppRegistry apps_;
+  engine::LocalBroker broker_;
+  engine::EmbeddedEngine engine_;
+  ServerContext context_;
+  std::vector<std::unique_ptr<Shard>> shards_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer engine_timer_;
+  boost::asio::steady_timer shutdown_timer_;
+  std::size_t next_shard_ = 0;
+};
+
+}  // namespace greendot::server

@@ -1,0 +1,25 @@
+// What every part of the running server shares: settings, apps, and the engine behind them.
+#pragma once
+
+#include <atomic>
+
+#include "config/settings.hpp"
+#include "engine/broker.hpp"
+#include "engine/presence_engine.hpp"
+#include "server/app_registry.hpp"
+
+namespace greendot::server {
+
+struct ServerContext {
+  const config::ServerSettings& settings;
+  AppRegistry& apps;
+  engine::PresenceEngine& engine;
+  engine::Broker& broker;
+  std::atomic<core::SessionId> next_session{1};
+  std::atomic<bool> stopping{false};
+};
+
+// Milliseconds on the monotonic clock, the time base of the core.
+core::Millis now_ms();
+
+}  // namespace greendot::server

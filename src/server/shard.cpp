@@ -1,0 +1,90 @@
+#include "server/shard.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include <chrono>
+
+#include "server/connection.hpp"
+
+namespace greendot::server {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// How often silent connections are looked for: the granularity of ping and 4201 timing.
+constexpr auto kSweepInterval = std::chrono::milliseconds(250);
+
+}  // namespace
+
+core::Millis now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+Shard::Shard(ServerContext& context, unsigned index)
+    : context_(context),
+      index_(index),
+      work_(asio::make_work_guard(io_)),
+      sweep_timer_(io_),
+      liveness_(core::Millis{context.settings.activity_timeout_s} * 1000,
+                core::Millis{context.settings.pong_timeout_s} * 1000),
+      read_buffer_(std::make_unique<std::array<char, 64 * 1024>>()) {}
+
+Shard::~Shard() {
+  connections_.clear();
+}
+
+void Shard::deliver(std::shared_ptr<const engine::ChannelMessage> message) {
+  asio::post(io_, [this, message = std::move(message)] { fanout_.deliver(*message); });
+}
+
+void Shard::attach(Connection& connection) {
+  connections_.push_back(connection);
+  ++connection_count_;
+}
+
+void Shard::detach(Connection& connection) {
+  if (!connection.is_linked()) return;
+  connections_.erase(connections_.iterator_to(connection));
+  --connection_count_;
+}
+
+void Shard::start() {
+  schedule_sweep();
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+void Shard::schedule_sweep() {
+  sweep_timer_.expires_after(kSweepInterval);
+  sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    liveness_.sweep(
+        now_ms(), [](core::LivenessEntry& entry) { static_cast<Connection&>(entry).send_ping(); },
+        [](core::LivenessEntry& entry) { static_cast<Connection&>(entry).expire(); });
+    schedule_sweep();
+  });
+}
+
+void Shard::close_all_for_shutdown() {
+  asio::post(io_, [this] {
+    // Closing does not unlink synchronously, but hold each connection anyway while the
+    // list is walked.
+    std::vector<std::shared_ptr<Connection>> all;
+    all.reserve(connections_.size());
+    for (auto& connection : connections_) all.push_back(connection.shared_from_this());
+    for (auto& connection : all) connection->close(4200, "Server is shutting down; reconnect");
+  });
+}
+
+void Shard::stop() {
+  work_.reset();
+  io_.stop();
+}
+
+void Shard::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace greendot::server

@@ -1,0 +1,70 @@
+// Shard: one event-loop thread and everything that belongs to it — its connections, their
+// channel subscriptions and their liveness. Connections never move between shards, so a
+// shard's state is only touched by its own thread; other threads reach it by posting.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/intrusive/list.hpp>
+
+#include <array>
+#include <memory>
+#include <span>
+#include <thread>
+
+#include "core/liveness_tracker.hpp"
+#include "engine/broker.hpp"
+#include "server/local_fanout.hpp"
+#include "server/server_context.hpp"
+
+namespace greendot::server {
+
+class Connection;
+using ConnectionListHook = boost::intrusive::list_base_hook<>;
+
+class Shard final : public engine::MessageSink {
+ public:
+  Shard(ServerContext& context, unsigned index);
+  ~Shard() override;
+
+  boost::asio::io_context& io() { return io_; }
+  ServerContext& context() { return context_; }
+  LocalFanout& fanout() { return fanout_; }
+  core::LivenessTracker& liveness() { return liveness_; }
+  unsigned index() const { return index_; }
+
+  // Scratch space for socket reads, shared by all connections of this thread: an idle
+  // connection holds no read buffer of its own.
+  std::span<char> read_buffer() { return {read_buffer_->data(), read_buffer_->size()}; }
+
+  void deliver(std::shared_ptr<const engine::ChannelMessage> message) override;
+
+  void attach(Connection& connection);
+  void detach(Connection& connection);
+  // Readable from any thread.
+  std::size_t connection_count() const { return connection_count_.load(); }
+
+  // Runs the event loop on a new thread.
+  void start();
+  // Asks every connection to close with 4200 (reconnect elsewhere).
+  void close_all_for_shutdown();
+  void stop();
+  void join();
+
+ private:
+  void schedule_sweep();
+
+  ServerContext& context_;
+  unsigned index_;
+  boost::asio::io_context io_{1};
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  boost::asio::steady_timer sweep_timer_;
+  LocalFanout fanout_;
+  core::LivenessTracker liveness_;
+  std::unique_ptr<std::array<char, 64 * 1024>> read_buffer_;
+  boost::intrusive::list<Connection, boost::intrusive::base_hook<ConnectionListHook>> connections_;
+  std::atomic<std::size_t> connection_count_{0};
+  std::thread thread_;
+};
+
+}  // namespace greendot::server

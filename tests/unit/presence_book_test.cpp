@@ -1,0 +1,144 @@
+#include "core/presence_book.hpp"
+
+#include <gtest/gtest.h>
+
+namespace greendot::core {
+namespace {
+
+using Kind = PresenceEvent::Kind;
+constexpr std::size_t kNoLimit = 1000;
+
+TEST(PresenceBook, FirstSessionAddsMember) {
+  PresenceBook book;
+  auto result = book.join(0, "presence-a", "7", R"({"name":"Ann"})", 1, kNoLimit);
+  EXPECT_EQ(result.status, PresenceBook::JoinStatus::Joined);
+  EXPECT_TRUE(result.member_added);
+  EXPECT_EQ(book.member_count(0, "presence-a"), 1u);
+  EXPECT_TRUE(book.is_member(0, "presence-a", "7"));
+}
+
+TEST(PresenceBook, SeveralTabsAreOneMember) {
+  PresenceBook book;
+  EXPECT_TRUE(book.join(0, "presence-a", "7", "{}", 1, kNoLimit).member_added);
+  EXPECT_FALSE(book.join(0, "presence-a", "7", "{}", 2, kNoLimit).member_added);
+  EXPECT_FALSE(book.join(0, "presence-a", "7", "{}", 3, kNoLimit).member_added);
+  EXPECT_EQ(book.member_count(0, "presence-a"), 1u);
+  // Closing two of three tabs changes nothing; the last one removes the member (grace 0).
+  EXPECT_FALSE(book.leave(0, "presence-a", "7", 1, 0, 0));
+  EXPECT_FALSE(book.leave(0, "presence-a", "7", 3, 0, 0));
+  auto removed = book.leave(0, "presence-a", "7", 2, 0, 0);
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(removed->kind, Kind::MemberRemoved);
+  EXPECT_EQ(removed->user_id, "7");
+  EXPECT_EQ(removed->channel, "presence-a");
+  EXPECT_EQ(book.member_count(0, "presence-a"), 0u);
+  EXPECT_EQ(book.channel_count(), 0u);
+}
+
+TEST(PresenceBook, GraceDelaysRemoval) {
+  PresenceBook book;
+  book.join(0, "presence-a", "7", "{}", 1, kNoLimit);
+  EXPECT_FALSE(book.leave(0, "presence-a", "7", 1, /*now=*/1000, /*grace=*/3000));
+  EXPECT_TRUE(book.is_member(0, "presence-a", "7"));  // still present during the grace
+  ASSERT_TRUE(book.next_deadline());
+  EXPECT_EQ(*book.next_deadline(), 4000);
+
+  std::vector<PresenceEvent> removed;
+  book.advance(3999, removed);
+  EXPECT_TRUE(removed.empty());
+  book.advance(4000, removed);
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(removed[0].user_id, "7");
+  EXPECT_FALSE(book.is_member(0, "presence-a", "7"));
+}
+
+TEST(PresenceBook, ReturnInsideGraceCausesNoEvent) {
+  PresenceBook book;
+  book.join(0, "presence-a", "7", "{}", 1, kNoLimit);
+  book.leave(0, "presence-a", "7", 1, 1000, 3000);
+  auto rejoin = book.join(0, "presence-a", "7", "{}", 2, kNoLimit);
+  EXPECT_FALSE(rejoin.member_added);
+  std::vector<PresenceEvent> removed;
+  book.advance(10000, removed);
+  EXPECT_TRUE(removed.empty());
+  EXPECT_TRUE(book.is_member(0, "presence-a", "7"));
+}
+
+TEST(PresenceBook, StaleDeadlineAfterReturnAndSecondLeaveIsIgnored) {
+  PresenceBook book;
+  book.join(0, "presence-a", "7", "{}", 1, kNoLimit);
+  book.leave(0, "presence-a", "7", 1, 1000, 3000);  // deadline 4000
+  book.join(0, "presence-a", "7", "{}", 2, kNoLimit);
+  book.leave(0, "presence-a", "7", 2, 3500, 3000);  // deadline 6500
+  std::vector<PresenceEvent> removed;
+  book.advance(4000, removed);
+  EXPECT_TRUE(removed.empty()) << "the first grace was cancelled by the return";
+  book.advance(6500, removed);
+  EXPECT_EQ(removed.size(), 1u);
+}
+
+TEST(PresenceBook, ChannelFullRefusesNewUsersButNotNewTabs) {
+  PresenceBook book;
+  book.join(0, "presence-a", "1", "{}", 1, 2);
+  book.join(0, "presence-a", "2", "{}", 2, 2);
+  EXPECT_EQ(book.join(0, "presence-a", "3", "{}", 3, 2).status,
+            PresenceBook::JoinStatus::ChannelFull);
+  EXPECT_EQ(book.join(0, "presence-a", "1", "{}", 4, 2).status, PresenceBook::JoinStatus::Joined);
+  EXPECT_EQ(book.member_count(0, "presence-a"), 2u);
+}
+
+TEST(PresenceBook, FullRefusalLeavesNoEmptyChannelBehind) {
+  PresenceBook book;
+  EXPECT_EQ(book.join(0, "presence-a", "1", "{}", 1, 0).status,
+            PresenceBook::JoinStatus::ChannelFull);
+  EXPECT_EQ(book.channel_count(), 0u);
+}
+
+TEST(PresenceBook, AppsAndChannelsAreSeparate) {
+  PresenceBook book;
+  book.join(0, "presence-a", "7", "{}", 1, kNoLimit);
+  EXPECT_TRUE(book.join(1, "presence-a", "7", "{}", 2, kNoLimit).member_added);
+  EXPECT_TRUE(book.join(0, "presence-b", "7", "{}", 3, kNoLimit).member_added);
+  EXPECT_EQ(book.channel_count(), 3u);
+}
+
+TEST(PresenceBook, FirstUserInfoIsKept) {
+  PresenceBook book;
+  book.join(0, "presence-a", "7", R"({"v":1})", 1, kNoLimit);
+  book.join(0, "presence-a", "7", R"({"v":2})", 2, kNoLimit);
+  std::string seen;
+  book.for_each_member(0, "presence-a",
+                       [&](const std::string&, const std::string& info) { seen = info; });
+  EXPECT_EQ(seen, R"({"v":1})");
+}
+
+TEST(PresenceBook, LeavingUnknownSessionsChangesNothing) {
+  PresenceBook book;
+  book.join(0, "presence-a", "7", "{}", 1, kNoLimit);
+  EXPECT_FALSE(book.leave(0, "presence-a", "7", 99, 0, 0));
+  EXPECT_FALSE(book.leave(0, "presence-a", "8", 1, 0, 0));
+  EXPECT_FALSE(book.leave(0, "presence-b", "7", 1, 0, 0));
+  EXPECT_TRUE(book.is_member(0, "presence-a", "7"));
+  // The same session leaving twice is removed once.
+  EXPECT_TRUE(book.leave(0, "presence-a", "7", 1, 0, 0));
+  EXPECT_FALSE(book.leave(0, "presence-a", "7", 1, 0, 0));
+}
+
+TEST(PresenceBook, DeadlinesFireInTimeOrder) {
+  PresenceBook book;
+  for (SessionId s = 1; s <= 3; ++s) {
+    book.join(0, "presence-a", std::to_string(s), "{}", s, kNoLimit);
+  }
+  book.leave(0, "presence-a", "3", 3, 300, 1000);
+  book.leave(0, "presence-a", "1", 1, 100, 1000);
+  book.leave(0, "presence-a", "2", 2, 200, 1000);
+  std::vector<PresenceEvent> removed;
+  book.advance(5000, removed);
+  ASSERT_EQ(removed.size(), 3u);
+  EXPECT_EQ(removed[0].user_id, "1");
+  EXPECT_EQ(removed[1].user_id, "2");
+  EXPECT_EQ(removed[2].user_id, "3");
+}
+
+}  // namespace
+}  // namespace greendot::core
