@@ -1,7 +1,6 @@
 #include "core/presence_book.hpp"
 
 #include <algorithm>
-#include <functional>
 
 namespace greendot::core {
 
@@ -58,25 +57,21 @@ std::optional<PresenceEvent> PresenceBook::leave(AppIndex app, std::string_view 
   if (grace <= 0) return remove_member(app, channel, *c, member_it);
   member.in_grace = true;
   ++member.generation;
-  deadlines_.push_back(
-      Deadline{now + grace, app, std::string(channel), std::string(user_id), member.generation});
-  std::push_heap(deadlines_.begin(), deadlines_.end(), std::greater<>{});
+  graces_.schedule(now + grace, GraceKey{app, std::string(channel), std::string(user_id)},
+                   member.generation);
   return std::nullopt;
 }
 
 void PresenceBook::advance(Millis now, std::vector<PresenceEvent>& removed) {
-  while (!deadlines_.empty() && deadlines_.front().at <= now) {
-    std::pop_heap(deadlines_.begin(), deadlines_.end(), std::greater<>{});
-    Deadline due = std::move(deadlines_.back());
-    deadlines_.pop_back();
+  graces_.pop_due(now, [&](const GraceKey& due, std::uint64_t generation) {
     Channel* c = find_channel(due.app, due.channel);
-    if (!c) continue;
+    if (!c) return;
     auto member_it = c->members.find(due.user_id);
-    if (member_it == c->members.end()) continue;
+    if (member_it == c->members.end()) return;
     const Member& member = member_it->second;
-    if (!member.in_grace || member.generation != due.generation) continue;
+    if (!member.in_grace || member.generation != generation) return;
     removed.push_back(remove_member(due.app, due.channel, *c, member_it));
-  }
+  });
 }
 
 PresenceEvent PresenceBook::remove_member(
@@ -101,8 +96,7 @@ bool PresenceBook::is_member(AppIndex app, std::string_view channel,
 }
 
 std::optional<Millis> PresenceBook::next_deadline() const {
-  if (deadlines_.empty()) return std::nullopt;
-  return deadlines_.front().at;
+  return graces_.next();
 }
 
 }  // namespace greendot::core

@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/deadline_queue.hpp"
 #include "core/time.hpp"
 
 namespace greendot::core {
@@ -86,14 +87,11 @@ class PresenceBook {
       return std::hash<std::string>{}(k.name) ^ (std::size_t{k.app} * 0x9E3779B97F4A7C15ull);
     }
   };
-  // One pending end of grace. Entries made stale by a return are skipped when they surface.
-  struct Deadline {
-    Millis at;
+  // Whose grace ends: entries made stale by a return are skipped when they surface.
+  struct GraceKey {
     AppIndex app;
     std::string channel;
     std::string user_id;
-    std::uint64_t generation;
-    bool operator>(const Deadline& other) const { return at > other.at; }
   };
 
   Channel* find_channel(AppIndex app, std::string_view channel);
@@ -102,7 +100,7 @@ class PresenceBook {
                               std::unordered_map<std::string, Member>::iterator member);
 
   std::unordered_map<Key, Channel, KeyHash> channels_;
-  std::vector<Deadline> deadlines_;  // min-heap on `at`
+  DeadlineQueue<GraceKey> graces_;
 };
 
 }  // namespace greendot::core

@@ -14,6 +14,7 @@ void EmbeddedEngine::join(JoinRequest request, JoinCallback done) {
     done(JoinOutcome{});
     return;
   }
+  occupancy_.add(request.app, request.channel);
   pusher::PresenceSnapshot snapshot;
   book_.for_each_member(
       request.app, request.channel,
@@ -32,9 +33,54 @@ void EmbeddedEngine::join(JoinRequest request, JoinCallback done) {
 void EmbeddedEngine::leave(core::AppIndex app, std::string_view channel, std::string_view user_id,
                            core::SessionId session, core::Millis grace_ms) {
   std::lock_guard lock(mutex_);
-  if (auto removed = book_.leave(app, channel, user_id, session, clock_(), grace_ms)) {
+  const core::Millis now = clock_();
+  if (auto removed = book_.leave(app, channel, user_id, session, now, grace_ms)) {
     publish_removal(*removed);
   }
+  occupancy_.remove(app, channel, now, grace_ms);
+}
+
+void EmbeddedEngine::subscribed(core::AppIndex app, std::string_view channel) {
+  std::lock_guard lock(mutex_);
+  occupancy_.add(app, channel);
+}
+
+void EmbeddedEngine::unsubscribed(core::AppIndex app, std::string_view channel,
+                                  core::Millis grace_ms) {
+  std::lock_guard lock(mutex_);
+  occupancy_.remove(app, channel, clock_(), grace_ms);
+}
+
+ChannelStats EmbeddedEngine::stats_locked(core::AppIndex app, std::string_view channel) const {
+  return ChannelStats{occupancy_.occupied(app, channel), occupancy_.subscriptions(app, channel),
+                      static_cast<std::uint32_t>(book_.member_count(app, channel))};
+}
+
+void EmbeddedEngine::channel_stats(core::AppIndex app, std::vector<std::string> channels,
+                                   StatsCallback done) {
+  std::lock_guard lock(mutex_);
+  std::vector<ChannelStats> stats;
+  stats.reserve(channels.size());
+  for (const auto& channel : channels) stats.push_back(stats_locked(app, channel));
+  done(std::move(stats));
+}
+
+void EmbeddedEngine::list_channels(core::AppIndex app, std::string prefix, ListingCallback done) {
+  std::lock_guard lock(mutex_);
+  std::vector<ChannelListing> listing;
+  occupancy_.for_each_occupied(app, prefix, [&](const std::string& name, std::uint32_t) {
+    listing.push_back(ChannelListing{name, stats_locked(app, name)});
+  });
+  done(std::move(listing));
+}
+
+void EmbeddedEngine::channel_users(core::AppIndex app, std::string channel, UsersCallback done) {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> users;
+  users.reserve(book_.member_count(app, channel));
+  book_.for_each_member(app, channel,
+                        [&](const std::string& id, const std::string&) { users.push_back(id); });
+  done(std::move(users));
 }
 
 void EmbeddedEngine::tick(core::Millis now) {
@@ -42,6 +88,8 @@ void EmbeddedEngine::tick(core::Millis now) {
   std::vector<core::PresenceEvent> removed;
   book_.advance(now, removed);
   for (const auto& event : removed) publish_removal(event);
+  std::vector<std::pair<core::AppIndex, std::string>> vacated;
+  occupancy_.advance(now, vacated);
 }
 
 void EmbeddedEngine::publish_removal(const core::PresenceEvent& event) {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <mutex>
 
+#include "core/channel_occupancy.hpp"
 #include "core/presence_book.hpp"
 #include "engine/broker.hpp"
 #include "engine/presence_engine.hpp"
@@ -20,15 +21,23 @@ class EmbeddedEngine final : public PresenceEngine {
   void join(JoinRequest request, JoinCallback done) override;
   void leave(core::AppIndex app, std::string_view channel, std::string_view user_id,
              core::SessionId session, core::Millis grace_ms) override;
+  void subscribed(core::AppIndex app, std::string_view channel) override;
+  void unsubscribed(core::AppIndex app, std::string_view channel, core::Millis grace_ms) override;
+  void channel_stats(core::AppIndex app, std::vector<std::string> channels,
+                     StatsCallback done) override;
+  void list_channels(core::AppIndex app, std::string prefix, ListingCallback done) override;
+  void channel_users(core::AppIndex app, std::string channel, UsersCallback done) override;
   void tick(core::Millis now) override;
 
  private:
   void publish_removal(const core::PresenceEvent& event);
+  ChannelStats stats_locked(core::AppIndex app, std::string_view channel) const;
 
   Broker& broker_;
   Clock clock_;
   std::mutex mutex_;
   core::PresenceBook book_;
+  core::ChannelOccupancy occupancy_;
 };
 
 }  // namespace greendot::engine

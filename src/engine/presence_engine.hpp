@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/presence_book.hpp"
 #include "protocol/socket_id.hpp"
@@ -32,18 +33,48 @@ struct JoinOutcome {
 // transport must only post it to its own thread, never block in it or call the engine.
 using JoinCallback = std::function<void(JoinOutcome)>;
 
+struct ChannelStats {
+  bool occupied = false;
+  std::uint32_t subscription_count = 0;  // connections subscribed, on every node
+  std::uint32_t user_count = 0;          // presence channels: members (unique users)
+};
+
+struct ChannelListing {
+  std::string name;
+  ChannelStats stats;
+};
+
+// Answers to queries; called like JoinCallback (engine thread, post to your own).
+using StatsCallback = std::function<void(std::vector<ChannelStats>)>;
+using ListingCallback = std::function<void(std::vector<ChannelListing>)>;
+using UsersCallback = std::function<void(std::vector<std::string>)>;
+
 class PresenceEngine {
  public:
   virtual ~PresenceEngine() = default;
 
-  // Adds a session of a user to a presence channel; tells the other subscribers
-  // (member_added) when it is the user's first.
+  // Adds a session of a user to a presence channel (it counts as a subscription too); tells
+  // the other subscribers (member_added) when it is the user's first.
   virtual void join(JoinRequest request, JoinCallback done) = 0;
 
   // Ends a session; the user is removed (member_removed) when it was their last and no
   // session comes back within `grace_ms`.
   virtual void leave(core::AppIndex app, std::string_view channel, std::string_view user_id,
                      core::SessionId session, core::Millis grace_ms) = 0;
+
+  // A subscription to a channel that is not a presence channel began or ended. The channel
+  // is vacated when the last one ends and none comes back within `grace_ms`.
+  virtual void subscribed(core::AppIndex app, std::string_view channel) = 0;
+  virtual void unsubscribed(core::AppIndex app, std::string_view channel,
+                            core::Millis grace_ms) = 0;
+
+  // The same numbers the WebSocket side sees, at the same instant; one entry per channel.
+  virtual void channel_stats(core::AppIndex app, std::vector<std::string> channels,
+                             StatsCallback done) = 0;
+  // Occupied channels whose names start with `prefix`.
+  virtual void list_channels(core::AppIndex app, std::string prefix, ListingCallback done) = 0;
+  // The user ids of a presence channel's members.
+  virtual void channel_users(core::AppIndex app, std::string channel, UsersCallback done) = 0;
 
   // Housekeeping (ends of grace and, later, expiries); the server calls it about every 100 ms.
   virtual void tick(core::Millis now) = 0;

@@ -227,6 +227,7 @@ void Connection::finish() {
   closing_ = true;
   for (const auto& subscription : subscriptions_) leave(subscription);
   subscriptions_.clear();
+  if (!signed_in_user_.empty()) shard_.remove_signed_in(app_index_, signed_in_user_, *this);
   shard_.liveness().remove(*this);
   if (counted_) shard_.context().apps.connections(app_index_).fetch_sub(1);
   counted_ = false;

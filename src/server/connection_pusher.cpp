@@ -94,6 +94,7 @@ void Connection::handle_subscribe(const boost::json::value& data) {
   }
   subscriptions_.push_back(Subscription{channel, *kind, {}, 0});
   shard_.fanout().add(app_index_, channel, this);
+  shard_.context().engine.subscribed(app_index_, channel);
   send_text(pusher::subscription_succeeded(channel));
 }
 
@@ -191,7 +192,10 @@ void Connection::handle_signin(const boost::json::value& data) {
   if (!signed_in_user_.empty() && signed_in_user_ != user_id) {
     return close(4009, "This connection is already signed in as another user");
   }
-  signed_in_user_ = std::move(user_id);
+  if (signed_in_user_.empty()) {
+    signed_in_user_ = std::move(user_id);
+    shard_.add_signed_in(app_index_, signed_in_user_, *this);
+  }
   send_text(pusher::signin_success(request.user_data));
 }
 

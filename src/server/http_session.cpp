@@ -16,6 +16,7 @@
 #include "protocol/json_text.hpp"
 #include "protocol/websocket_handshake.hpp"
 #include "server/connection.hpp"
+#include "server/rest_api.hpp"
 #include "server/shard.hpp"
 
 namespace greendot::server {
@@ -140,6 +141,31 @@ asio::awaitable<bool> upgrade(Shard& shard, asio::ip::tcp::socket& socket,
   co_return true;
 }
 
+// Hands a request to the REST API and waits for its answer, which may come from another
+// thread (the engine's): it is posted back to this one.
+asio::awaitable<Response> serve_rest(Shard& shard, const Request& request,
+                                     const boost::urls::url_view& url) {
+  RestRequest rest;
+  rest.method = std::string(request.method_string());
+  rest.path = std::string(url.encoded_path());
+  for (auto param : url.params()) rest.query.emplace_back(param.key, param.value);
+  rest.body = request.body();
+  RestResponse answer =
+      co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(RestResponse)>(
+          [&shard, &rest](auto handler) {
+            auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+            handle_rest(shard.context(), std::move(rest), [&shard, shared](RestResponse response) {
+              asio::post(shard.io(), [shared, response = std::move(response)]() mutable {
+                (*shared)(std::move(response));
+              });
+            });
+          },
+          asio::use_awaitable);
+  Response response =
+      json_response(request, static_cast<http::status>(answer.status), std::move(answer.body));
+  co_return response;
+}
+
 asio::awaitable<void> session(Shard& shard, asio::ip::tcp::socket socket) {
   beast::flat_buffer buffer;
   asio::steady_timer deadline(socket.get_executor());
@@ -187,6 +213,12 @@ asio::awaitable<void> session(Shard& shard, asio::ip::tcp::socket socket) {
     if (is_websocket_upgrade(request)) {
       co_await upgrade(shard, socket, buffer, request, *url);
       co_return;
+    }
+    if (is_rest_path(url->path())) {
+      auto response = co_await serve_rest(shard, request, *url);
+      co_await http::async_write(socket, response, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec || !response.keep_alive()) co_return;
+      continue;
     }
     auto response = route_plain(request, url->path());
     co_await http::async_write(socket, response, asio::redirect_error(asio::use_awaitable, ec));

@@ -44,12 +44,16 @@ Server::Server(config::Settings settings)
     : settings_(std::move(settings)),
       apps_(settings_.apps),
       engine_(broker_, now_ms),
-      context_{settings_.server, apps_, engine_, broker_},
+      context_{settings_.server, apps_, engine_, broker_, {}},
       shards_(make_shards()),
       acceptor_(shards_.front()->io()),
       signals_(shards_.front()->io(), SIGINT, SIGTERM),
       engine_timer_(shards_.front()->io()),
-      shutdown_timer_(shards_.front()->io()) {}
+      shutdown_timer_(shards_.front()->io()) {
+  context_.terminate_user = [this](core::AppIndex app, const std::string& user) {
+    for (auto& shard : shards_) shard->terminate_user(app, user);
+  };
+}
 
 Server::~Server() = default;
 

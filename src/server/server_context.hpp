@@ -2,6 +2,8 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <string>
 
 #include "config/settings.hpp"
 #include "engine/broker.hpp"
@@ -15,6 +17,8 @@ struct ServerContext {
   AppRegistry& apps;
   engine::PresenceEngine& engine;
   engine::Broker& broker;
+  // Closes every connection signed in as the user, on every thread (thread-safe).
+  std::function<void(core::AppIndex, const std::string&)> terminate_user;
   std::atomic<core::SessionId> next_session{1};
   std::atomic<bool> stopping{false};
 };

@@ -51,6 +51,39 @@ void Shard::detach(Connection& connection) {
   --connection_count_;
 }
 
+namespace {
+
+std::string user_key(core::AppIndex app, const std::string& user) {
+  return std::to_string(app) + "\n" + user;
+}
+
+}  // namespace
+
+void Shard::add_signed_in(core::AppIndex app, const std::string& user, Connection& connection) {
+  signed_in_.emplace(user_key(app, user), &connection);
+}
+
+void Shard::remove_signed_in(core::AppIndex app, const std::string& user, Connection& connection) {
+  auto [first, last] = signed_in_.equal_range(user_key(app, user));
+  for (auto it = first; it != last; ++it) {
+    if (it->second == &connection) {
+      signed_in_.erase(it);
+      return;
+    }
+  }
+}
+
+void Shard::terminate_user(core::AppIndex app, std::string user) {
+  asio::post(io_, [this, app, user = std::move(user)] {
+    auto [first, last] = signed_in_.equal_range(user_key(app, user));
+    std::vector<std::shared_ptr<Connection>> targets;
+    for (auto it = first; it != last; ++it) targets.push_back(it->second->shared_from_this());
+    for (auto& connection : targets) {
+      connection->close(4009, "The application terminated this user's connections");
+    }
+  });
+}
+
 void Shard::start() {
   schedule_sweep();
   thread_ = std::thread([this] { io_.run(); });

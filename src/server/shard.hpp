@@ -11,6 +11,7 @@
 #include <memory>
 #include <span>
 #include <thread>
+#include <unordered_map>
 
 #include "core/liveness_tracker.hpp"
 #include "engine/broker.hpp"
@@ -44,6 +45,12 @@ class Shard final : public engine::MessageSink {
   // Readable from any thread.
   std::size_t connection_count() const { return connection_count_.load(); }
 
+  // Connections signed in (pusher:signin) by user, for terminate_connections.
+  void add_signed_in(core::AppIndex app, const std::string& user, Connection& connection);
+  void remove_signed_in(core::AppIndex app, const std::string& user, Connection& connection);
+  // Closes this thread's connections signed in as the user (thread-safe: posts).
+  void terminate_user(core::AppIndex app, std::string user);
+
   // Runs the event loop on a new thread.
   void start();
   // Asks every connection to close with 4200 (reconnect elsewhere).
@@ -63,6 +70,7 @@ class Shard final : public engine::MessageSink {
   core::LivenessTracker liveness_;
   std::unique_ptr<std::array<char, 64 * 1024>> read_buffer_;
   boost::intrusive::list<Connection, boost::intrusive::base_hook<ConnectionListHook>> connections_;
+  std::unordered_multimap<std::string, Connection*> signed_in_;
   std::atomic<std::size_t> connection_count_{0};
   std::thread thread_;
 };

@@ -1,0 +1,386 @@
+#include "server/rest_api.hpp"
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <memory>
+
+#include "core/channel_name.hpp"
+#include "engine/broker.hpp"
+#include "protocol/json_text.hpp"
+#include "protocol/pusher_messages.hpp"
+
+namespace greendot::server {
+
+namespace json = boost::json;
+using core::ChannelKind;
+
+namespace {
+
+constexpr std::string_view kPrefix = "/apps/";
+// Pusher's limits: 100 channels per trigger, 10 events per batch, 200-character event names,
+// 10 KB of data.
+constexpr std::size_t kMaxChannelsPerTrigger = 100;
+constexpr std::size_t kMaxBatchEvents = 10;
+constexpr std::size_t kMaxEventNameLength = 200;
+constexpr std::size_t kMaxEventDataBytes = 10240;
+
+using Respond = std::function<void(RestResponse)>;
+
+RestResponse error(int status, std::string_view message) {
+  std::string body = "{\"error\":";
+  protocol::append_json_string(body, message);
+  body.push_back('}');
+  return {status, std::move(body)};
+}
+
+RestResponse ok(const json::value& value) {
+  return {200, json::serialize(value)};
+}
+
+// A problem with the request, reported as the response it deserves.
+struct Refusal {
+  RestResponse response;
+};
+
+template <class T>
+using Checked = std::variant<T, Refusal>;
+
+const std::string* query_param(const RestRequest& request, std::string_view name) {
+  for (const auto& [key, value] : request.query) {
+    if (key == name) return &value;
+  }
+  return nullptr;
+}
+
+// The attributes asked for with info=user_count,subscription_count.
+struct InfoRequest {
+  bool user_count = false;
+  bool subscription_count = false;
+  bool any() const { return user_count || subscription_count; }
+};
+
+// The attributes, or what is wrong with them.
+std::variant<InfoRequest, std::string> parse_info(std::string_view info) {
+  InfoRequest wanted;
+  while (!info.empty()) {
+    auto comma = info.find(',');
+    std::string_view item = info.substr(0, comma);
+    if (item == "user_count") {
+      wanted.user_count = true;
+    } else if (item == "subscription_count") {
+      wanted.subscription_count = true;
+    } else if (!item.empty()) {
+      return "Unknown info attribute \"" + std::string(item) +
+             "\"; use user_count and/or subscription_count";
+    }
+    if (comma == std::string_view::npos) break;
+    info.remove_prefix(comma + 1);
+  }
+  return wanted;
+}
+
+json::object stats_json(const InfoRequest& info, std::string_view channel,
+                        const engine::ChannelStats& stats) {
+  json::object attributes;
+  if (info.user_count && core::classify_channel(channel) == ChannelKind::Presence) {
+    attributes["user_count"] = stats.user_count;
+  }
+  if (info.subscription_count) attributes["subscription_count"] = stats.subscription_count;
+  return attributes;
+}
+
+Checked<json::object> parse_body_object(const RestRequest& request) {
+  std::error_code ec;
+  json::value body = json::parse(request.body, ec);
+  if (ec) return Refusal{error(400, "Invalid JSON body: " + ec.message())};
+  if (!body.is_object()) return Refusal{error(400, "The body must be a JSON object")};
+  return std::move(body.get_object());
+}
+
+// One event to trigger, validated.
+struct Trigger {
+  std::string name;
+  std::string data;
+  std::vector<std::string> channels;
+  protocol::SocketId except;
+  InfoRequest info;
+};
+
+// `where` prefixes every message, so that a bad batch entry is named.
+Checked<Trigger> parse_trigger(const json::object& o, bool allow_many_channels,
+                               const std::string& where) {
+  auto refuse = [&](int status, const std::string& message) {
+    return Refusal{error(status, where + message)};
+  };
+  Trigger trigger;
+  const json::value* name = o.if_contains("name");
+  if (!name || !name->is_string() || name->get_string().empty()) {
+    return refuse(400, "\"name\" must be a non-empty string");
+  }
+  if (name->get_string().size() > kMaxEventNameLength) {
+    return refuse(400, "\"name\" is longer than 200 characters");
+  }
+  trigger.name = std::string(name->get_string());
+
+  const json::value* data = o.if_contains("data");
+  if (!data) return refuse(400, "\"data\" is required");
+  // Pusher's SDKs send data as a string; an object is accepted and sent as its JSON text.
+  trigger.data = data->is_string() ? std::string(data->get_string()) : json::serialize(*data);
+  if (trigger.data.size() > kMaxEventDataBytes) {
+    return refuse(413, "\"data\" is " + std::to_string(trigger.data.size()) +
+                           " bytes; the limit is " + std::to_string(kMaxEventDataBytes));
+  }
+
+  const json::value* channels = o.if_contains("channels");
+  const json::value* channel = o.if_contains("channel");
+  if (channels && allow_many_channels) {
+    if (!channels->is_array()) return refuse(400, "\"channels\" must be an array");
+    for (const auto& c : channels->get_array()) {
+      if (!c.is_string()) return refuse(400, "\"channels\" must hold strings");
+      trigger.channels.emplace_back(c.get_string());
+    }
+  } else if (channel) {
+    if (!channel->is_string()) return refuse(400, "\"channel\" must be a string");
+    trigger.channels.emplace_back(channel->get_string());
+  }
+  if (trigger.channels.empty()) {
+    return refuse(400, allow_many_channels ? "\"channels\" or \"channel\" is required"
+                                           : "\"channel\" is required");
+  }
+  if (trigger.channels.size() > kMaxChannelsPerTrigger) {
+    return refuse(400,
+                  "At most 100 channels per event, got " + std::to_string(trigger.channels.size()));
+  }
+  for (const auto& c : trigger.channels) {
+    auto kind = core::classify_channel(c);
+    if (!kind) {
+      return refuse(
+          400, "Invalid channel name \"" + c + "\": 1 to 164 characters from [A-Za-z0-9_-=@,.;]");
+    }
+    if (*kind == ChannelKind::Encrypted && trigger.channels.size() > 1) {
+      return refuse(400, "An encrypted channel must be the only channel of an event");
+    }
+  }
+
+  if (const json::value* socket_id = o.if_contains("socket_id");
+      socket_id && !socket_id->is_null()) {
+    std::optional<protocol::SocketId> parsed;
+    if (socket_id->is_string()) parsed = protocol::SocketId::parse(socket_id->get_string());
+    if (!parsed) return refuse(400, "\"socket_id\" must look like \"123.456\"");
+    trigger.except = *parsed;
+  }
+  if (const json::value* info = o.if_contains("info"); info && !info->is_null()) {
+    if (!info->is_string()) return refuse(400, "\"info\" must be a string");
+    auto wanted = parse_info(info->get_string());
+    if (auto* problem = std::get_if<std::string>(&wanted)) return refuse(400, *problem);
+    trigger.info = std::get<InfoRequest>(wanted);
+  }
+  return trigger;
+}
+
+void publish(ServerContext& context, core::AppIndex app, const Trigger& trigger) {
+  const std::string data_json = protocol::json_string(trigger.data);
+  for (const auto& channel : trigger.channels) {
+    context.broker.publish(engine::ChannelMessage{
+        app, channel,
+        engine::make_text_frame(protocol::pusher::channel_event(trigger.name, channel, data_json)),
+        trigger.except});
+  }
+}
+
+// The info attributes of several triggers, asked of the engine in one query.
+void answer_with_info(ServerContext& context, core::AppIndex app, std::vector<Trigger> triggers,
+                      bool batch, Respond respond) {
+  std::vector<std::string> channels;
+  for (const auto& t : triggers) {
+    if (t.info.any()) channels.insert(channels.end(), t.channels.begin(), t.channels.end());
+  }
+  if (channels.empty()) return respond(ok(json::object{}));
+  context.engine.channel_stats(
+      app, channels,
+      [triggers = std::move(triggers), batch,
+       respond = std::move(respond)](std::vector<engine::ChannelStats> stats) {
+        std::size_t next = 0;
+        json::array per_trigger;
+        for (const auto& t : triggers) {
+          json::object per_channel;
+          if (t.info.any()) {
+            for (const auto& c : t.channels) per_channel[c] = stats_json(t.info, c, stats[next++]);
+          }
+          per_trigger.push_back(json::object{{"channels", std::move(per_channel)}});
+        }
+        if (batch) {
+          // Each batch entry answers with its one channel's attributes.
+          json::array entries;
+          for (auto& entry : per_trigger) {
+            auto& channels = entry.as_object()["channels"].as_object();
+            entries.push_back(channels.empty() ? json::object{} : channels.begin()->value());
+          }
+          return respond(ok(json::object{{"batch", std::move(entries)}}));
+        }
+        respond(ok(per_trigger.front()));
+      });
+}
+
+void post_events(ServerContext& context, core::AppIndex app, const RestRequest& request,
+                 Respond respond) {
+  auto body = parse_body_object(request);
+  if (auto* refusal = std::get_if<Refusal>(&body)) return respond(refusal->response);
+  auto trigger = parse_trigger(std::get<json::object>(body), true, "");
+  if (auto* refusal = std::get_if<Refusal>(&trigger)) return respond(refusal->response);
+  publish(context, app, std::get<Trigger>(trigger));
+  std::vector<Trigger> triggers;
+  triggers.push_back(std::move(std::get<Trigger>(trigger)));
+  answer_with_info(context, app, std::move(triggers), false, std::move(respond));
+}
+
+void post_batch_events(ServerContext& context, core::AppIndex app, const RestRequest& request,
+                       Respond respond) {
+  auto body = parse_body_object(request);
+  if (auto* refusal = std::get_if<Refusal>(&body)) return respond(refusal->response);
+  const json::value* batch = std::get<json::object>(body).if_contains("batch");
+  if (!batch || !batch->is_array()) return respond(error(400, "\"batch\" must be an array"));
+  if (batch->get_array().size() > kMaxBatchEvents) {
+    return respond(error(
+        400, "At most 10 events per batch, got " + std::to_string(batch->get_array().size())));
+  }
+  // Everything is checked before anything is published: a batch is all or nothing.
+  std::vector<Trigger> triggers;
+  for (std::size_t i = 0; i < batch->get_array().size(); ++i) {
+    const json::value& entry = batch->get_array()[i];
+    if (!entry.is_object()) return respond(error(400, "batch entries must be objects"));
+    auto trigger = parse_trigger(entry.get_object(), false, "batch[" + std::to_string(i) + "]: ");
+    if (auto* refusal = std::get_if<Refusal>(&trigger)) return respond(refusal->response);
+    triggers.push_back(std::move(std::get<Trigger>(trigger)));
+  }
+  for (const auto& trigger : triggers) publish(context, app, trigger);
+  answer_with_info(context, app, std::move(triggers), true, std::move(respond));
+}
+
+void get_channels(ServerContext& context, core::AppIndex app, const RestRequest& request,
+                  Respond respond) {
+  const std::string* prefix = query_param(request, "filter_by_prefix");
+  InfoRequest info;
+  if (const std::string* text = query_param(request, "info")) {
+    auto wanted = parse_info(*text);
+    if (auto* problem = std::get_if<std::string>(&wanted)) return respond(error(400, *problem));
+    info = std::get<InfoRequest>(wanted);
+  }
+  if (info.user_count && (!prefix || !prefix->starts_with("presence-"))) {
+    return respond(error(400, "info=user_count needs filter_by_prefix=presence-"));
+  }
+  context.engine.list_channels(
+      app, prefix ? *prefix : std::string(),
+      [info, respond = std::move(respond)](std::vector<engine::ChannelListing> listing) {
+        json::object channels;
+        for (const auto& entry : listing) {
+          channels[entry.name] = stats_json(info, entry.name, entry.stats);
+        }
+        respond(ok(json::object{{"channels", std::move(channels)}}));
+      });
+}
+
+void get_channel(ServerContext& context, core::AppIndex app, const RestRequest& request,
+                 std::string channel, Respond respond) {
+  InfoRequest info;
+  if (const std::string* text = query_param(request, "info")) {
+    auto wanted = parse_info(*text);
+    if (auto* problem = std::get_if<std::string>(&wanted)) return respond(error(400, *problem));
+    info = std::get<InfoRequest>(wanted);
+  }
+  if (info.user_count && core::classify_channel(channel) != ChannelKind::Presence) {
+    return respond(error(400, "info=user_count is only available for presence- channels"));
+  }
+  context.engine.channel_stats(
+      app, {channel},
+      [info, channel, respond = std::move(respond)](std::vector<engine::ChannelStats> stats) {
+        json::object body = stats_json(info, channel, stats.front());
+        body["occupied"] = stats.front().occupied;
+        respond(ok(body));
+      });
+}
+
+void get_users(ServerContext& context, core::AppIndex app, std::string channel, Respond respond) {
+  if (core::classify_channel(channel) != ChannelKind::Presence) {
+    return respond(error(400, "Users are only available for presence- channels"));
+  }
+  context.engine.channel_users(app, channel,
+                               [respond = std::move(respond)](std::vector<std::string> users) {
+                                 json::array list;
+                                 for (auto& id : users) list.push_back(json::object{{"id", id}});
+                                 respond(ok(json::object{{"users", std::move(list)}}));
+                               });
+}
+
+std::int64_t unix_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Splits "/apps/{id}/rest/of/path" into id and the parts after it.
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> parts;
+  path.remove_prefix(kPrefix.size());
+  while (true) {
+    auto slash = path.find('/');
+    parts.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return parts;
+}
+
+}  // namespace
+
+bool is_rest_path(std::string_view path) {
+  return path.starts_with(kPrefix);
+}
+
+void handle_rest(ServerContext& context, RestRequest request, Respond respond) {
+  const auto parts = split_path(request.path);
+  core::AppIndex app = 0;
+  const config::AppConfig* config = context.apps.find_by_id(parts[0], &app);
+  if (!config) return respond(error(404, "Unknown app id \"" + std::string(parts[0]) + "\""));
+  if (!config->enabled) return respond(error(403, "Application disabled"));
+  auto auth =
+      protocol::verify_rest_request(request.method, request.path, request.query, request.body,
+                                    config->key, config->secret, unix_seconds());
+  if (!auth.ok) return respond(error(401, auth.problem));
+
+  const auto& method = request.method;
+  auto need = [&](std::string_view wanted) {
+    if (method == wanted) return true;
+    respond(error(405, "Use " + std::string(wanted) + " for " + request.path));
+    return false;
+  };
+  const std::size_t n = parts.size();
+  if (n == 2 && parts[1] == "events") {
+    if (need("POST")) post_events(context, app, request, std::move(respond));
+  } else if (n == 2 && parts[1] == "batch_events") {
+    if (need("POST")) post_batch_events(context, app, request, std::move(respond));
+  } else if (n == 2 && parts[1] == "channels") {
+    if (need("GET")) get_channels(context, app, request, std::move(respond));
+  } else if ((n == 3 || (n == 4 && parts[3] == "users")) && parts[1] == "channels") {
+    std::string channel(parts[2]);
+    if (!core::classify_channel(channel)) {
+      return respond(error(400, "Invalid channel name \"" + channel + "\""));
+    }
+    if (!need("GET")) return;
+    if (n == 3) return get_channel(context, app, request, std::move(channel), std::move(respond));
+    get_users(context, app, std::move(channel), std::move(respond));
+  } else if (n == 4 && parts[1] == "users" && parts[3] == "terminate_connections") {
+    if (!need("POST")) return;
+    std::string user(parts[2]);
+    if (!core::valid_user_id(user, config->max_user_id_length)) {
+      return respond(error(400, "Invalid user id \"" + user + "\""));
+    }
+    context.terminate_user(app, user);
+    respond(ok(json::object{}));
+  } else {
+    respond(error(404, "No such endpoint: " + std::string(method) + " " + request.path));
+  }
+}
+
+}  // namespace greendot::server

@@ -1,0 +1,34 @@
+// The Pusher HTTP REST API at /apps/{app_id}/...: triggering events, channel information and
+// terminating a user's connections, for the application backend and the official `pusher`
+// SDKs. Independent of the HTTP library: requests and responses are plain values.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "protocol/rest_signature.hpp"
+#include "server/server_context.hpp"
+
+namespace greendot::server {
+
+struct RestRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string path;    // as sent (the signed form), without the query
+  protocol::QueryParams query;
+  std::string body;
+};
+
+struct RestResponse {
+  int status = 200;
+  std::string body;  // JSON
+};
+
+// Whether a path belongs to the REST API.
+bool is_rest_path(std::string_view path);
+
+// Answers a request; `respond` is called exactly once, possibly from an engine thread (post it
+// back to your own).
+void handle_rest(ServerContext& context, RestRequest request,
+                 std::function<void(RestResponse)> respond);
+
+}  // namespace greendot::server
