@@ -26,6 +26,8 @@ void Connection::start(Shard& shard, asio::ip::tcp::socket socket, std::string_v
                        std::string_view protocol_version, bool has_protocol, std::string pending) {
   auto connection = std::make_shared<Connection>(shard, std::move(socket));
   connection->open(app_key, protocol_version, has_protocol, std::move(pending));
+  // Also after a refusal: the close completes (or is drained) through the read side.
+  connection->wait_readable();
 }
 
 Connection::Connection(Shard& shard, asio::ip::tcp::socket socket)
@@ -80,38 +82,50 @@ void Connection::open(std::string_view app_key, std::string_view protocol_versio
   session_ = shard_.context().next_session.fetch_add(1);
   send_text(pusher::connection_established(socket_id_.to_string(),
                                            shard_.context().settings.activity_timeout_s));
-  if (!pending.empty() && !consume(pending)) return;
-  wait_readable();
+  if (!pending.empty()) consume(pending);
 }
 
 void Connection::wait_readable() {
-  if (closing_ || finished_) return;
+  if (finished_) return;
   socket_.async_wait(asio::ip::tcp::socket::wait_read,
                      [self = shared_from_this()](const boost::system::error_code& ec) {
                        if (ec) return self->finish();
-                       if (self->closing_) return;  // the close frame is on its way out
+                       if (self->closing_) return self->drain();
                        self->on_readable();
                      });
 }
 
+// While closing, whatever the peer still sends is read and dropped until it closes too.
+// Closing a socket with unread input makes the kernel send a reset, which can overtake our
+// close frame: the client would see 1006 instead of the code we sent.
+void Connection::drain() {
+  auto buffer = shard_.read_buffer();
+  for (int i = 0; i < kReadsPerWakeup; ++i) {
+    boost::system::error_code ec;
+    socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+    if (ec) return finish();
+  }
+  wait_readable();
+}
+
 void Connection::on_readable() {
   auto buffer = shard_.read_buffer();
-  for (int i = 0; i < kReadsPerWakeup && !closing_ && !finished_; ++i) {
+  for (int i = 0; i < kReadsPerWakeup && !closing_; ++i) {
     boost::system::error_code ec;
     std::size_t n = socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) break;
     if (ec) return finish();
     shard_.liveness().touch(*this, now_ms());
-    if (!consume({buffer.data(), n})) return;
+    consume({buffer.data(), n});
     if (n < buffer.size()) break;
   }
   parser_.shrink_if_idle();
   wait_readable();
 }
 
-// Feeds bytes to the frame parser and acts on what it finds. False when the connection is
-// closing because of them.
-bool Connection::consume(std::string_view bytes) {
+// Feeds bytes to the frame parser and acts on what it finds.
+void Connection::consume(std::string_view bytes) {
   auto error = parser_.feed(bytes, [this](const ws::ParsedEvent& event) {
     if (closing_) return;
     switch (event.kind) {
@@ -141,7 +155,6 @@ bool Connection::consume(std::string_view bytes) {
     }
     close(ws::FrameParser::close_code_for(error), ws::FrameParser::describe(error));
   }
-  return !closing_;
 }
 
 void Connection::send_text(std::string_view text) {
@@ -153,19 +166,17 @@ void Connection::send_frame(const engine::SharedFrame& frame) {
 }
 
 void Connection::enqueue(engine::SharedFrame frame) {
-  if (closing_ || finished_) return;
+  if (closing_ || overflowed_) return;
   const std::size_t limit = shard_.context().settings.max_outbound_bytes;
   if (queued_bytes_ + frame->size() > limit) {
-    // A consumer that cannot keep up is let go rather than allowed to grow our memory. The
-    // close is posted: this may run inside a fan-out loop over the subscriber list.
-    asio::post(shard_.io(), [self = shared_from_this()] {
-      self->close(4100, "Over capacity: the client did not read its messages fast enough");
-    });
+    // A consumer that cannot keep up is let go rather than allowed to grow our memory. What
+    // it has not been sent yet is dropped; the close is posted because this may run inside a
+    // fan-out loop over the very subscriber list the close changes.
+    overflowed_ = true;
     queue_.clear();
     queued_bytes_ = 0;
     for (const auto& f : writing_) queued_bytes_ += f->size();
-    closing_ = true;
-    overflowed_ = true;
+    asio::post(shard_.io(), [self = shared_from_this()] { self->close(4100, "Over capacity"); });
     return;
   }
   queued_bytes_ += frame->size();
@@ -190,13 +201,17 @@ void Connection::start_write() {
                       self->writing_.clear();
                       if (ec) return self->finish();
                       if (!self->queue_.empty()) return self->start_write();
-                      if (self->closing_) self->finish();
+                      if (self->closing_ && !self->finished_) {
+                        // Our close frame is out: tell the peer we send nothing more and wait
+                        // (draining) for it to close its side.
+                        boost::system::error_code ignored;
+                        self->socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+                      }
                     });
 }
 
 void Connection::close(std::uint16_t code, std::string_view reason) {
-  if (finished_ || (closing_ && !overflowed_)) return;
-  overflowed_ = false;
+  if (closing_) return;
   closing_ = true;
   // Queued directly: these two must go out even though nothing else may be sent any more.
   auto push = [this](engine::SharedFrame frame) {
@@ -205,8 +220,9 @@ void Connection::close(std::uint16_t code, std::string_view reason) {
   };
   if (code >= 4000) push(engine::make_text_frame(pusher::error(code, reason)));
   push(std::make_shared<const std::string>(ws::encode_close(code, reason)));
-  // Reading stops here (wait_readable checks closing_); the socket closes once the close
-  // frame is written.
+  // From here input is drained, not read. The liveness tracker bounds how long a peer that
+  // never completes the close can hold the connection.
+  shard_.liveness().touch(*this, now_ms());
   if (!writing_now_) start_write();
 }
 
@@ -215,10 +231,8 @@ void Connection::send_ping() {
 }
 
 void Connection::expire() {
-  if (closing_) return finish();  // even the close could not be written: the peer is gone
+  if (closing_) return finish();  // the close did not complete in time: the peer is gone
   close(4201, "Pong reply not received in time");
-  // The tracker no longer holds this connection; keep the close bounded in time too.
-  shard_.liveness().touch(*this, now_ms());
 }
 
 void Connection::finish() {

@@ -57,7 +57,8 @@ class Connection final : public std::enable_shared_from_this<Connection>,
             std::string pending);
   void wait_readable();
   void on_readable();
-  bool consume(std::string_view bytes);
+  void drain();
+  void consume(std::string_view bytes);
   void send_text(std::string_view text);
   void enqueue(engine::SharedFrame frame);
   void start_write();
@@ -92,8 +93,8 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   core::RateLimiter client_events_;
   std::uint32_t next_join_id_ = 0;
   bool counted_ = false;     // holds one of the app's connection slots
-  bool closing_ = false;     // a close is queued; nothing more is sent or read
-  bool overflowed_ = false;  // dropped as a slow consumer; its close is still to be queued
+  bool closing_ = false;     // the close frame is queued; nothing more is sent or read
+  bool overflowed_ = false;  // dropped as a slow consumer; nothing more is queued
   bool finished_ = false;    // torn down
   bool writing_now_ = false;
 };

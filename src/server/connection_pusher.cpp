@@ -178,6 +178,9 @@ void Connection::handle_signin(const boost::json::value& data) {
   if (!config.user_authentication) {
     return close(4009, "User authentication is disabled for this app");
   }
+  // Malformed input is answered like any bad message; a well-formed sign-in that fails is
+  // refused with 4009, as Pusher does.
+  if (!data.is_object()) return send_error("The data of pusher:signin must be an object");
   auto parsed = pusher::read_signin(data);
   if (const auto* problem = problem_of(parsed)) return close(4009, problem->message);
   const auto& request = std::get<pusher::SigninRequest>(parsed);

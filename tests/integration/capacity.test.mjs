@@ -1,0 +1,95 @@
+// Slow consumers: a connection that does not read is closed with 4100 "Over capacity" once its
+// outbound queue passes max_outbound_bytes, and nobody else suffers for it.
+
+import { describe, test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, makeApp } from './lib/server.mjs';
+import { Clients, waitFor } from './lib/clients.mjs';
+import { assertSucceededPlain } from './lib/expect.mjs';
+
+describe('slow consumers', () => {
+  let server;
+  let clients;
+  const app = makeApp({ client_events_per_second: 10000 });
+
+  before(async () => {
+    server = await startServer({ server: { max_outbound_bytes: 1024 * 1024, max_message_bytes: 10240 }, apps: [app] });
+    clients = new Clients(server);
+  });
+  afterEach(() => clients.closeAll());
+  after(async () => {
+    await clients?.closeAll();
+    if (server) assert.equal(await server.stop(), 0, `greendot exit code\n${server.logs()}`);
+  });
+
+  test('a subscriber that stops reading is closed with 4100 "Over capacity"; sender and others carry on', { timeout: 60000 }, async () => {
+    const channel = 'private-firehose';
+    const sender = await clients.raw();
+    const slow = await clients.raw();
+    const healthy = await clients.raw();
+    for (const c of [sender, slow, healthy]) assertSucceededPlain(await c.subscribePrivate(app, channel), channel);
+
+    slow.ws._socket.pause(); // stop reading: the kernel buffers fill up, then the server's queue
+    const payload = 'x'.repeat(8000);
+    const refused = () => sender.events('pusher:error').length; // rate-limited ones, if the sender is too fast
+    const accounted = () => healthy.events('client-bulk').length + refused();
+    let sent = 0;
+    // 4000 events of 8 KB (32 MB): far beyond any loopback socket buffers. Paced in rounds of 32
+    // (256 KB, well under max_outbound_bytes) so that the healthy receiver keeps up and only the
+    // paused one falls behind.
+    while (sent < 4000) {
+      sender.send({ event: 'client-bulk', channel, data: { i: sent, payload } });
+      sent++;
+      if (sent % 32 === 0) {
+        await waitFor(
+          () => accounted() >= sent || !healthy.isOpen,
+          20000,
+          `healthy receiver to get ${sent} events (has ${healthy.events('client-bulk').length}, refused ${refused()})`,
+        );
+        assert.ok(healthy.isOpen, `healthy receiver closed: ${JSON.stringify(healthy.closeInfo)}`);
+      }
+    }
+    slow.ws._socket.resume();
+    const close = await slow.waitClose(20000);
+    assert.equal(close.code, 4100, `slow consumer close; frames seen: ${slow.frames.length}; socket errors: ${slow.socketErrors}`);
+    const overflowError = slow.events('pusher:error').find((m) => m.data?.code === 4100);
+    assert.ok(overflowError, 'pusher:error 4100 before the close');
+    assert.ok(slow.events('client-bulk').length < sent, 'the slow consumer did not get everything');
+    // The sender and the healthy receiver are fine.
+    assert.ok(sender.isOpen);
+    await sender.ping(10000);
+    for (const m of sender.events('pusher:error')) assert.equal(m.data.code, 4301, `only rate-limit errors at the sender: ${JSON.stringify(m)}`);
+    assert.equal(accounted(), sent);
+    // docs/protocol.md: closed with 4100 "Over capacity".
+    assert.equal(close.reason, 'Over capacity');
+    assert.ok(healthy.isOpen);
+  });
+
+  describe('with a small max_outbound_bytes (64 KB)', () => {
+    let small;
+    let smallClients;
+    const smallApp = makeApp({ client_events_per_second: 10000 });
+    before(async () => {
+      small = await startServer({ server: { max_outbound_bytes: 64 * 1024 }, apps: [smallApp] });
+      smallClients = new Clients(small);
+    });
+    afterEach(() => smallClients.closeAll());
+    after(async () => {
+      await smallClients?.closeAll();
+      if (small) assert.equal(await small.stop(), 0, `greendot exit code\n${small.logs()}`);
+    });
+
+    test('a burst larger than max_outbound_bytes closes the receiver with pusher:error 4100 and close 4100 (not 1006)', { timeout: 20000 }, async () => {
+      const channel = 'private-burst';
+      const sender = await smallClients.raw();
+      const receiver = await smallClients.raw();
+      for (const c of [sender, receiver]) assertSucceededPlain(await c.subscribePrivate(smallApp, channel), channel);
+      const payload = 'y'.repeat(8000);
+      for (let i = 0; i < 40; i++) sender.send({ event: 'client-burst', channel, data: { i, payload } }); // 320 KB
+      const close = await receiver.waitClose(10000);
+      assert.equal(close.code, 4100, `close; socket errors: ${receiver.socketErrors}; events received: ${receiver.events('client-burst').length}`);
+      assert.ok(receiver.events('pusher:error').some((m) => m.data?.code === 4100), 'pusher:error 4100 before the close');
+      await sender.ping();
+    });
+  });
+});
