@@ -54,3 +54,16 @@ format:
 
 clean:
 	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(FUZZ_BUILD_DIR)
+
+# Benchmarks (bench/README.md): every scenario of issue #3, figures as JSON lines and a summary.
+BENCH_BUILD_DIR ?= build-bench
+.PHONY: bench bench-quick bench-build
+bench-build:
+	cmake -S . -B $(BENCH_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGREENDOT_TESTS=OFF
+	cmake --build $(BENCH_BUILD_DIR) --target greendot greendot-loadgen
+
+bench: bench-build
+	BUILD_DIR=$(abspath $(BENCH_BUILD_DIR)) bench/run.sh full
+
+bench-quick: bench-build
+	BUILD_DIR=$(abspath $(BENCH_BUILD_DIR)) bench/run.sh quick

@@ -1,5 +1,7 @@
 #include "config/load_settings.hpp"
 
+#include "config/http_url.hpp"
+
 #include <toml++/toml.h>
 #include <CLI/CLI.hpp>
 
@@ -45,6 +47,11 @@ constexpr Range kMaxUserIdLengthRange{1, 4096};
 constexpr Range kMaxConnectionsRange{0, std::numeric_limits<std::uint32_t>::max()};  // 0: no limit
 constexpr Range kMaxChannelsPerConnectionRange{1, 100'000};
 constexpr Range kOfflineGraceMsRange{0, 3'600'000};
+constexpr Range kWebhookBatchMsRange{0, 60'000};  // 0: send each event as soon as it comes
+constexpr Range kWebhookBatchMaxEventsRange{1, 10'000};
+constexpr Range kWebhookTimeoutMsRange{100, 300'000};
+constexpr Range kWebhookRetrySecondsRange{0, 86'400};  // 0: one attempt, no retries
+constexpr Range kWebhookQueueLimitRange{1, 10'000'000};
 
 constexpr std::array<std::string_view, 6> kLogLevels{"trace", "debug", "info",
                                                      "warn",  "error", "off"};
@@ -112,6 +119,14 @@ void check_identifier(std::string_view where, std::string_view value) {
   }
 }
 
+void check_webhook_url(std::string_view where, std::string_view value) {
+  try {
+    parse_http_url(value);
+  } catch (const BadUrl& bad) {
+    fail(where, std::string(bad.what()) + ", got " + quoted(value));
+  }
+}
+
 void check_log_level(std::string_view where, std::string_view value) {
   if (std::find(kLogLevels.begin(), kLogLevels.end(), value) == kLogLevels.end()) {
     fail(where, "must be one of " + join(kLogLevels, ", ") + ", got " + quoted(value));
@@ -175,9 +190,13 @@ class TableReader {
 
   const toml::table* table(std::string_view key) { return get<toml::table>(key, "a table"); }
 
-  const toml::array* array_of_tables(std::string_view key) {
-    return get<toml::array>(key, "an array of tables ([[" + std::string(key) + "]])");
+  // `toml_name` is how the file spells the tables' header, e.g. "apps.webhooks".
+  const toml::array* array_of_tables(std::string_view key, std::string_view toml_name = {}) {
+    const std::string_view header = toml_name.empty() ? key : toml_name;
+    return get<toml::array>(key, "an array of tables ([[" + std::string(header) + "]])");
   }
+
+  const toml::array* array(std::string_view key) { return get<toml::array>(key, "an array"); }
 
   // Call after asking for every key the table may have.
   void reject_unknown_keys() const {
@@ -234,6 +253,56 @@ void read_app_options(TableReader& reader, AppConfig& app) {
                 kMaxChannelsPerConnectionRange);
   reader.number("offline_grace_ms", app.offline_grace_ms, kOfflineGraceMsRange);
   reader.boolean("user_authentication", app.user_authentication);
+  reader.number("webhook_batch_ms", app.webhook_batch_ms, kWebhookBatchMsRange);
+  reader.number("webhook_batch_max_events", app.webhook_batch_max_events,
+                kWebhookBatchMaxEventsRange);
+  reader.number("webhook_timeout_ms", app.webhook_timeout_ms, kWebhookTimeoutMsRange);
+  reader.number("webhook_retry_seconds", app.webhook_retry_seconds, kWebhookRetrySecondsRange);
+  reader.number("webhook_queue_limit", app.webhook_queue_limit, kWebhookQueueLimitRange);
+}
+
+std::vector<std::string> read_event_types(const toml::array& array, const std::string& where) {
+  // A target that wants nothing is almost certainly a mistake; omit the key to get everything.
+  if (array.empty()) fail(where, "must name at least one event type (omit it for all)");
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    const std::string item_where = where + "[" + std::to_string(i) + "]";
+    const toml::node& node = *array.get(i);
+    const auto* name = node.as_string();
+    if (name == nullptr) fail(item_where, "must be a string, got " + type_name(node.type()));
+    const std::string_view type = name->get();
+    if (std::find(kWebhookEventTypes.begin(), kWebhookEventTypes.end(), type) ==
+        kWebhookEventTypes.end()) {
+      fail(item_where, "unknown event type " + quoted(type) + "; valid ones are " +
+                           join(kWebhookEventTypes, ", "));
+    }
+    names.push_back(name->get());
+  }
+  return names;
+}
+
+WebhookTarget read_webhook(const toml::node& node, const std::string& path) {
+  const toml::table* table = node.as_table();
+  if (table == nullptr) fail(path, "must be a table, got " + type_name(node.type()));
+  TableReader reader(*table, path);
+  WebhookTarget target;
+  reader.string("url", target.url, check_webhook_url);
+  if (const auto* types = reader.array("event_types")) {
+    target.event_types = read_event_types(*types, reader.where("event_types"));
+  } else {
+    target.event_types.assign(kWebhookEventTypes.begin(), kWebhookEventTypes.end());
+  }
+  reader.reject_unknown_keys();
+  if (target.url.empty()) fail(reader.where("url"), "is required");
+  return target;
+}
+
+std::vector<WebhookTarget> read_webhooks(const toml::array& array, const std::string& path) {
+  std::vector<WebhookTarget> targets;
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    targets.push_back(read_webhook(*array.get(i), path + "[" + std::to_string(i) + "]"));
+  }
+  return targets;
 }
 
 AppConfig read_app_defaults(const toml::table& table) {
@@ -253,6 +322,9 @@ AppConfig read_app(const toml::node& node, const std::string& path, const AppCon
   reader.string("key", app.key, check_identifier);
   reader.string("secret", app.secret, check_not_empty);
   read_app_options(reader, app);
+  if (const auto* webhooks = reader.array_of_tables("webhooks", "apps.webhooks")) {
+    app.webhooks = read_webhooks(*webhooks, reader.where("webhooks"));
+  }
   // Before the required-key check: a misspelt "secrt" is better reported as itself.
   reader.reject_unknown_keys();
   // Read values were checked non-empty, so empty here means absent.

@@ -2,11 +2,24 @@
 // Values come from a TOML file, then environment variables, then command-line flags (last wins).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace greendot::config {
+
+// The event types a webhook target can ask for, as spelled in the config and on the wire.
+inline constexpr std::array<std::string_view, 5> kWebhookEventTypes{
+    "channel_occupied", "channel_vacated", "member_added", "member_removed", "client_event"};
+
+// One receiver of an app's webhooks. `url` is http://host[:port][/path][?query] (checked at
+// load); `event_types` holds names from kWebhookEventTypes, all of them unless the file narrows.
+struct WebhookTarget {
+  std::string url;
+  std::vector<std::string> event_types;
+};
 
 // One tenant. Limits and switches are per app so that one noisy app cannot dictate another's.
 struct AppConfig {
@@ -33,6 +46,20 @@ struct AppConfig {
 
   // Whether `pusher:signin` (user authentication) is accepted.
   bool user_authentication = true;
+
+  // Webhooks: where to POST this app's events, and how patiently.
+  std::vector<WebhookTarget> webhooks;
+  // Events are gathered this long after the first one, so that a burst costs one request.
+  std::uint32_t webhook_batch_ms = 50;
+  // A batch is sent at once when it holds this many events.
+  std::uint32_t webhook_batch_max_events = 100;
+  // A request that has not been answered in this time counts as failed.
+  std::uint32_t webhook_timeout_ms = 5000;
+  // How long a failing batch is retried (backoff 1 s, 2 s, 4 s ... 60 s) before it is dropped.
+  std::uint32_t webhook_retry_seconds = 300;
+  // Events held per target (queued and in flight); more are dropped, so that a dead receiver
+  // cannot grow the server's memory.
+  std::uint32_t webhook_queue_limit = 10000;
 };
 
 struct ServerSettings {

@@ -14,7 +14,7 @@ void EmbeddedEngine::join(JoinRequest request, JoinCallback done) {
     done(JoinOutcome{});
     return;
   }
-  occupancy_.add(request.app, request.channel);
+  if (occupancy_.add(request.app, request.channel)) occupied(request.app, request.channel);
   pusher::PresenceSnapshot snapshot;
   book_.for_each_member(
       request.app, request.channel,
@@ -23,6 +23,9 @@ void EmbeddedEngine::join(JoinRequest request, JoinCallback done) {
   // lock, so every thread sees a channel's events in the order the book decided them.
   done(JoinOutcome{true, std::move(snapshot).finish()});
   if (result.member_added) {
+    webhooks_.emit(request.app, webhooks::EventType::MemberAdded,
+                   webhooks::member_event_json(webhooks::EventType::MemberAdded, request.channel,
+                                               request.user_id));
     broker_.publish(ChannelMessage{
         request.app, request.channel,
         make_text_frame(pusher::member_added(request.channel, request.user_id, request.user_info)),
@@ -37,18 +40,18 @@ void EmbeddedEngine::leave(core::AppIndex app, std::string_view channel, std::st
   if (auto removed = book_.leave(app, channel, user_id, session, now, grace_ms)) {
     publish_removal(*removed);
   }
-  occupancy_.remove(app, channel, now, grace_ms);
+  if (occupancy_.remove(app, channel, now, grace_ms)) vacated(app, channel);
 }
 
 void EmbeddedEngine::subscribed(core::AppIndex app, std::string_view channel) {
   std::lock_guard lock(mutex_);
-  occupancy_.add(app, channel);
+  if (occupancy_.add(app, channel)) occupied(app, channel);
 }
 
 void EmbeddedEngine::unsubscribed(core::AppIndex app, std::string_view channel,
                                   core::Millis grace_ms) {
   std::lock_guard lock(mutex_);
-  occupancy_.remove(app, channel, clock_(), grace_ms);
+  if (occupancy_.remove(app, channel, clock_(), grace_ms)) vacated(app, channel);
 }
 
 ChannelStats EmbeddedEngine::stats_locked(core::AppIndex app, std::string_view channel) const {
@@ -88,11 +91,25 @@ void EmbeddedEngine::tick(core::Millis now) {
   std::vector<core::PresenceEvent> removed;
   book_.advance(now, removed);
   for (const auto& event : removed) publish_removal(event);
-  std::vector<std::pair<core::AppIndex, std::string>> vacated;
-  occupancy_.advance(now, vacated);
+  std::vector<std::pair<core::AppIndex, std::string>> vacated_channels;
+  occupancy_.advance(now, vacated_channels);
+  for (const auto& [app, channel] : vacated_channels) vacated(app, channel);
+}
+
+void EmbeddedEngine::occupied(core::AppIndex app, std::string_view channel) {
+  webhooks_.emit(app, webhooks::EventType::ChannelOccupied,
+                 webhooks::channel_event_json(webhooks::EventType::ChannelOccupied, channel));
+}
+
+void EmbeddedEngine::vacated(core::AppIndex app, std::string_view channel) {
+  webhooks_.emit(app, webhooks::EventType::ChannelVacated,
+                 webhooks::channel_event_json(webhooks::EventType::ChannelVacated, channel));
 }
 
 void EmbeddedEngine::publish_removal(const core::PresenceEvent& event) {
+  webhooks_.emit(event.app, webhooks::EventType::MemberRemoved,
+                 webhooks::member_event_json(webhooks::EventType::MemberRemoved, event.channel,
+                                             event.user_id));
   broker_.publish(
       ChannelMessage{event.app,
                      event.channel,

@@ -10,13 +10,15 @@
 #include "core/presence_book.hpp"
 #include "engine/broker.hpp"
 #include "engine/presence_engine.hpp"
+#include "webhooks/webhook_sink.hpp"
 
 namespace greendot::engine {
 
 class EmbeddedEngine final : public PresenceEngine {
  public:
   using Clock = std::function<core::Millis()>;
-  EmbeddedEngine(Broker& broker, Clock clock) : broker_(broker), clock_(std::move(clock)) {}
+  EmbeddedEngine(Broker& broker, webhooks::WebhookSink& webhooks, Clock clock)
+      : broker_(broker), webhooks_(webhooks), clock_(std::move(clock)) {}
 
   void join(JoinRequest request, JoinCallback done) override;
   void leave(core::AppIndex app, std::string_view channel, std::string_view user_id,
@@ -31,9 +33,12 @@ class EmbeddedEngine final : public PresenceEngine {
 
  private:
   void publish_removal(const core::PresenceEvent& event);
+  void occupied(core::AppIndex app, std::string_view channel);
+  void vacated(core::AppIndex app, std::string_view channel);
   ChannelStats stats_locked(core::AppIndex app, std::string_view channel) const;
 
   Broker& broker_;
+  webhooks::WebhookSink& webhooks_;
   Clock clock_;
   std::mutex mutex_;
   core::PresenceBook book_;

@@ -43,8 +43,9 @@ std::vector<std::unique_ptr<Shard>> Server::make_shards() {
 Server::Server(config::Settings settings)
     : settings_(std::move(settings)),
       apps_(settings_.apps),
-      engine_(broker_, now_ms),
-      context_{settings_.server, apps_, engine_, broker_, {}},
+      webhooks_(settings_.apps),
+      engine_(broker_, webhooks_, now_ms),
+      context_{settings_.server, apps_, engine_, broker_, webhooks_, {}},
       shards_(make_shards()),
       acceptor_(shards_.front()->io()),
       signals_(shards_.front()->io(), SIGINT, SIGTERM),
@@ -85,10 +86,12 @@ int Server::run() {
   });
   accept_next();
   tick_engine();
+  if (webhooks_.has_targets()) webhooks_.start();
   for (auto& shard : shards_) shard->start();
   spdlog::info("greendot listening on {}:{} with {} threads and {} apps", settings_.server.host,
                port(), shards_.size(), apps_.size());
   for (auto& shard : shards_) shard->join();
+  webhooks_.stop();
   spdlog::info("greendot stopped");
   return 0;
 }

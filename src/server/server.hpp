@@ -15,6 +15,7 @@
 #include "server/app_registry.hpp"
 #include "server/server_context.hpp"
 #include "server/shard.hpp"
+#include "webhooks/webhook_dispatcher.hpp"
 
 namespace greendot::server {
 
@@ -40,6 +41,7 @@ class Server {
   config::Settings settings_;
   AppRegistry apps_;
   engine::LocalBroker broker_;
+  webhooks::WebhookDispatcher webhooks_;
   engine::EmbeddedEngine engine_;
   ServerContext context_;
   std::vector<std::unique_ptr<Shard>> shards_;

@@ -9,6 +9,7 @@
 #include "engine/broker.hpp"
 #include "engine/presence_engine.hpp"
 #include "server/app_registry.hpp"
+#include "webhooks/webhook_sink.hpp"
 
 namespace greendot::server {
 
@@ -17,6 +18,7 @@ struct ServerContext {
   AppRegistry& apps;
   engine::PresenceEngine& engine;
   engine::Broker& broker;
+  webhooks::WebhookSink& webhooks;
   // Closes every connection signed in as the user, on every thread (thread-safe).
   std::function<void(core::AppIndex, const std::string&)> terminate_user;
   std::atomic<core::SessionId> next_session{1};

@@ -63,7 +63,11 @@ class Shard final : public engine::MessageSink {
 
   ServerContext& context_;
   unsigned index_;
-  boost::asio::io_context io_{1};
+  // No concurrency hint of 1: with it, Asio keeps posts made from the loop's own thread in a
+  // private queue until the running handler returns, so a post from another thread made
+  // later could run first. Presence ordering (a joiner's snapshot before the events that
+  // follow it) relies on posts running in the order they were made.
+  boost::asio::io_context io_;
   boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
   boost::asio::steady_timer sweep_timer_;
   LocalFanout fanout_;

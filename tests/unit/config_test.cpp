@@ -578,6 +578,151 @@ TEST_F(LoadSettingsTest, BadCommandLinesAreConfigErrors) {
   EXPECT_EQ(error({"--port", "1", "--port", "2"}).rfind("--port:", 0), 0u);
 }
 
+// ---- Webhooks ----
+
+TEST_F(LoadSettingsTest, WebhookDefaults) {
+  const AppConfig app = load_file(kOneApp).apps.at(0);
+  EXPECT_TRUE(app.webhooks.empty());
+  EXPECT_EQ(app.webhook_batch_ms, 50u);
+  EXPECT_EQ(app.webhook_batch_max_events, 100u);
+  EXPECT_EQ(app.webhook_timeout_ms, 5000u);
+  EXPECT_EQ(app.webhook_retry_seconds, 300u);
+  EXPECT_EQ(app.webhook_queue_limit, 10000u);
+}
+
+TEST_F(LoadSettingsTest, ReadsWebhookTargetsAndSettings) {
+  const Settings settings = load_file(std::string(kOneApp) + R"(
+webhook_batch_ms = 0
+webhook_batch_max_events = 10
+webhook_timeout_ms = 2000
+webhook_retry_seconds = 60
+webhook_queue_limit = 500
+
+[[apps.webhooks]]
+url = "http://127.0.0.1:9000/hooks?app=dev"
+event_types = ["member_added", "member_removed"]
+
+[[apps.webhooks]]
+url = "http://audit.internal/all"
+
+[[apps]]
+id = "second"
+key = "second-key"
+secret = "second-secret"
+)");
+  ASSERT_EQ(settings.apps.size(), 2u);
+  const AppConfig& app = settings.apps[0];
+  EXPECT_EQ(app.webhook_batch_ms, 0u);
+  EXPECT_EQ(app.webhook_batch_max_events, 10u);
+  EXPECT_EQ(app.webhook_timeout_ms, 2000u);
+  EXPECT_EQ(app.webhook_retry_seconds, 60u);
+  EXPECT_EQ(app.webhook_queue_limit, 500u);
+  ASSERT_EQ(app.webhooks.size(), 2u);
+  EXPECT_EQ(app.webhooks[0].url, "http://127.0.0.1:9000/hooks?app=dev");
+  EXPECT_EQ(app.webhooks[0].event_types,
+            (std::vector<std::string>{"member_added", "member_removed"}));
+  EXPECT_EQ(app.webhooks[1].url, "http://audit.internal/all");
+  // Omitted: every type.
+  EXPECT_EQ(app.webhooks[1].event_types,
+            (std::vector<std::string>{"channel_occupied", "channel_vacated", "member_added",
+                                      "member_removed", "client_event"}));
+  // [[apps.webhooks]] belongs to the [[apps]] entry above it only.
+  EXPECT_TRUE(settings.apps[1].webhooks.empty());
+  EXPECT_EQ(settings.apps[1].webhook_queue_limit, 10000u);
+}
+
+TEST_F(LoadSettingsTest, WebhookSettingsMayComeFromAppDefaults) {
+  const Settings settings = load_file(std::string(R"(
+[app_defaults]
+webhook_batch_ms = 200
+webhook_retry_seconds = 30
+)") + kOneApp + "webhook_batch_ms = 10\n");
+  EXPECT_EQ(settings.apps[0].webhook_batch_ms, 10u);
+  EXPECT_EQ(settings.apps[0].webhook_retry_seconds, 30u);
+  // Targets are per app: [app_defaults] has no webhooks key.
+  EXPECT_EQ(file_error(std::string("[[app_defaults.webhooks]]\nurl = \"http://h/\"\n") + kOneApp)
+                .substr(0, 44),
+            "app_defaults.webhooks: unknown key; expected");
+}
+
+TEST_F(LoadSettingsTest, HttpsWebhooksAreRejectedWithAClearMessage) {
+  EXPECT_EQ(file_error(std::string(kOneApp) + "[[apps.webhooks]]\nurl = \"https://h/x\"\n"),
+            "apps[0].webhooks[0].url: https webhooks are not supported yet; put a local proxy in "
+            "front, got \"https://h/x\"");
+}
+
+TEST_F(LoadSettingsTest, BadWebhookUrlsAreNamed) {
+  const auto url_error = [&](const std::string& url) {
+    return file_error(std::string(kOneApp) + "[[apps.webhooks]]\nurl = \"" + url + "\"\n");
+  };
+  EXPECT_EQ(url_error("http:///hook"),
+            "apps[0].webhooks[0].url: must have a host, got \"http:///hook\"");
+  EXPECT_EQ(url_error("ws://h/"),
+            "apps[0].webhooks[0].url: must be an http:// URL, got scheme \"ws\", got \"ws://h/\"");
+  EXPECT_EQ(url_error("not a url").rfind("apps[0].webhooks[0].url: is not a valid absolute URL", 0),
+            0u);
+  EXPECT_EQ(url_error("http://h:99999/"),
+            "apps[0].webhooks[0].url: port must be between 1 and 65535, got \"99999\", got "
+            "\"http://h:99999/\"");
+}
+
+TEST_F(LoadSettingsTest, WebhookTargetNeedsAUrl) {
+  EXPECT_EQ(
+      file_error(std::string(kOneApp) + "[[apps.webhooks]]\nevent_types = [\"member_added\"]\n"),
+      "apps[0].webhooks[0].url: is required");
+}
+
+TEST_F(LoadSettingsTest, UnknownWebhookEventTypeIsNamedWithTheValidOnes) {
+  EXPECT_EQ(
+      file_error(std::string(kOneApp) + "[[apps.webhooks]]\nurl = \"http://h/\"\n"
+                                        "event_types = [\"member_added\", \"member_joined\"]\n"),
+      "apps[0].webhooks[0].event_types[1]: unknown event type \"member_joined\"; valid ones "
+      "are channel_occupied, channel_vacated, member_added, member_removed, client_event");
+  EXPECT_EQ(file_error(std::string(kOneApp) +
+                       "[[apps.webhooks]]\nurl = \"http://h/\"\nevent_types = [\"x\", 3]\n")
+                .substr(0, 59),
+            "apps[0].webhooks[0].event_types[0]: unknown event type \"x\";");
+  EXPECT_EQ(
+      file_error(std::string(kOneApp) +
+                 "[[apps.webhooks]]\nurl = \"http://h/\"\nevent_types = [\"member_added\", 3]\n"),
+      "apps[0].webhooks[0].event_types[1]: must be a string, got an integer");
+  EXPECT_EQ(file_error(std::string(kOneApp) +
+                       "[[apps.webhooks]]\nurl = \"http://h/\"\nevent_types = []\n"),
+            "apps[0].webhooks[0].event_types: must name at least one event type (omit it for "
+            "all)");
+  EXPECT_EQ(file_error(std::string(kOneApp) +
+                       "[[apps.webhooks]]\nurl = \"http://h/\"\nevent_types = \"member_added\"\n"),
+            "apps[0].webhooks[0].event_types: must be an array, got a string");
+}
+
+TEST_F(LoadSettingsTest, WebhookTablesRejectUnknownKeysAndWrongShapes) {
+  EXPECT_EQ(
+      file_error(std::string(kOneApp) + "[[apps.webhooks]]\nurl = \"http://h/\"\nevnts = 1\n"),
+      "apps[0].webhooks[0].evnts: unknown key; expected url or event_types");
+  EXPECT_EQ(file_error(std::string(kOneApp) + "webhooks = \"http://h/\"\n"),
+            "apps[0].webhooks: must be an array of tables ([[apps.webhooks]]), got a string");
+  EXPECT_EQ(file_error(std::string(kOneApp) + "webhooks = [\"http://h/\"]\n"),
+            "apps[0].webhooks[0]: must be a table, got a string");
+}
+
+TEST_F(LoadSettingsTest, WebhookNumbersAreRangeChecked) {
+  const auto app_error = [&](const std::string& line) {
+    return file_error(std::string(kOneApp) + line + "\n");
+  };
+  EXPECT_EQ(app_error("webhook_batch_ms = 60001"),
+            "apps[0].webhook_batch_ms: must be between 0 and 60000, got 60001");
+  EXPECT_EQ(app_error("webhook_batch_max_events = 0"),
+            "apps[0].webhook_batch_max_events: must be a positive integer, got 0");
+  EXPECT_EQ(app_error("webhook_timeout_ms = 99"),
+            "apps[0].webhook_timeout_ms: must be between 100 and 300000, got 99");
+  EXPECT_EQ(app_error("webhook_retry_seconds = -1"),
+            "apps[0].webhook_retry_seconds: must be between 0 and 86400, got -1");
+  EXPECT_EQ(app_error("webhook_queue_limit = 0"),
+            "apps[0].webhook_queue_limit: must be a positive integer, got 0");
+  EXPECT_EQ(file_error(std::string("[app_defaults]\nwebhook_timeout_ms = 0\n") + kOneApp),
+            "app_defaults.webhook_timeout_ms: must be between 100 and 300000, got 0");
+}
+
 // ---- --help and --version ----
 
 TEST_F(LoadSettingsTest, HelpListsFlagsAndEnvironmentVariables) {

@@ -18,11 +18,20 @@ struct RecordingBroker : Broker {
   }
 };
 
+// Records the webhook events, in order.
+struct RecordingWebhooks : webhooks::WebhookSink {
+  std::vector<std::string> events;
+  void emit(core::AppIndex, webhooks::EventType, std::string event_json) override {
+    events.push_back(std::move(event_json));
+  }
+};
+
 struct Fixture : ::testing::Test {
   std::vector<std::string> log;
   RecordingBroker broker{&log};
+  RecordingWebhooks webhooks;
   core::Millis now = 0;
-  EmbeddedEngine engine{broker, [this] { return now; }};
+  EmbeddedEngine engine{broker, webhooks, [this] { return now; }};
 
   JoinOutcome join(std::string user, core::SessionId session, std::size_t max = 100) {
     JoinOutcome result;
@@ -80,6 +89,46 @@ TEST_F(Fixture, NoGraceRemovesAtOnce) {
   engine.leave(0, "presence-r", "7", 1, 0);
   ASSERT_EQ(log.size(), 1u);
   EXPECT_NE(log[0].find("member_removed"), std::string::npos);
+}
+
+TEST_F(Fixture, WebhooksForPresenceHonourTheGrace) {
+  join("7", 1);
+  EXPECT_EQ(webhooks.events,
+            (std::vector<std::string>{
+                R"({"name":"channel_occupied","channel":"presence-r"})",
+                R"({"name":"member_added","channel":"presence-r","user_id":"7"})"}));
+  webhooks.events.clear();
+  engine.leave(0, "presence-r", "7", 1, 500);
+  join("7", 2);  // back inside the grace
+  engine.tick(10000);
+  EXPECT_TRUE(webhooks.events.empty()) << "a return inside the grace produces no webhook";
+  engine.leave(0, "presence-r", "7", 2, 500);
+  engine.tick(10000);
+  EXPECT_EQ(
+      webhooks.events,
+      (std::vector<std::string>{R"({"name":"member_removed","channel":"presence-r","user_id":"7"})",
+                                R"({"name":"channel_vacated","channel":"presence-r"})"}));
+}
+
+TEST_F(Fixture, CountsSubscriptionsOfEveryKind) {
+  engine.subscribed(0, "news");
+  engine.subscribed(0, "news");
+  join("7", 1);
+  std::vector<ChannelStats> stats;
+  engine.channel_stats(0, {"news", "presence-r", "none"},
+                       [&](std::vector<ChannelStats> s) { stats = std::move(s); });
+  ASSERT_EQ(stats.size(), 3u);
+  EXPECT_EQ(stats[0].subscription_count, 2u);
+  EXPECT_TRUE(stats[0].occupied);
+  EXPECT_EQ(stats[1].subscription_count, 1u);
+  EXPECT_EQ(stats[1].user_count, 1u);
+  EXPECT_FALSE(stats[2].occupied);
+  engine.unsubscribed(0, "news", 0);
+  engine.unsubscribed(0, "news", 0);
+  std::vector<ChannelListing> listing;
+  engine.list_channels(0, "", [&](std::vector<ChannelListing> l) { listing = std::move(l); });
+  ASSERT_EQ(listing.size(), 1u);
+  EXPECT_EQ(listing[0].name, "presence-r");
 }
 
 }  // namespace

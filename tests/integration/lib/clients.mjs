@@ -420,7 +420,8 @@ export class RawClient {
   }
 
   describe() {
-    return this.frames.map((f) => `  ${typeof f.raw === 'string' ? f.raw : '<binary>'}`).join('\n') || '  (none)';
+    const shown = (f) => (typeof f.raw !== 'string' ? '<binary>' : f.raw.length > 300 ? `${f.raw.slice(0, 300)}… (${f.raw.length} chars)` : f.raw);
+    return this.frames.map((f) => `  ${shown(f)}`).join('\n') || '  (none)';
   }
 
   async established(ms = 5000) {

@@ -23,6 +23,7 @@ export const binaryPath = process.env.GREENDOT_BIN
   : path.join(repoRoot, 'build', 'greendot');
 
 const running = new Set();
+const tempDirs = new Set();
 process.on('exit', () => {
   for (const child of running) {
     try {
@@ -31,6 +32,7 @@ process.on('exit', () => {
       // already gone
     }
   }
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 let appCounter = 0;
@@ -157,6 +159,7 @@ export async function startServer(opts = {}) {
     ...(opts.server ?? {}),
   };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'greendot-itest-'));
+  tempDirs.add(dir);
   const configPath = path.join(dir, 'greendot.toml');
   fs.writeFileSync(configPath, toToml({ server: serverTable, apps }));
 
@@ -263,6 +266,9 @@ export async function startServer(opts = {}) {
     throw err;
   }
   started = true;
-  exited.then(() => fs.rmSync(dir, { recursive: true, force: true }));
+  exited.then(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
+  });
   return handle;
 }

@@ -1,0 +1,50 @@
+// What one run of the load generator does: the scenario, the server it talks to, and the
+// numbers of the scenario. Parsed from "--name value" pairs; `--help` lists them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace bench {
+
+struct Options {
+  std::string scenario;  // idle | storm | fanout | churn | offline | heartbeat
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 6101;
+  std::string app_id = "bench";
+  std::string app_key = "bench-key";
+  std::string app_secret = "bench-secret";
+  int server_pid = 0;  // measured from /proc when set
+
+  int connections = 1000;         // WebSocket clients over all processes
+  int processes = 2;              // worker processes, each with its own source addresses
+  int concurrency = 200;          // handshakes in flight per process
+  std::string kind = "presence";  // public | private | presence channels
+  int room_size = 10;             // members per channel (idle); storm puts everyone in one
+
+  double idle_seconds = 10;  // idle: how long to watch the server's CPU
+  double seconds = 10;       // churn, heartbeat: how long to run
+
+  // Fan-out.
+  std::string trigger = "rest";  // rest (POST /apps/{id}/events) | client-event
+  int triggers = 50;             // latency phase: triggers at trigger_rate per second
+  double trigger_rate = 10;
+  int burst = 200;  // saturation phase: triggers sent back to back
+
+  // Offline detection.
+  int repeat = 20;
+
+  // Heartbeats.
+  std::string hb_path = "/apps/{app_id}/heartbeats";  // {app_id}, {user}
+  std::string hb_auth = "signed";                     // signed | token | none
+  int hb_users = 10000;
+  int hb_ttl_ms = 0;  // > 0: also measure expiry announcement (observer on the context)
+
+  double step_timeout = 300;  // seconds any one step may take before it is reported as stuck
+  std::string label;          // copied into the report
+};
+
+// Exits with a message on a bad flag.
+Options parse_options(int argc, char** argv);
+
+}  // namespace bench

@@ -1,0 +1,63 @@
+// Scenario 5, churn: SLOTS parallel loops of connect, subscribe to a presence channel (a new
+// user each time), close. Sessions per second, and whether the server's memory comes back:
+// two rounds, RSS measured after each once the offline graces have ended.
+#include "clock.hpp"
+#include "scenarios.hpp"
+#include "workers.hpp"
+
+namespace bench {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr double kGraceSeconds = 3.0;  // the bench app's offline_grace_ms, plus a tick
+
+json::object round(const Options& o, Workers& workers, int slots, const ProcSample& baseline) {
+  std::vector<std::string> commands;
+  for (std::size_t i = 0; i < workers.size(); ++i) {
+    const int share = slots * static_cast<int>(i + 1) / static_cast<int>(workers.size()) -
+                      slots * static_cast<int>(i) / static_cast<int>(workers.size());
+    commands.push_back("churn " + std::to_string(o.seconds) + " " + std::to_string(share));
+  }
+  const ProcSample from = sample_process(o.server_pid);
+  const Replies replies = workers.step_each(commands);
+  const ProcSample to = sample_process(o.server_pid);
+  sleep_seconds(kGraceSeconds + 1.0);
+  const ProcSample settled = sample_process(o.server_pid);
+  const std::uint64_t sessions = Workers::sum(replies, "sessions");
+  const double seconds = static_cast<double>(Workers::max_of(replies, "step_ns")) / 1e9;
+  return {
+      {"sessions", sessions},
+      {"sessions_per_second", seconds > 0 ? static_cast<double>(sessions) / seconds : 0},
+      {"errors", Workers::sum(replies, "errors")},
+      {"error_samples", Workers::error_samples(replies)},
+      {"session_time", Workers::merged(replies, "session").summary_ms()},
+      {"server", server_delta(from, to)},
+      {"server_cpu_us_per_session",
+       sessions ? (to.cpu_seconds - from.cpu_seconds) * 1e6 / static_cast<double>(sessions) : 0},
+      {"rss_settled_kib", settled.rss_kib},
+      {"rss_growth_from_baseline_kib", settled.rss_kib - baseline.rss_kib}};
+}
+
+}  // namespace
+
+int run_churn(const Options& o) {
+  const int slots = o.connections;
+  const ProcSample baseline = sample_process(o.server_pid);
+  // Rooms of room_size concurrent users, so every session also costs member events.
+  Workers workers(o, slots, "presence-churn-", o.room_size);
+  json::object first = round(o, workers, slots, baseline);
+  json::object second = round(o, workers, slots, baseline);
+  const std::int64_t growth =
+      second.at("rss_settled_kib").as_int64() - first.at("rss_settled_kib").as_int64();
+  print_report(o, {{"slots", slots},
+                   {"seconds_per_round", o.seconds},
+                   {"rss_baseline_kib", baseline.rss_kib},
+                   {"round1", std::move(first)},
+                   {"round2", std::move(second)},
+                   {"rss_growth_round2_kib", growth}});
+  return 0;
+}
+
+}  // namespace bench

@@ -1,0 +1,158 @@
+// Scenario 3, fan-out: N subscribers of one channel; events triggered by the REST API (or, while
+// it does not exist, by a client event on the same channel, which takes the same broker and
+// per-shard fan-out path). Phase 1 paces triggers to read latency; phase 2 sends a burst back
+// to back to read throughput at saturation and the server's CPU per delivered message.
+#include <memory>
+
+#include "clock.hpp"
+#include "rest_client.hpp"
+#include "scenarios.hpp"
+#include "sync_client.hpp"
+#include "workers.hpp"
+
+namespace bench {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr const char* kChannel = "private-bench-fanout-0";
+
+// Sends one event carrying its send time and sequence number.
+class Trigger {
+ public:
+  explicit Trigger(const Options& o) : o_(o) {
+    if (o.trigger == "rest") {
+      rest_ = std::make_unique<RestClient>(o.host, o.port);
+      const auto probe =
+          trigger_event(*rest_, o.app_id, o.app_key, o.app_secret, kChannel, "bench-probe", "{}");
+      if (probe.status == 200) return;
+      note_ =
+          "REST trigger answered " + std::to_string(probe.status) + "; fell back to client events";
+      rest_.reset();
+    }
+    ws_ = std::make_unique<SyncClient>(o.host, o.port, o.app_key, "127.0.0.250");
+    ws_->subscribe(o.app_key, o.app_secret, kChannel);
+  }
+
+  bool send(std::uint64_t seq) {
+    const std::string data =
+        "{\"bench_t\":" + std::to_string(mono_ns()) + ",\"seq\":" + std::to_string(seq) + "}";
+    if (rest_) {
+      return trigger_event(*rest_, o_.app_id, o_.app_key, o_.app_secret, kChannel, "bench", data)
+                 .status == 200;
+    }
+    ws_->send_text(std::string(R"({"event":"client-bench","channel":")") + kChannel +
+                   "\",\"data\":" + data + "}");
+    return true;
+  }
+
+  std::string kind() const { return rest_ ? "rest" : "client-event"; }
+  const std::string& note() const { return note_; }
+
+ private:
+  const Options& o_;
+  std::unique_ptr<RestClient> rest_;
+  std::unique_ptr<SyncClient> ws_;
+  std::string note_;
+};
+
+// Polls the workers until `expected` receipts arrived or `timeout_s` passed.
+Replies wait_for_receipts(Workers& workers, std::uint64_t expected, double timeout_s) {
+  const std::int64_t until = mono_ns() + static_cast<std::int64_t>(timeout_s * 1e9);
+  for (;;) {
+    Replies stats = workers.step("stats");
+    if (Workers::sum(stats, "events") >= expected || mono_ns() > until) return stats;
+    sleep_seconds(0.05);
+  }
+}
+
+// Per trigger: the time from its send to its last receipt anywhere.
+Histogram last_receipt(const Replies& stats, const std::vector<std::int64_t>& sent_ns) {
+  std::vector<std::int64_t> last(sent_ns.size(), 0);
+  for (const auto& reply : stats) {
+    const auto& seq_last = reply.at("seq_last").as_array();
+    for (std::size_t i = 0; i < seq_last.size() && i < last.size(); ++i) {
+      last[i] = std::max(last[i], seq_last[i].to_number<std::int64_t>());
+    }
+  }
+  Histogram h;
+  for (std::size_t i = 1; i < last.size(); ++i) {
+    if (last[i] != 0) h.record(last[i] - sent_ns[i]);
+  }
+  return h;
+}
+
+}  // namespace
+
+int run_fanout(const Options& o) {
+  const int n = o.connections;
+  Workers workers(o, n, "private-bench-fanout-", n);
+  const Replies connected = workers.step("connect sub");
+  const std::uint64_t subscribers = Workers::sum(connected, "subscribed");
+  Trigger trigger(o);
+  workers.step("stats reset");
+
+  // Phase 1: paced triggers, latency.
+  std::vector<std::int64_t> sent(static_cast<std::size_t>(o.triggers) + 1, 0);
+  std::uint64_t trigger_errors = 0;
+  const std::int64_t period = static_cast<std::int64_t>(1e9 / o.trigger_rate);
+  for (int seq = 1; seq <= o.triggers; ++seq) {
+    const std::int64_t due = mono_ns() + period;
+    sent[seq] = mono_ns();
+    if (!trigger.send(seq)) ++trigger_errors;
+    while (mono_ns() < due) sleep_seconds(0.001);
+  }
+  const Replies paced = wait_for_receipts(workers, subscribers * o.triggers, 30);
+  const Histogram paced_recipient = Workers::merged(paced, "latency");
+  const Histogram paced_last = last_receipt(paced, sent);
+  workers.step("stats reset");
+
+  // Phase 2: a burst sent back to back; throughput and server CPU per delivery.
+  sent.assign(static_cast<std::size_t>(o.burst) + 1, 0);
+  const ProcSample from = sample_process(o.server_pid);
+  const std::int64_t first = mono_ns();
+  for (int seq = 1; seq <= o.burst; ++seq) {
+    sent[seq] = mono_ns();
+    if (!trigger.send(seq)) ++trigger_errors;
+  }
+  const std::int64_t triggers_sent = mono_ns();
+  const Replies burst = wait_for_receipts(workers, subscribers * o.burst, 120);
+  const ProcSample to = sample_process(o.server_pid);
+  std::int64_t last = 0;
+  for (const auto& reply : burst) {
+    for (const auto& t : reply.at("seq_last").as_array()) {
+      last = std::max(last, t.to_number<std::int64_t>());
+    }
+  }
+  const std::uint64_t delivered = Workers::sum(burst, "events");
+  const double burst_seconds = ms_between(first, last) / 1000;
+  const double server_cpu = to.cpu_seconds - from.cpu_seconds;
+  workers.step("close");
+
+  print_report(o, {{"subscribers", subscribers},
+                   {"trigger", trigger.kind()},
+                   {"note", trigger.note()},
+                   {"trigger_errors", trigger_errors},
+                   {"errors", Workers::sum(burst, "errors")},
+                   {"error_samples", Workers::error_samples(burst)},
+                   {"paced_triggers", o.triggers},
+                   {"paced_rate_per_second", o.trigger_rate},
+                   {"paced_delivered", Workers::sum(paced, "events")},
+                   {"paced_recipient_latency", paced_recipient.summary_ms()},
+                   {"paced_last_receipt_latency", paced_last.summary_ms()},
+                   {"burst_triggers", o.burst},
+                   {"burst_trigger_seconds", ms_between(first, triggers_sent) / 1000},
+                   {"burst_delivered", delivered},
+                   {"burst_expected", subscribers * static_cast<std::uint64_t>(o.burst)},
+                   {"burst_seconds", burst_seconds},
+                   {"burst_delivered_per_second",
+                    burst_seconds > 0 ? static_cast<double>(delivered) / burst_seconds : 0},
+                   {"burst_last_receipt_latency", last_receipt(burst, sent).summary_ms()},
+                   {"server", server_delta(from, to)},
+                   {"server_cpu_us_per_recipient",
+                    delivered ? server_cpu * 1e6 / static_cast<double>(delivered) : 0}});
+  return 0;
+}
+
+}  // namespace bench

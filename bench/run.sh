@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Runs every benchmark scenario of issue #3 against a fresh greendot per scenario and writes
+# one JSON line per scenario to $OUT/results.jsonl (and a readable summary to stdout).
+#
+#   bench/run.sh quick|full     (make bench-quick / make bench)
+#
+# Environment: GREENDOT_BIN, LOADGEN_BIN (default: $BUILD_DIR/greendot, .../bench/greendot-loadgen),
+# BUILD_DIR (default build-bench), OUT (default $BUILD_DIR/bench-results), PORT (default 6101).
+set -euo pipefail
+
+mode=${1:-quick}
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build=${BUILD_DIR:-$repo/build-bench}
+server_bin=${GREENDOT_BIN:-$build/greendot}
+loadgen_bin=${LOADGEN_BIN:-$build/bench/greendot-loadgen}
+out=${OUT:-$build/bench-results}
+port=${PORT:-6101}
+config=$repo/bench/greendot.bench.toml
+results=$out/results.jsonl
+
+# Each server and generator process may hold 20,000 files here (the hard limit): 19k sockets.
+ulimit -n "$(ulimit -Hn)"
+mkdir -p "$out"
+: >"$results"
+
+server_pid=
+start_server() {
+  "$server_bin" --config "$config" --port "$port" "$@" >>"$out/server.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$port/health" >/dev/null && return 0
+    sleep 0.05
+  done
+  echo "greendot did not start; see $out/server.log" >&2
+  exit 1
+}
+stop_server() {
+  [[ -n $server_pid ]] || return 0
+  kill -TERM "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+  server_pid=
+}
+trap stop_server EXIT
+
+# Runs one scenario against a fresh server; the command line is printed as it is recorded.
+scenario() {
+  local label=$1
+  shift
+  start_server
+  local cmd=("$loadgen_bin" --port "$port" --server-pid "$server_pid" --label "$label" "$@")
+  echo "+ ${cmd[*]/--server-pid $server_pid/}" >&2
+  "${cmd[@]}" | tee -a "$results"
+  stop_server
+  sleep 1  # let the kernel finish with the last sockets (TIME_WAIT does not block: new ports)
+}
+
+if [[ $mode == quick ]]; then
+  scenario idle-1k --scenario idle --connections 1000 --idle-seconds 3
+  scenario storm-500 --scenario storm --connections 500 --step-timeout 30
+  scenario fanout-1k --scenario fanout --connections 1000 --triggers 20 --burst 50
+  scenario heartbeat-signed --scenario heartbeat --seconds 3 --concurrency 8 --hb-auth signed
+  scenario offline-close --scenario offline --repeat 10 \
+    --app-id bench-nograce --app-key bench-nograce-key --app-secret bench-nograce-secret
+  scenario churn-1k --scenario churn --connections 1000 --seconds 3 --room-size 10
+else
+  scenario idle-5k --scenario idle --connections 5000 --idle-seconds 35
+  scenario idle-19k --scenario idle --connections 19000 --idle-seconds 35 --concurrency 300
+  scenario storm-1000 --scenario storm --connections 1000 --step-timeout 60
+  scenario storm-5000 --scenario storm --connections 5000 --step-timeout 120
+  scenario fanout-10k --scenario fanout --connections 10000 --triggers 50 --trigger-rate 5 \
+    --burst 200
+  scenario heartbeat-signed --scenario heartbeat --seconds 10 --concurrency 32 --hb-auth signed
+  scenario heartbeat-token --scenario heartbeat --seconds 10 --concurrency 32 --hb-auth token
+  scenario heartbeat-expiry --scenario heartbeat --seconds 10 --concurrency 32 --hb-auth signed \
+    --hb-ttl-ms 2000
+  scenario offline-close --scenario offline --repeat 40 \
+    --app-id bench-nograce --app-key bench-nograce-key --app-secret bench-nograce-secret
+  scenario offline-grace --scenario offline --repeat 6
+  scenario churn-1k --scenario churn --connections 1000 --seconds 20 --room-size 10
+fi
+
+echo "results: $results" >&2
+if command -v jq >/dev/null; then "$repo/bench/summary.sh" "$results"; fi

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Prints the headline figure of each scenario of a results.jsonl written by bench/run.sh.
+set -euo pipefail
+jq -r '
+  def r(x): (x * 100 | round) / 100;
+  if .scenario == "idle" then
+    "\(.label): \(.subscribed)/\(.connections) subscribed in \(r(.connect_seconds)) s, " +
+    "RSS \(r(.rss_per_connection_bytes)) B/connection, idle CPU \(r(.idle_server.cores * 100)) % of a core, errors \(.errors)"
+  elif .scenario == "storm" then
+    "\(.label): all seen in \(r(.all_seen_seconds)) s, \(r(.delivered_per_second)) member_added/s, " +
+    "server \(r(.server.cores)) cores, \(.member_added_delivered)/\(.member_added_expected) delivered"
+  elif .scenario == "fanout" then
+    "\(.label) (\(.trigger)): paced p50/p99 \(r(.paced_recipient_latency.p50_ms))/\(r(.paced_recipient_latency.p99_ms)) ms, " +
+    "last receipt p99 \(r(.paced_last_receipt_latency.p99_ms)) ms; burst \(r(.burst_delivered_per_second)) msg/s, " +
+    "\(r(.server_cpu_us_per_recipient)) us server CPU/recipient, \(r(.server.cores)) cores"
+  elif .scenario == "heartbeat" then
+    if .available then "\(.label): \(r(.pings_per_second)) pings/s, p99 \(r(.latency.p99_ms)) ms"
+    else "\(.label): not yet available (probe answered \(.probe_status))" end
+  elif .scenario == "offline" then
+    "\(.label): member_removed after close frame p50/max \(r(.close_frame.p50_ms))/\(r(.close_frame.max_ms)) ms, " +
+    "after TCP drop \(r(.tcp_drop.p50_ms))/\(r(.tcp_drop.max_ms)) ms, missed \(.missed)"
+  elif .scenario == "churn" then
+    "\(.label): \(r(.round1.sessions_per_second))/\(r(.round2.sessions_per_second)) sessions/s, " +
+    "\(r(.round1.server_cpu_us_per_session)) us server CPU/session, RSS growth round 2: \(.rss_growth_round2_kib) KiB"
+  else tostring end' "$1"
