@@ -15,13 +15,12 @@ void EmbeddedEngine::join(JoinRequest request, JoinCallback done) {
     return;
   }
   if (occupancy_.add(request.app, request.channel)) occupied(request.app, request.channel);
-  pusher::PresenceSnapshot snapshot;
-  book_.for_each_member(
-      request.app, request.channel,
-      [&](const std::string& id, const std::string& info) { snapshot.add(id, info); });
+  const auto& presence =
+      snapshot(request.app, request.channel, result.member_added ? &request.user_id : nullptr,
+               &request.user_info);
   // The joiner's answer is handed over before member_added is published, both under the
   // lock, so every thread sees a channel's events in the order the book decided them.
-  done(JoinOutcome{true, std::move(snapshot).finish()});
+  done(JoinOutcome{true, presence.str()});
   if (result.member_added) {
     webhooks_.emit(request.app, webhooks::EventType::MemberAdded,
                    webhooks::member_event_json(webhooks::EventType::MemberAdded, request.channel,
@@ -96,6 +95,32 @@ void EmbeddedEngine::tick(core::Millis now) {
   for (const auto& [app, channel] : vacated_channels) vacated(app, channel);
 }
 
+namespace {
+
+std::string snapshot_key(core::AppIndex app, std::string_view channel) {
+  std::string key = std::to_string(app);
+  key.push_back('\n');
+  key.append(channel);
+  return key;
+}
+
+}  // namespace
+
+const pusher::PresenceSnapshot& EmbeddedEngine::snapshot(core::AppIndex app,
+                                                         const std::string& channel,
+                                                         const std::string* new_member,
+                                                         const std::string* new_info) {
+  auto [it, created] = snapshots_.try_emplace(snapshot_key(app, channel));
+  if (created) {
+    book_.for_each_member(app, channel, [&](const std::string& id, const std::string& info) {
+      it->second.add(id, info);
+    });
+  } else if (new_member) {
+    it->second.add(*new_member, *new_info);
+  }
+  return it->second;
+}
+
 void EmbeddedEngine::occupied(core::AppIndex app, std::string_view channel) {
   webhooks_.emit(app, webhooks::EventType::ChannelOccupied,
                  webhooks::channel_event_json(webhooks::EventType::ChannelOccupied, channel));
@@ -107,6 +132,7 @@ void EmbeddedEngine::vacated(core::AppIndex app, std::string_view channel) {
 }
 
 void EmbeddedEngine::publish_removal(const core::PresenceEvent& event) {
+  snapshots_.erase(snapshot_key(event.app, event.channel));
   webhooks_.emit(event.app, webhooks::EventType::MemberRemoved,
                  webhooks::member_event_json(webhooks::EventType::MemberRemoved, event.channel,
                                              event.user_id));

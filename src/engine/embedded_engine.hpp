@@ -5,11 +5,13 @@
 
 #include <functional>
 #include <mutex>
+#include <unordered_map>
 
 #include "core/channel_occupancy.hpp"
 #include "core/presence_book.hpp"
 #include "engine/broker.hpp"
 #include "engine/presence_engine.hpp"
+#include "protocol/pusher_messages.hpp"
 #include "webhooks/webhook_sink.hpp"
 
 namespace greendot::engine {
@@ -33,6 +35,9 @@ class EmbeddedEngine final : public PresenceEngine {
 
  private:
   void publish_removal(const core::PresenceEvent& event);
+  const protocol::pusher::PresenceSnapshot& snapshot(core::AppIndex app, const std::string& channel,
+                                                     const std::string* new_member,
+                                                     const std::string* new_info);
   void occupied(core::AppIndex app, std::string_view channel);
   void vacated(core::AppIndex app, std::string_view channel);
   ChannelStats stats_locked(core::AppIndex app, std::string_view channel) const;
@@ -43,6 +48,9 @@ class EmbeddedEngine final : public PresenceEngine {
   std::mutex mutex_;
   core::PresenceBook book_;
   core::ChannelOccupancy occupancy_;
+  // The subscription_succeeded payload of each presence channel, appended to on every new
+  // member and dropped on every removal (rebuilt by the next joiner).
+  std::unordered_map<std::string, protocol::pusher::PresenceSnapshot> snapshots_;
 };
 
 }  // namespace greendot::engine

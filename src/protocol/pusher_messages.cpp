@@ -281,7 +281,7 @@ void PresenceSnapshot::add(std::string_view user_id, std::string_view user_info_
   ++count_;
 }
 
-std::string PresenceSnapshot::finish() && {
+std::string PresenceSnapshot::str() const {
   std::string out = "{\"presence\":{\"ids\":[";
   out.append(ids_).append("],\"hash\":{").append(hash_).append("},\"count\":");
   out.append(std::to_string(count_)).append("}}");

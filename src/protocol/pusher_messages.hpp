@@ -84,11 +84,12 @@ std::string signin_success(std::string_view user_data);
 std::string channel_event(std::string_view event, std::string_view channel,
                           std::string_view data_json, std::string_view user_id = {});
 
-// Builds {"presence":{"ids":[...],"hash":{...},"count":n}} incrementally.
+// Builds {"presence":{"ids":[...],"hash":{...},"count":n}} incrementally; kept per channel by
+// the engine so that a joiner costs a copy of the text, not escaping every member again.
 class PresenceSnapshot {
  public:
   void add(std::string_view user_id, std::string_view user_info_json);
-  std::string finish() &&;
+  std::string str() const;
 
  private:
   std::string ids_;

@@ -117,11 +117,11 @@ TEST(ServerMessages, ExactWireFormats) {
 
 TEST(ServerMessages, PresenceSnapshot) {
   PresenceSnapshot empty;
-  EXPECT_EQ(std::move(empty).finish(), R"({"presence":{"ids":[],"hash":{},"count":0}})");
+  EXPECT_EQ(empty.str(), R"({"presence":{"ids":[],"hash":{},"count":0}})");
   PresenceSnapshot two;
   two.add("3", R"({"n":"C"})");
   two.add("7", "null");
-  EXPECT_EQ(std::move(two).finish(),
+  EXPECT_EQ(two.str(),
             R"({"presence":{"ids":["3","7"],"hash":{"3":{"n":"C"},"7":null},"count":2}})");
 }
 
