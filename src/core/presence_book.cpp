@@ -30,6 +30,7 @@ PresenceBook::JoinResult PresenceBook::join(AppIndex app, std::string_view chann
     member.user_info = std::string(user_info);
     member.sessions.push_back(session);
     members.emplace(std::string(user_id), std::move(member));
+    index_user(app, user_id, channel);
     return {JoinStatus::Joined, true};
   }
   Member& member = member_it->second;
@@ -54,6 +55,7 @@ std::optional<PresenceEvent> PresenceBook::leave(AppIndex app, std::string_view 
   member.sessions.erase(session_it);
   if (!member.sessions.empty()) return std::nullopt;
 
+  member.left_at = now;
   if (grace <= 0) return remove_member(app, channel, *c, member_it);
   member.in_grace = true;
   ++member.generation;
@@ -62,7 +64,62 @@ std::optional<PresenceEvent> PresenceBook::leave(AppIndex app, std::string_view 
   return std::nullopt;
 }
 
+PresenceBook::JoinResult PresenceBook::heartbeat(AppIndex app, std::string_view channel,
+                                                 std::string_view user_id,
+                                                 std::string_view user_info, Millis now, Millis ttl,
+                                                 Millis grace, std::size_t max_members) {
+  JoinResult result = join(app, channel, user_id, user_info, kHeartbeatSession, max_members);
+  if (result.status != JoinStatus::Joined) return result;
+  Member& member = find_channel(app, channel)->members.find(std::string(user_id))->second;
+  member.heartbeat_expires = now + ttl;
+  member.heartbeat_grace = grace;
+  if (!member.heartbeat_scheduled) {
+    member.heartbeat_scheduled = true;
+    expiries_.schedule(now + ttl, GraceKey{app, std::string(channel), std::string(user_id)},
+                       ++member.heartbeat_generation);
+  }
+  return result;
+}
+
+std::optional<PresenceEvent> PresenceBook::end_heartbeat(AppIndex app, std::string_view channel,
+                                                         std::string_view user_id, Millis now,
+                                                         Millis grace) {
+  Channel* c = find_channel(app, channel);
+  if (!c) return std::nullopt;
+  auto member_it = c->members.find(std::string(user_id));
+  if (member_it == c->members.end()) return std::nullopt;
+  member_it->second.heartbeat_scheduled = false;  // its queued expiry is now stale
+  return leave(app, channel, user_id, kHeartbeatSession, now, grace);
+}
+
+void PresenceBook::expire_heartbeats(Millis now, std::vector<PresenceEvent>& removed) {
+  std::vector<GraceKey> expired;
+  expiries_.pop_due(now, [&](const GraceKey& due, std::uint64_t generation) {
+    Channel* c = find_channel(due.app, due.channel);
+    if (!c) return;
+    auto member_it = c->members.find(due.user_id);
+    if (member_it == c->members.end()) return;
+    Member& member = member_it->second;
+    if (!member.heartbeat_scheduled || member.heartbeat_generation != generation) return;
+    if (member.heartbeat_expires > now) {
+      expiries_.schedule(member.heartbeat_expires, due, generation);
+      return;
+    }
+    member.heartbeat_scheduled = false;
+    expired.push_back(due);
+  });
+  // Outside pop_due: ending a session may schedule a grace.
+  for (const auto& due : expired) {
+    const Channel* c = find_channel(due.app, due.channel);
+    const Millis grace = c->members.find(due.user_id)->second.heartbeat_grace;
+    if (auto event = leave(due.app, due.channel, due.user_id, kHeartbeatSession, now, grace)) {
+      removed.push_back(std::move(*event));
+    }
+  }
+}
+
 void PresenceBook::advance(Millis now, std::vector<PresenceEvent>& removed) {
+  expire_heartbeats(now, removed);
   graces_.pop_due(now, [&](const GraceKey& due, std::uint64_t generation) {
     Channel* c = find_channel(due.app, due.channel);
     if (!c) return;
@@ -77,8 +134,13 @@ void PresenceBook::advance(Millis now, std::vector<PresenceEvent>& removed) {
 PresenceEvent PresenceBook::remove_member(
     AppIndex app, std::string_view channel, Channel& c,
     std::unordered_map<std::string, Member>::iterator member) {
-  PresenceEvent event{
-      PresenceEvent::Kind::MemberRemoved, app, std::string(channel), member->first, {}};
+  PresenceEvent event{PresenceEvent::Kind::MemberRemoved,
+                      app,
+                      std::string(channel),
+                      member->first,
+                      {},
+                      member->second.left_at};
+  unindex_user(app, member->first, channel);
   c.members.erase(member);
   if (c.members.empty()) channels_.erase(Key{app, std::string(channel)});
   return event;
@@ -93,6 +155,28 @@ bool PresenceBook::is_member(AppIndex app, std::string_view channel,
                              std::string_view user_id) const {
   const Channel* c = find_channel(app, channel);
   return c && c->members.contains(std::string(user_id));
+}
+
+void PresenceBook::index_user(AppIndex app, std::string_view user_id, std::string_view channel) {
+  user_channels_[Key{app, std::string(user_id)}].emplace_back(channel);
+}
+
+void PresenceBook::unindex_user(AppIndex app, std::string_view user_id, std::string_view channel) {
+  auto it = user_channels_.find(Key{app, std::string(user_id)});
+  if (it == user_channels_.end()) return;
+  auto& channels = it->second;
+  auto pos = std::find(channels.begin(), channels.end(), channel);
+  if (pos != channels.end()) {
+    *pos = std::move(channels.back());
+    channels.pop_back();
+  }
+  if (channels.empty()) user_channels_.erase(it);
+}
+
+const std::vector<std::string>* PresenceBook::channels_of(AppIndex app,
+                                                          std::string_view user_id) const {
+  auto it = user_channels_.find(Key{app, std::string(user_id)});
+  return it == user_channels_.end() ? nullptr : &it->second;
 }
 
 std::optional<Millis> PresenceBook::next_deadline() const {

@@ -29,6 +29,7 @@ struct PresenceEvent {
   std::string channel;
   std::string user_id;
   std::string user_info;  // JSON text; MemberAdded only
+  Millis left_at = 0;     // MemberRemoved: when the member's last session ended
 };
 
 class PresenceBook {
@@ -50,8 +51,26 @@ class PresenceBook {
                                      std::string_view user_id, SessionId session, Millis now,
                                      Millis grace);
 
-  // Removes the members whose grace ended at or before `now`, appending their events.
+  // The session of a user's HTTP heartbeats in a channel: one per member, however many tabs
+  // ping. Connection sessions are numbered from 1.
+  static constexpr SessionId kHeartbeatSession = 0;
+
+  // A heartbeat: adds the member's heartbeat session, or extends it, until `now + ttl`. When
+  // it expires it ends like any other session, with `grace`.
+  JoinResult heartbeat(AppIndex app, std::string_view channel, std::string_view user_id,
+                       std::string_view user_info, Millis now, Millis ttl, Millis grace,
+                       std::size_t max_members);
+
+  // Ends the member's heartbeat session at once (the page said goodbye), with `grace`.
+  std::optional<PresenceEvent> end_heartbeat(AppIndex app, std::string_view channel,
+                                             std::string_view user_id, Millis now, Millis grace);
+
+  // Removes the members whose grace ended, and ends the heartbeat sessions that expired, at
+  // or before `now`, appending the resulting removals.
   void advance(Millis now, std::vector<PresenceEvent>& removed);
+
+  // The channels where the user is a member (in grace included), in no particular order.
+  const std::vector<std::string>* channels_of(AppIndex app, std::string_view user_id) const;
 
   // Calls visit(user_id, user_info) for every member of the channel, in no particular order.
   template <class Visit>
@@ -72,7 +91,12 @@ class PresenceBook {
     std::string user_info;
     std::vector<SessionId> sessions;  // usually one; a handful with several tabs
     std::uint64_t generation = 0;     // bumped on every grace start, to spot stale deadlines
+    Millis left_at = 0;               // when the last session ended (while in grace)
+    Millis heartbeat_expires = 0;     // end of the heartbeat session, if it has one
+    Millis heartbeat_grace = 0;
     bool in_grace = false;
+    bool heartbeat_scheduled = false;        // an expiry entry for this member is queued
+    std::uint64_t heartbeat_generation = 0;  // of that entry; older ones are skipped
   };
   struct Channel {
     std::unordered_map<std::string, Member> members;
@@ -100,7 +124,15 @@ class PresenceBook {
                               std::unordered_map<std::string, Member>::iterator member);
 
   std::unordered_map<Key, Channel, KeyHash> channels_;
+  void expire_heartbeats(Millis now, std::vector<PresenceEvent>& removed);
+  void index_user(AppIndex app, std::string_view user_id, std::string_view channel);
+  void unindex_user(AppIndex app, std::string_view user_id, std::string_view channel);
+
   DeadlineQueue<GraceKey> graces_;
+  // One entry per member with a heartbeat session; a ping only moves the member's own
+  // deadline, and an entry that surfaces early is queued again at that deadline.
+  DeadlineQueue<GraceKey> expiries_;
+  std::unordered_map<Key, std::vector<std::string>, KeyHash> user_channels_;
 };
 
 }  // namespace greendot::core

@@ -142,3 +142,71 @@ TEST(PresenceBook, DeadlinesFireInTimeOrder) {
 
 }  // namespace
 }  // namespace greendot::core
+
+namespace greendot::core {
+namespace {
+
+TEST(PresenceBookHeartbeat, PingsKeepTheMemberUntilTheTtlPasses) {
+  PresenceBook book;
+  EXPECT_TRUE(book.heartbeat(0, "presence-g", "7", "{}", 0, 90000, 0, 1000).member_added);
+  EXPECT_FALSE(book.heartbeat(0, "presence-g", "7", "{}", 30000, 90000, 0, 1000).member_added);
+  EXPECT_FALSE(book.heartbeat(0, "presence-g", "7", "{}", 60000, 90000, 0, 1000).member_added);
+  std::vector<PresenceEvent> removed;
+  book.advance(149999, removed);
+  EXPECT_TRUE(removed.empty()) << "the last ping at 60 s keeps the member until 150 s";
+  book.advance(150000, removed);
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(removed[0].user_id, "7");
+  EXPECT_EQ(book.channels_of(0, "7"), nullptr);
+}
+
+TEST(PresenceBookHeartbeat, ExpiryHonoursTheGrace) {
+  PresenceBook book;
+  book.heartbeat(0, "presence-g", "7", "{}", 0, 1000, 500, 1000);
+  std::vector<PresenceEvent> removed;
+  book.advance(1000, removed);
+  EXPECT_TRUE(removed.empty());
+  EXPECT_TRUE(book.is_member(0, "presence-g", "7"));
+  book.advance(1500, removed);
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(removed[0].left_at, 1000);
+}
+
+TEST(PresenceBookHeartbeat, HeartbeatAndConnectionAreOneMember) {
+  PresenceBook book;
+  book.heartbeat(0, "presence-g", "7", "{}", 0, 1000, 0, 1000);
+  EXPECT_FALSE(book.join(0, "presence-g", "7", "{}", 5, 1000).member_added);
+  std::vector<PresenceEvent> removed;
+  book.advance(5000, removed);
+  EXPECT_TRUE(removed.empty()) << "the connection still holds the member";
+  EXPECT_TRUE(book.leave(0, "presence-g", "7", 5, 6000, 0));
+}
+
+TEST(PresenceBookHeartbeat, EndHeartbeatRemovesAtOnceAndStaleExpiryIsIgnored) {
+  PresenceBook book;
+  book.heartbeat(0, "presence-g", "7", "{}", 0, 1000, 0, 1000);
+  auto removed_now = book.end_heartbeat(0, "presence-g", "7", 10, 0);
+  ASSERT_TRUE(removed_now);
+  EXPECT_EQ(removed_now->left_at, 10);
+  // Back with a new heartbeat: the first expiry (at 1000) must not end the new session.
+  book.heartbeat(0, "presence-g", "7", "{}", 500, 1000, 0, 1000);
+  std::vector<PresenceEvent> removed;
+  book.advance(1000, removed);
+  EXPECT_TRUE(removed.empty());
+  book.advance(1500, removed);
+  EXPECT_EQ(removed.size(), 1u);
+}
+
+TEST(PresenceBookHeartbeat, ChannelsOfAUser) {
+  PresenceBook book;
+  book.heartbeat(0, "presence-a", "7", "{}", 0, 1000, 0, 1000);
+  book.join(0, "presence-b", "7", "{}", 1, 1000);
+  ASSERT_NE(book.channels_of(0, "7"), nullptr);
+  EXPECT_EQ(book.channels_of(0, "7")->size(), 2u);
+  book.leave(0, "presence-b", "7", 1, 0, 0);
+  EXPECT_EQ(book.channels_of(0, "7")->size(), 1u);
+  EXPECT_EQ(book.channels_of(1, "7"), nullptr);
+}
+
+}  // namespace
+}  // namespace greendot::core
