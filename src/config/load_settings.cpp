@@ -47,6 +47,9 @@ constexpr Range kMaxUserIdLengthRange{1, 4096};
 constexpr Range kMaxConnectionsRange{0, std::numeric_limits<std::uint32_t>::max()};  // 0: no limit
 constexpr Range kMaxChannelsPerConnectionRange{1, 100'000};
 constexpr Range kOfflineGraceMsRange{0, 3'600'000};
+constexpr Range kMaxEventDataBytesRange{1, 1 << 20};
+constexpr Range kMaxBatchEventsRange{1, 1000};
+constexpr Range kHeartbeatTtlMsRange{1000, 86'400'000};
 constexpr Range kWebhookBatchMsRange{0, 60'000};  // 0: send each event as soon as it comes
 constexpr Range kWebhookBatchMaxEventsRange{1, 10'000};
 constexpr Range kWebhookTimeoutMsRange{100, 300'000};
@@ -239,6 +242,26 @@ ServerSettings read_server(const toml::table& table) {
   return server;
 }
 
+// "*" or scheme://host[:port], exactly as browsers send it in the Origin header.
+std::vector<std::string> read_origins(const toml::array& array, const std::string& where) {
+  std::vector<std::string> origins;
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    const std::string item_where = where + "[" + std::to_string(i) + "]";
+    const auto* origin = array.get(i)->as_string();
+    if (origin == nullptr) fail(item_where, "must be a string");
+    const std::string value = origin->get();
+    const bool looks_like_origin =
+        (value.starts_with("http://") || value.starts_with("https://")) &&
+        value.find('/', value.find("//") + 2) == std::string::npos;
+    if (value != "*" && !looks_like_origin) {
+      fail(item_where, "must be \"*\" or an origin like \"https://example.com\" (no path), got \"" +
+                           value + "\"");
+    }
+    origins.push_back(value);
+  }
+  return origins;
+}
+
 // Every per-app setting except the identity, so that [app_defaults] can hold them too.
 void read_app_options(TableReader& reader, AppConfig& app) {
   reader.boolean("enabled", app.enabled);
@@ -253,6 +276,12 @@ void read_app_options(TableReader& reader, AppConfig& app) {
                 kMaxChannelsPerConnectionRange);
   reader.number("offline_grace_ms", app.offline_grace_ms, kOfflineGraceMsRange);
   reader.boolean("user_authentication", app.user_authentication);
+  reader.number("max_event_data_bytes", app.max_event_data_bytes, kMaxEventDataBytesRange);
+  reader.number("max_batch_events", app.max_batch_events, kMaxBatchEventsRange);
+  reader.number("heartbeat_ttl_ms", app.heartbeat_ttl_ms, kHeartbeatTtlMsRange);
+  if (const auto* origins = reader.array("allowed_origins")) {
+    app.allowed_origins = read_origins(*origins, reader.where("allowed_origins"));
+  }
   reader.number("webhook_batch_ms", app.webhook_batch_ms, kWebhookBatchMsRange);
   reader.number("webhook_batch_max_events", app.webhook_batch_max_events,
                 kWebhookBatchMaxEventsRange);

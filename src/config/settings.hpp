@@ -47,6 +47,16 @@ struct AppConfig {
   // Whether `pusher:signin` (user authentication) is accepted.
   bool user_authentication = true;
 
+  // REST API limits (Pusher's: 10 KB of event data, 10 events per batch).
+  std::uint32_t max_event_data_bytes = 10240;
+  std::uint32_t max_batch_events = 10;
+
+  // An HTTP heartbeat keeps its user present for this long (pages ping every 30 s).
+  std::uint32_t heartbeat_ttl_ms = 90000;
+  // Origins whose pages may call the browser endpoints (CORS), e.g. "https://example.com";
+  // "*" allows any. Empty: no cross-origin calls.
+  std::vector<std::string> allowed_origins;
+
   // Webhooks: where to POST this app's events, and how patiently.
   std::vector<WebhookTarget> webhooks;
   // Events are gathered this long after the first one, so that a burst costs one request.

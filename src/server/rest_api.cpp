@@ -18,12 +18,10 @@ using core::ChannelKind;
 namespace {
 
 constexpr std::string_view kPrefix = "/apps/";
-// Pusher's limits: 100 channels per trigger, 10 events per batch, 200-character event names,
-// 10 KB of data.
+// Pusher's limits: 100 channels per trigger, 200-character event names. Data size and batch
+// length are per app (max_event_data_bytes, max_batch_events).
 constexpr std::size_t kMaxChannelsPerTrigger = 100;
-constexpr std::size_t kMaxBatchEvents = 10;
 constexpr std::size_t kMaxEventNameLength = 200;
-constexpr std::size_t kMaxEventDataBytes = 10240;
 
 using Respond = std::function<void(RestResponse)>;
 
@@ -109,7 +107,7 @@ struct Trigger {
 
 // `where` prefixes every message, so that a bad batch entry is named.
 Checked<Trigger> parse_trigger(const json::object& o, bool allow_many_channels,
-                               const std::string& where) {
+                               std::size_t max_data_bytes, const std::string& where) {
   auto refuse = [&](int status, const std::string& message) {
     return Refusal{error(status, where + message)};
   };
@@ -127,9 +125,9 @@ Checked<Trigger> parse_trigger(const json::object& o, bool allow_many_channels,
   if (!data) return refuse(400, "\"data\" is required");
   // Pusher's SDKs send data as a string; an object is accepted and sent as its JSON text.
   trigger.data = data->is_string() ? std::string(data->get_string()) : json::serialize(*data);
-  if (trigger.data.size() > kMaxEventDataBytes) {
+  if (trigger.data.size() > max_data_bytes) {
     return refuse(413, "\"data\" is " + std::to_string(trigger.data.size()) +
-                           " bytes; the limit is " + std::to_string(kMaxEventDataBytes));
+                           " bytes; the limit is " + std::to_string(max_data_bytes));
   }
 
   const json::value* channels = o.if_contains("channels");
@@ -227,7 +225,8 @@ void post_events(ServerContext& context, core::AppIndex app, const RestRequest& 
                  Respond respond) {
   auto body = parse_body_object(request);
   if (auto* refusal = std::get_if<Refusal>(&body)) return respond(refusal->response);
-  auto trigger = parse_trigger(std::get<json::object>(body), true, "");
+  auto trigger = parse_trigger(std::get<json::object>(body), true,
+                               context.apps.app(app).max_event_data_bytes, "");
   if (auto* refusal = std::get_if<Refusal>(&trigger)) return respond(refusal->response);
   publish(context, app, std::get<Trigger>(trigger));
   std::vector<Trigger> triggers;
@@ -241,16 +240,19 @@ void post_batch_events(ServerContext& context, core::AppIndex app, const RestReq
   if (auto* refusal = std::get_if<Refusal>(&body)) return respond(refusal->response);
   const json::value* batch = std::get<json::object>(body).if_contains("batch");
   if (!batch || !batch->is_array()) return respond(error(400, "\"batch\" must be an array"));
-  if (batch->get_array().size() > kMaxBatchEvents) {
-    return respond(error(
-        400, "At most 10 events per batch, got " + std::to_string(batch->get_array().size())));
+  const auto& config = context.apps.app(app);
+  if (batch->get_array().size() > config.max_batch_events) {
+    return respond(error(400, "At most " + std::to_string(config.max_batch_events) +
+                                  " events per batch, got " +
+                                  std::to_string(batch->get_array().size())));
   }
   // Everything is checked before anything is published: a batch is all or nothing.
   std::vector<Trigger> triggers;
   for (std::size_t i = 0; i < batch->get_array().size(); ++i) {
     const json::value& entry = batch->get_array()[i];
     if (!entry.is_object()) return respond(error(400, "batch entries must be objects"));
-    auto trigger = parse_trigger(entry.get_object(), false, "batch[" + std::to_string(i) + "]: ");
+    auto trigger = parse_trigger(entry.get_object(), false, config.max_event_data_bytes,
+                                 "batch[" + std::to_string(i) + "]: ");
     if (auto* refusal = std::get_if<Refusal>(&trigger)) return respond(refusal->response);
     triggers.push_back(std::move(std::get<Trigger>(trigger)));
   }
