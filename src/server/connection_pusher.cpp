@@ -156,9 +156,13 @@ void Connection::on_joined(std::uint32_t join_id, engine::JoinOutcome outcome) {
 
 void Connection::leave(const Subscription& subscription) {
   if (subscription.join_id == 0) shard_.fanout().remove(app_index_, subscription.channel, this);
+  auto& engine = shard_.context().engine;
   if (subscription.kind == ChannelKind::Presence) {
-    shard_.context().engine.leave(app_index_, subscription.channel, subscription.user_id, session_,
-                                  app().offline_grace_ms);
+    // Also for a join the engine has not answered yet: it has the session already.
+    engine.leave(app_index_, subscription.channel, subscription.user_id, session_,
+                 app().offline_grace_ms);
+  } else {
+    engine.unsubscribed(app_index_, subscription.channel, app().offline_grace_ms);
   }
 }
 
