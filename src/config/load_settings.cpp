@@ -106,6 +106,9 @@ T parsed_number(std::string_view where, std::string_view text, Range range) {
 
 using StringCheck = void (*)(std::string_view where, std::string_view value);
 
+// For settings where every string means something (an empty data_dir: keep nothing on disk).
+void check_anything(std::string_view, std::string_view) {}
+
 void check_not_empty(std::string_view where, std::string_view value) {
   if (value.empty()) fail(where, "must not be empty");
 }
@@ -238,6 +241,7 @@ ServerSettings read_server(const toml::table& table) {
   reader.number("max_outbound_bytes", server.max_outbound_bytes, kMaxOutboundBytesRange);
   reader.number("max_http_request_bytes", server.max_http_request_bytes, kMaxHttpRequestBytesRange);
   reader.string("log_level", server.log_level, check_log_level);
+  reader.string("data_dir", server.data_dir, check_anything);
   reader.reject_unknown_keys();
   return server;
 }
@@ -441,6 +445,8 @@ constexpr std::array kOverrides{
              "largest WebSocket message accepted from a client"},
     Override{"log_level", "GREENDOT_LOG_LEVEL", "--log-level", "LEVEL",
              "trace, debug, info, warn, error or off"},
+    Override{"data_dir", "GREENDOT_DATA_DIR", "--data-dir", "DIR",
+             "directory of the SQLite file that keeps last seen and privacy"},
     Override{"offline_grace_ms", "GREENDOT_OFFLINE_GRACE_MS", "--offline-grace-ms", "MS",
              "how long a departed member stays present, for every app"},
     Override{"app_id", "GREENDOT_APP_ID", "--app-id", "ID",
@@ -560,6 +566,7 @@ void apply_server(const Givens& givens, ServerSettings& server) {
   override_number(givens, "pong_timeout", server.pong_timeout_s, kPongTimeoutRange);
   override_number(givens, "max_message_bytes", server.max_message_bytes, kMaxMessageBytesRange);
   override_string(givens, "log_level", server.log_level, check_log_level);
+  override_string(givens, "data_dir", server.data_dir, check_anything);
 }
 
 // Adds the app that the environment or command line describes, or, if the file already has an

@@ -93,6 +93,10 @@ struct ServerSettings {
 
   // trace, debug, info, warn, error, off
   std::string log_level = "info";
+
+  // Where last seen and privacy settings are kept (greendot.sqlite3 in it) so that they
+  // survive restarts. Empty: in memory only.
+  std::string data_dir;
 };
 
 struct Settings {

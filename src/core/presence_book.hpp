@@ -80,6 +80,15 @@ class PresenceBook {
     for (const auto& [user_id, member] : c->members) visit(user_id, member.user_info);
   }
 
+  // Calls visit(channel) for every channel of the app with members whose name starts with
+  // `prefix`. Proportional to all channels: for listings, not hot paths.
+  template <class Visit>
+  void for_each_channel(AppIndex app, std::string_view prefix, Visit&& visit) const {
+    for (const auto& [key, channel] : channels_) {
+      if (key.app == app && std::string_view(key.name).starts_with(prefix)) visit(key.name);
+    }
+  }
+
   std::size_t member_count(AppIndex app, std::string_view channel) const;
   bool is_member(AppIndex app, std::string_view channel, std::string_view user_id) const;
   std::size_t channel_count() const { return channels_.size(); }

@@ -22,14 +22,78 @@ void EmbeddedEngine::join(JoinRequest request, JoinCallback done) {
   // lock, so every thread sees a channel's events in the order the book decided them.
   done(JoinOutcome{true, presence.str()});
   if (result.member_added) {
-    webhooks_.emit(request.app, webhooks::EventType::MemberAdded,
-                   webhooks::member_event_json(webhooks::EventType::MemberAdded, request.channel,
-                                               request.user_id));
-    broker_.publish(ChannelMessage{
-        request.app, request.channel,
-        make_text_frame(pusher::member_added(request.channel, request.user_id, request.user_info)),
-        request.socket});
+    publish_addition(request.app, request.channel, request.user_id, request.user_info,
+                     request.socket);
   }
+}
+
+void EmbeddedEngine::publish_addition(core::AppIndex app, const std::string& channel,
+                                      const std::string& user_id, const std::string& user_info,
+                                      protocol::SocketId except) {
+  webhooks_.emit(app, webhooks::EventType::MemberAdded,
+                 webhooks::member_event_json(webhooks::EventType::MemberAdded, channel, user_id));
+  broker_.publish(ChannelMessage{
+      app, channel, make_text_frame(pusher::member_added(channel, user_id, user_info)), except});
+}
+
+void EmbeddedEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done) {
+  std::lock_guard lock(mutex_);
+  const core::Millis now = clock_();
+  std::vector<bool> accepted;
+  accepted.reserve(request.channels.size());
+  for (const auto& channel : request.channels) {
+    auto result = book_.heartbeat(request.app, channel, request.user_id, request.user_info, now,
+                                  request.ttl_ms, request.grace_ms, request.max_members);
+    const bool joined = result.status == core::PresenceBook::JoinStatus::Joined;
+    accepted.push_back(joined);
+    if (!result.member_added) continue;
+    // Heartbeats are members but not subscriptions: subscription counts and channel_occupied /
+    // channel_vacated stay about connections, while user counts and listings include them.
+    snapshot(request.app, channel, &request.user_id, &request.user_info);
+    publish_addition(request.app, channel, request.user_id, request.user_info, {});
+  }
+  done(std::move(accepted));
+}
+
+void EmbeddedEngine::heartbeat_offline(core::AppIndex app, std::string user_id, std::string channel,
+                                       core::Millis grace_ms) {
+  std::lock_guard lock(mutex_);
+  const core::Millis now = clock_();
+  std::vector<std::string> channels;
+  if (!channel.empty()) {
+    channels.push_back(std::move(channel));
+  } else if (const auto* all = book_.channels_of(app, user_id)) {
+    channels = *all;  // a copy: removals change the index
+  }
+  for (const auto& c : channels) {
+    if (auto removed = book_.end_heartbeat(app, c, user_id, now, grace_ms)) {
+      publish_removal(*removed);
+    }
+  }
+}
+
+void EmbeddedEngine::users_presence(core::AppIndex app, std::vector<std::string> user_ids,
+                                    UserPresenceCallback done) {
+  std::lock_guard lock(mutex_);
+  const std::int64_t wall_now = wall_clock_();
+  std::vector<UserPresence> answer;
+  answer.reserve(user_ids.size());
+  for (const auto& user : user_ids) {
+    storage::UserRecord record = users_.get(app_ids_[app], user);
+    UserPresence presence;
+    presence.online = book_.channels_of(app, user) != nullptr;
+    presence.last_seen_ms =
+        presence.online ? std::optional<std::int64_t>(wall_now) : record.last_seen_ms;
+    presence.privacy = record.privacy;
+    answer.push_back(presence);
+  }
+  done(std::move(answer));
+}
+
+void EmbeddedEngine::set_privacy(core::AppIndex app, std::string user_id,
+                                 storage::Privacy privacy) {
+  std::lock_guard lock(mutex_);
+  users_.set_privacy(app_ids_[app], user_id, privacy);
 }
 
 void EmbeddedEngine::leave(core::AppIndex app, std::string_view channel, std::string_view user_id,
@@ -54,8 +118,9 @@ void EmbeddedEngine::unsubscribed(core::AppIndex app, std::string_view channel,
 }
 
 ChannelStats EmbeddedEngine::stats_locked(core::AppIndex app, std::string_view channel) const {
-  return ChannelStats{occupancy_.occupied(app, channel), occupancy_.subscriptions(app, channel),
-                      static_cast<std::uint32_t>(book_.member_count(app, channel))};
+  const auto members = static_cast<std::uint32_t>(book_.member_count(app, channel));
+  return ChannelStats{occupancy_.occupied(app, channel) || members > 0,
+                      occupancy_.subscriptions(app, channel), members};
 }
 
 void EmbeddedEngine::channel_stats(core::AppIndex app, std::vector<std::string> channels,
@@ -72,6 +137,12 @@ void EmbeddedEngine::list_channels(core::AppIndex app, std::string prefix, Listi
   std::vector<ChannelListing> listing;
   occupancy_.for_each_occupied(app, prefix, [&](const std::string& name, std::uint32_t) {
     listing.push_back(ChannelListing{name, stats_locked(app, name)});
+  });
+  // Presence channels held only by heartbeats have members but no subscription.
+  book_.for_each_channel(app, prefix, [&](const std::string& name) {
+    if (!occupancy_.occupied(app, name)) {
+      listing.push_back(ChannelListing{name, stats_locked(app, name)});
+    }
   });
   done(std::move(listing));
 }
@@ -133,6 +204,12 @@ void EmbeddedEngine::vacated(core::AppIndex app, std::string_view channel) {
 
 void EmbeddedEngine::publish_removal(const core::PresenceEvent& event) {
   snapshots_.erase(snapshot_key(event.app, event.channel));
+  if (book_.channels_of(event.app, event.user_id) == nullptr) {
+    // The user's last membership anywhere ended when their last session did: that is when
+    // they were last seen, on the wall clock.
+    const std::int64_t left_wall = wall_clock_() - (clock_() - event.left_at);
+    users_.record_last_seen(app_ids_[event.app], event.user_id, left_wall);
+  }
   webhooks_.emit(event.app, webhooks::EventType::MemberRemoved,
                  webhooks::member_event_json(webhooks::EventType::MemberRemoved, event.channel,
                                              event.user_id));

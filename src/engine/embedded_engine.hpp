@@ -19,8 +19,16 @@ namespace greendot::engine {
 class EmbeddedEngine final : public PresenceEngine {
  public:
   using Clock = std::function<core::Millis()>;
-  EmbeddedEngine(Broker& broker, webhooks::WebhookSink& webhooks, Clock clock)
-      : broker_(broker), webhooks_(webhooks), clock_(std::move(clock)) {}
+  // `clock` is monotonic (the core's time); `wall_clock` gives unix ms, for last seen.
+  // `app_ids` names the apps in index order, as the user store knows them.
+  EmbeddedEngine(Broker& broker, webhooks::WebhookSink& webhooks, storage::UserStore& users,
+                 std::vector<std::string> app_ids, Clock clock, Clock wall_clock)
+      : broker_(broker),
+        webhooks_(webhooks),
+        users_(users),
+        app_ids_(std::move(app_ids)),
+        clock_(std::move(clock)),
+        wall_clock_(std::move(wall_clock)) {}
 
   void join(JoinRequest request, JoinCallback done) override;
   void leave(core::AppIndex app, std::string_view channel, std::string_view user_id,
@@ -31,10 +39,18 @@ class EmbeddedEngine final : public PresenceEngine {
                      StatsCallback done) override;
   void list_channels(core::AppIndex app, std::string prefix, ListingCallback done) override;
   void channel_users(core::AppIndex app, std::string channel, UsersCallback done) override;
+  void heartbeat(HeartbeatRequest request, HeartbeatCallback done) override;
+  void heartbeat_offline(core::AppIndex app, std::string user_id, std::string channel,
+                         core::Millis grace_ms) override;
+  void users_presence(core::AppIndex app, std::vector<std::string> user_ids,
+                      UserPresenceCallback done) override;
+  void set_privacy(core::AppIndex app, std::string user_id, storage::Privacy privacy) override;
   void tick(core::Millis now) override;
 
  private:
   void publish_removal(const core::PresenceEvent& event);
+  void publish_addition(core::AppIndex app, const std::string& channel, const std::string& user_id,
+                        const std::string& user_info, protocol::SocketId except);
   const protocol::pusher::PresenceSnapshot& snapshot(core::AppIndex app, const std::string& channel,
                                                      const std::string* new_member,
                                                      const std::string* new_info);
@@ -44,7 +60,10 @@ class EmbeddedEngine final : public PresenceEngine {
 
   Broker& broker_;
   webhooks::WebhookSink& webhooks_;
+  storage::UserStore& users_;
+  std::vector<std::string> app_ids_;
   Clock clock_;
+  Clock wall_clock_;
   std::mutex mutex_;
   core::PresenceBook book_;
   core::ChannelOccupancy occupancy_;

@@ -3,13 +3,16 @@
 // Redis) are interchangeable.
 #pragma once
 
+#include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/presence_book.hpp"
 #include "protocol/socket_id.hpp"
+#include "storage/user_store.hpp"
 
 namespace greendot::engine {
 
@@ -44,7 +47,28 @@ struct ChannelListing {
   ChannelStats stats;
 };
 
+// HTTP heartbeats of one user into several presence channels (contexts).
+struct HeartbeatRequest {
+  core::AppIndex app = 0;
+  std::vector<std::string> channels;
+  std::string user_id;
+  std::string user_info;  // JSON text
+  core::Millis ttl_ms = 0;
+  core::Millis grace_ms = 0;
+  std::size_t max_members = 0;
+};
+
+// What greendot knows of a user right now: the truth, before any privacy is applied.
+struct UserPresence {
+  bool online = false;
+  std::optional<std::int64_t> last_seen_ms;  // unix ms; "now" while online
+  storage::Privacy privacy;
+};
+
 // Answers to queries; called like JoinCallback (engine thread, post to your own).
+// One flag per channel of a heartbeat: false when the channel was full.
+using HeartbeatCallback = std::function<void(std::vector<bool>)>;
+using UserPresenceCallback = std::function<void(std::vector<UserPresence>)>;
 using StatsCallback = std::function<void(std::vector<ChannelStats>)>;
 using ListingCallback = std::function<void(std::vector<ChannelListing>)>;
 using UsersCallback = std::function<void(std::vector<std::string>)>;
@@ -76,7 +100,18 @@ class PresenceEngine {
   // The user ids of a presence channel's members.
   virtual void channel_users(core::AppIndex app, std::string channel, UsersCallback done) = 0;
 
-  // Housekeeping (ends of grace and, later, expiries); the server calls it about every 100 ms.
+  // Adds or refreshes the user's heartbeat session in each channel, until ttl_ms from now.
+  virtual void heartbeat(HeartbeatRequest request, HeartbeatCallback done) = 0;
+  // Ends the user's heartbeat sessions in `channel`, or in every channel when it is empty.
+  virtual void heartbeat_offline(core::AppIndex app, std::string user_id, std::string channel,
+                                 core::Millis grace_ms) = 0;
+
+  // Users' online state, last seen and privacy, in the order asked.
+  virtual void users_presence(core::AppIndex app, std::vector<std::string> user_ids,
+                              UserPresenceCallback done) = 0;
+  virtual void set_privacy(core::AppIndex app, std::string user_id, storage::Privacy privacy) = 0;
+
+  // Housekeeping (ends of grace, heartbeat expiries); the server calls it about every 100 ms.
   virtual void tick(core::Millis now) = 0;
 };
 

@@ -4,10 +4,13 @@
 #include <boost/asio/post.hpp>
 
 #include <csignal>
+#include <filesystem>
 #include <stdexcept>
 #include <thread>
 
 #include "server/http_session.hpp"
+#include "storage/memory_user_store.hpp"
+#include "storage/sqlite_user_store.hpp"
 
 namespace greendot::server {
 
@@ -21,6 +24,31 @@ constexpr auto kEngineTick = std::chrono::milliseconds(100);
 // How long shutdown waits for close frames to be written before it stops anyway.
 constexpr int kShutdownPolls = 30;
 constexpr auto kShutdownPoll = std::chrono::milliseconds(100);
+
+std::unique_ptr<storage::UserStore> open_user_store(const std::string& data_dir) {
+  if (data_dir.empty()) {
+    spdlog::warn("no data_dir: last seen and privacy are kept in memory only");
+    return std::make_unique<storage::MemoryUserStore>();
+  }
+  const auto path = std::filesystem::path(data_dir) / "greendot.sqlite3";
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec)
+    throw std::runtime_error("server.data_dir: cannot create " + data_dir + ": " + ec.message());
+  return std::make_unique<storage::SqliteUserStore>(path);
+}
+
+std::vector<std::string> app_ids(const std::vector<config::AppConfig>& apps) {
+  std::vector<std::string> ids;
+  for (const auto& app : apps) ids.push_back(app.id);
+  return ids;
+}
+
+core::Millis unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 unsigned thread_count(std::uint32_t configured) {
   if (configured != 0) return configured;
@@ -44,7 +72,8 @@ Server::Server(config::Settings settings)
     : settings_(std::move(settings)),
       apps_(settings_.apps),
       webhooks_(settings_.apps),
-      engine_(broker_, webhooks_, now_ms),
+      users_(open_user_store(settings_.server.data_dir)),
+      engine_(broker_, webhooks_, *users_, app_ids(settings_.apps), now_ms, unix_ms),
       context_{settings_.server, apps_, engine_, broker_, webhooks_, {}},
       shards_(make_shards()),
       acceptor_(shards_.front()->io()),

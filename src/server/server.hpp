@@ -15,6 +15,7 @@
 #include "server/app_registry.hpp"
 #include "server/server_context.hpp"
 #include "server/shard.hpp"
+#include "storage/user_store.hpp"
 #include "webhooks/webhook_dispatcher.hpp"
 
 namespace greendot::server {
@@ -42,6 +43,7 @@ class Server {
   AppRegistry apps_;
   engine::LocalBroker broker_;
   webhooks::WebhookDispatcher webhooks_;
+  std::unique_ptr<storage::UserStore> users_;
   engine::EmbeddedEngine engine_;
   ServerContext context_;
   std::vector<std::unique_ptr<Shard>> shards_;

@@ -390,8 +390,8 @@ TEST_F(LoadSettingsTest, UnknownKeysAreNamedWithTheirTable) {
             "sever: unknown key; expected server, app_defaults or apps");
   EXPECT_EQ(file_error(std::string("[server]\nprot = 1\n") + kOneApp),
             "server.prot: unknown key; expected host, port, threads, activity_timeout, "
-            "pong_timeout, max_message_bytes, max_outbound_bytes, max_http_request_bytes or "
-            "log_level");
+            "pong_timeout, max_message_bytes, max_outbound_bytes, max_http_request_bytes, "
+            "log_level or data_dir");
   EXPECT_EQ(file_error(std::string(kOneApp) + "[[apps]]\nid = \"b\"\nkey = \"kb\"\nsecrt = \"x\"\n")
                 .substr(0, 36),
             "apps[1].secrt: unknown key; expected");

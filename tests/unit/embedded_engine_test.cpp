@@ -1,5 +1,7 @@
 #include "engine/embedded_engine.hpp"
 
+#include "storage/memory_user_store.hpp"
+
 #include <gtest/gtest.h>
 
 #include <vector>
@@ -31,7 +33,9 @@ struct Fixture : ::testing::Test {
   RecordingBroker broker{&log};
   RecordingWebhooks webhooks;
   core::Millis now = 0;
-  EmbeddedEngine engine{broker, webhooks, [this] { return now; }};
+  storage::MemoryUserStore users;
+  EmbeddedEngine engine{
+      broker, webhooks, users, {"app"}, [this] { return now; }, [this] { return 1'000'000 + now; }};
 
   JoinOutcome join(std::string user, core::SessionId session, std::size_t max = 100) {
     JoinOutcome result;
