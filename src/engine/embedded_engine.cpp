@@ -84,6 +84,7 @@ void EmbeddedEngine::users_presence(core::AppIndex app, std::vector<std::string>
     presence.online = book_.channels_of(app, user) != nullptr;
     presence.last_seen_ms =
         presence.online ? std::optional<std::int64_t>(wall_now) : record.last_seen_ms;
+    presence.recorded_last_seen_ms = record.last_seen_ms;
     presence.privacy = record.privacy;
     answer.push_back(presence);
   }

@@ -61,7 +61,8 @@ struct HeartbeatRequest {
 // What greendot knows of a user right now: the truth, before any privacy is applied.
 struct UserPresence {
   bool online = false;
-  std::optional<std::int64_t> last_seen_ms;  // unix ms; "now" while online
+  std::optional<std::int64_t> last_seen_ms;           // unix ms; "now" while online
+  std::optional<std::int64_t> recorded_last_seen_ms;  // when the last time online ended
   storage::Privacy privacy;
 };
 

@@ -42,8 +42,10 @@ std::optional<std::string> optional_string(const json::object& o, std::string_vi
   return std::nullopt;
 }
 
+}  // namespace
+
 // 10, "10" and 10.0 are the same user; 10.5 and non-scalars are not user ids.
-std::optional<std::string> normalize_user_id(const json::value& v) {
+std::optional<std::string> user_id_from_json(const json::value& v) {
   if (v.is_string()) return std::string(v.get_string());
   if (v.is_int64()) return std::to_string(v.get_int64());
   if (v.is_uint64()) return std::to_string(v.get_uint64());
@@ -55,6 +57,8 @@ std::optional<std::string> normalize_user_id(const json::value& v) {
   }
   return std::nullopt;
 }
+
+namespace {
 
 std::string pusher_event_with_string_data(std::string_view event, std::string_view data_json) {
   std::string out = "{\"event\":";
@@ -147,7 +151,7 @@ IdentityResult parse_channel_data(std::string_view channel_data, std::size_t max
   }
   const json::object& o = root.get_object();
   const json::value* user_id = o.if_contains("user_id");
-  std::optional<std::string> id = user_id ? normalize_user_id(*user_id) : std::nullopt;
+  std::optional<std::string> id = user_id ? user_id_from_json(*user_id) : std::nullopt;
   if (!id || !core::valid_user_id(*id, max_user_id_length)) {
     result.error = IdentityError::BadUserId;
     result.message = "channel_data.user_id must be a string or integer of 1 to " +

@@ -59,6 +59,9 @@ struct IdentityResult {
 IdentityResult parse_channel_data(std::string_view channel_data, std::size_t max_user_id_length,
                                   std::size_t max_user_info_bytes);
 
+// A user id given as JSON: a string, or an integer (10 and "10" are the same user).
+std::optional<std::string> user_id_from_json(const boost::json::value& v);
+
 // The user in pusher:signin's user_data: {"id": non-empty string, "user_info"?, "watchlist"?}.
 Parsed<std::string> parse_user_data_id(std::string_view user_data, std::size_t max_user_id_length);
 

@@ -150,6 +150,8 @@ asio::awaitable<Response> serve_rest(Shard& shard, const Request& request,
   rest.path = std::string(url.encoded_path());
   for (auto param : url.params()) rest.query.emplace_back(param.key, param.value);
   rest.body = request.body();
+  rest.authorization = std::string(request[http::field::authorization]);
+  rest.origin = std::string(request[http::field::origin]);
   RestResponse answer =
       co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(RestResponse)>(
           [&shard, &rest](auto handler) {
@@ -163,6 +165,7 @@ asio::awaitable<Response> serve_rest(Shard& shard, const Request& request,
           asio::use_awaitable);
   Response response =
       json_response(request, static_cast<http::status>(answer.status), std::move(answer.body));
+  for (auto& [name, value] : answer.headers) response.set(name, value);
   co_return response;
 }
 

@@ -9,6 +9,7 @@
 #include "engine/broker.hpp"
 #include "protocol/json_text.hpp"
 #include "protocol/pusher_messages.hpp"
+#include "server/presence_api.hpp"
 
 namespace greendot::server {
 
@@ -26,14 +27,11 @@ constexpr std::size_t kMaxEventNameLength = 200;
 using Respond = std::function<void(RestResponse)>;
 
 RestResponse error(int status, std::string_view message) {
-  std::string body = "{\"error\":";
-  protocol::append_json_string(body, message);
-  body.push_back('}');
-  return {status, std::move(body)};
+  return rest_error(status, message);
 }
 
 RestResponse ok(const json::value& value) {
-  return {200, json::serialize(value)};
+  return {200, json::serialize(value), {}};
 }
 
 // A problem with the request, reported as the response it deserves.
@@ -336,6 +334,13 @@ std::vector<std::string_view> split_path(std::string_view path) {
 
 }  // namespace
 
+RestResponse rest_error(int status, std::string_view message) {
+  std::string body = "{\"error\":";
+  protocol::append_json_string(body, message);
+  body.push_back('}');
+  return {status, std::move(body), {}};
+}
+
 bool is_rest_path(std::string_view path) {
   return path.starts_with(kPrefix);
 }
@@ -346,10 +351,23 @@ void handle_rest(ServerContext& context, RestRequest request, Respond respond) {
   const config::AppConfig* config = context.apps.find_by_id(parts[0], &app);
   if (!config) return respond(error(404, "Unknown app id \"" + std::string(parts[0]) + "\""));
   if (!config->enabled) return respond(error(403, "Application disabled"));
+  // What follows "/apps/{id}/", e.g. "events" or "client/ping".
+  const std::string_view rest =
+      std::string_view(request.path)
+          .substr(std::min(request.path.size(), kPrefix.size() + parts[0].size() + 1));
+  if (parts.size() > 1 && parts[1] == "client") {
+    // Pages authenticate with a user token, not the app's signature.
+    constexpr std::string_view kClient = "client/";
+    return handle_client(context, app, request, rest.substr(std::min(rest.size(), kClient.size())),
+                         std::move(respond));
+  }
   auto auth =
       protocol::verify_rest_request(request.method, request.path, request.query, request.body,
                                     config->key, config->secret, unix_seconds());
   if (!auth.ok) return respond(error(401, auth.problem));
+  if (is_signed_presence_path(rest)) {
+    return handle_signed_presence(context, app, request, rest, std::move(respond));
+  }
 
   const auto& method = request.method;
   auto need = [&](std::string_view wanted) {

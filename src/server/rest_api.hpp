@@ -5,6 +5,8 @@
 
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "protocol/rest_signature.hpp"
 #include "server/server_context.hpp"
@@ -16,12 +18,18 @@ struct RestRequest {
   std::string path;    // as sent (the signed form), without the query
   protocol::QueryParams query;
   std::string body;
+  std::string authorization;  // the Authorization header, for browser endpoints
+  std::string origin;         // the Origin header, for CORS
 };
 
 struct RestResponse {
   int status = 200;
-  std::string body;  // JSON
+  std::string body;                                          // JSON
+  std::vector<std::pair<std::string, std::string>> headers;  // extra ones (CORS)
 };
+
+// A JSON error body {"error": message} with its status.
+RestResponse rest_error(int status, std::string_view message);
 
 // Whether a path belongs to the REST API.
 bool is_rest_path(std::string_view path);
