@@ -20,6 +20,9 @@ struct ChannelMessage {
   std::string channel;
   SharedFrame frame;          // one complete WebSocket text frame
   protocol::SocketId except;  // the one connection not to deliver to (empty: none)
+  // Not delivered to the subscribers that are this user in the channel either (empty: none):
+  // an invisible user's own pages keep seeing them while the others see them leave.
+  std::string except_user;
 };
 
 // Where a broker delivers: one per event-loop thread. deliver() may be called from any thread.

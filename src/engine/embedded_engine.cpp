@@ -6,6 +6,17 @@ namespace greendot::engine {
 
 namespace pusher = protocol::pusher;
 
+namespace {
+
+std::string snapshot_key(core::AppIndex app, std::string_view channel) {
+  std::string key = std::to_string(app);
+  key.push_back('\n');
+  key.append(channel);
+  return key;
+}
+
+}  // namespace
+
 void EmbeddedEngine::join(JoinRequest request, JoinCallback done) {
   std::lock_guard lock(mutex_);
   auto result = book_.join(request.app, request.channel, request.user_id, request.user_info,
@@ -18,9 +29,18 @@ void EmbeddedEngine::join(JoinRequest request, JoinCallback done) {
   const auto& presence =
       snapshot(request.app, request.channel, result.member_added ? &request.user_id : nullptr,
                &request.user_info);
+  // An invisible user is in no one's member list but their own.
+  std::string presence_data;
+  if (visible(request.app, request.user_id)) {
+    presence_data = presence.str();
+  } else {
+    pusher::PresenceSnapshot with_self = presence;
+    with_self.add(request.user_id, request.user_info);
+    presence_data = with_self.str();
+  }
   // The joiner's answer is handed over before member_added is published, both under the
   // lock, so every thread sees a channel's events in the order the book decided them.
-  done(JoinOutcome{true, presence.str()});
+  done(JoinOutcome{true, std::move(presence_data)});
   if (result.member_added) {
     publish_addition(request.app, request.channel, request.user_id, request.user_info,
                      request.socket);
@@ -30,10 +50,19 @@ void EmbeddedEngine::join(JoinRequest request, JoinCallback done) {
 void EmbeddedEngine::publish_addition(core::AppIndex app, const std::string& channel,
                                       const std::string& user_id, const std::string& user_info,
                                       protocol::SocketId except) {
+  // Webhooks tell the application the truth; only other users are kept from invisible ones.
   webhooks_.emit(app, webhooks::EventType::MemberAdded,
                  webhooks::member_event_json(webhooks::EventType::MemberAdded, channel, user_id));
-  broker_.publish(ChannelMessage{
-      app, channel, make_text_frame(pusher::member_added(channel, user_id, user_info)), except});
+  if (!visible(app, user_id)) return;
+  broker_.publish(ChannelMessage{app,
+                                 channel,
+                                 make_text_frame(pusher::member_added(channel, user_id, user_info)),
+                                 except,
+                                 {}});
+}
+
+bool EmbeddedEngine::visible(core::AppIndex app, const std::string& user_id) const {
+  return users_.get(app_ids_[app], user_id).privacy.visibility == storage::Visibility::Everyone;
 }
 
 void EmbeddedEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done) {
@@ -52,6 +81,7 @@ void EmbeddedEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done)
     snapshot(request.app, channel, &request.user_id, &request.user_info);
     publish_addition(request.app, channel, request.user_id, request.user_info, {});
   }
+  if (request.status) set_status_locked(request.app, request.user_id, *request.status);
   done(std::move(accepted));
 }
 
@@ -82,6 +112,9 @@ void EmbeddedEngine::users_presence(core::AppIndex app, std::vector<std::string>
     storage::UserRecord record = users_.get(app_ids_[app], user);
     UserPresence presence;
     presence.online = book_.channels_of(app, user) != nullptr;
+    if (auto it = statuses_.find(snapshot_key(app, user)); it != statuses_.end()) {
+      presence.status = it->second;
+    }
     presence.last_seen_ms =
         presence.online ? std::optional<std::int64_t>(wall_now) : record.last_seen_ms;
     presence.recorded_last_seen_ms = record.last_seen_ms;
@@ -94,7 +127,55 @@ void EmbeddedEngine::users_presence(core::AppIndex app, std::vector<std::string>
 void EmbeddedEngine::set_privacy(core::AppIndex app, std::string user_id,
                                  storage::Privacy privacy) {
   std::lock_guard lock(mutex_);
+  const bool was_visible = visible(app, user_id);
   users_.set_privacy(app_ids_[app], user_id, privacy);
+  const bool now_visible = privacy.visibility == storage::Visibility::Everyone;
+  const auto* channels = book_.channels_of(app, user_id);
+  if (was_visible == now_visible || !channels) return;
+  for (const auto& channel : *channels) {
+    snapshots_.erase(snapshot_key(app, channel));
+    std::string text;
+    if (now_visible) {
+      std::string info;
+      book_.for_each_member(app, channel, [&](const std::string& id, const std::string& i) {
+        if (id == user_id) info = i;
+      });
+      text = pusher::member_added(channel, user_id, info);
+    } else {
+      text = pusher::member_removed(channel, user_id);
+    }
+    broker_.publish(ChannelMessage{app, channel, make_text_frame(text), {}, user_id});
+  }
+}
+
+void EmbeddedEngine::set_status(core::AppIndex app, std::string user_id, UserStatus status) {
+  std::lock_guard lock(mutex_);
+  set_status_locked(app, user_id, status);
+}
+
+void EmbeddedEngine::set_status_locked(core::AppIndex app, const std::string& user_id,
+                                       UserStatus status) {
+  const auto* channels = book_.channels_of(app, user_id);
+  if (!channels) return;  // only online users have a status
+  const std::string key = snapshot_key(app, user_id);
+  auto it = statuses_.find(key);
+  const UserStatus before = it == statuses_.end() ? UserStatus::Online : it->second;
+  if (before == status) return;
+  if (status == UserStatus::Online) {
+    statuses_.erase(it);
+  } else {
+    statuses_[key] = status;
+  }
+  if (!visible(app, user_id)) return;
+  for (const auto& channel : *channels) {
+    broker_.publish(
+        ChannelMessage{app,
+                       channel,
+                       make_text_frame(pusher::member_updated(
+                           channel, user_id, status == UserStatus::Away ? "away" : "online")),
+                       {},
+                       {}});
+  }
 }
 
 void EmbeddedEngine::leave(core::AppIndex app, std::string_view channel, std::string_view user_id,
@@ -119,8 +200,15 @@ void EmbeddedEngine::unsubscribed(core::AppIndex app, std::string_view channel,
 }
 
 ChannelStats EmbeddedEngine::stats_locked(core::AppIndex app, std::string_view channel) const {
-  const auto members = static_cast<std::uint32_t>(book_.member_count(app, channel));
-  return ChannelStats{occupancy_.occupied(app, channel) || members > 0,
+  // Invisible members are not counted: the count reaches users too. Proportional to the
+  // channel's members, which is fine for the REST queries that ask.
+  std::uint32_t members = 0;
+  bool anyone = false;
+  book_.for_each_member(app, channel, [&](const std::string& id, const std::string&) {
+    anyone = true;
+    if (visible(app, id)) ++members;
+  });
+  return ChannelStats{occupancy_.occupied(app, channel) || anyone,
                       occupancy_.subscriptions(app, channel), members};
 }
 
@@ -152,8 +240,9 @@ void EmbeddedEngine::channel_users(core::AppIndex app, std::string channel, User
   std::lock_guard lock(mutex_);
   std::vector<std::string> users;
   users.reserve(book_.member_count(app, channel));
-  book_.for_each_member(app, channel,
-                        [&](const std::string& id, const std::string&) { users.push_back(id); });
+  book_.for_each_member(app, channel, [&](const std::string& id, const std::string&) {
+    if (visible(app, id)) users.push_back(id);
+  });
   done(std::move(users));
 }
 
@@ -167,27 +256,17 @@ void EmbeddedEngine::tick(core::Millis now) {
   for (const auto& [app, channel] : vacated_channels) vacated(app, channel);
 }
 
-namespace {
-
-std::string snapshot_key(core::AppIndex app, std::string_view channel) {
-  std::string key = std::to_string(app);
-  key.push_back('\n');
-  key.append(channel);
-  return key;
-}
-
-}  // namespace
-
 const pusher::PresenceSnapshot& EmbeddedEngine::snapshot(core::AppIndex app,
                                                          const std::string& channel,
                                                          const std::string* new_member,
                                                          const std::string* new_info) {
   auto [it, created] = snapshots_.try_emplace(snapshot_key(app, channel));
+  // Invisible members are left out; each gets themself added to their own copy.
   if (created) {
     book_.for_each_member(app, channel, [&](const std::string& id, const std::string& info) {
-      it->second.add(id, info);
+      if (visible(app, id)) it->second.add(id, info);
     });
-  } else if (new_member) {
+  } else if (new_member && visible(app, *new_member)) {
     it->second.add(*new_member, *new_info);
   }
   return it->second;
@@ -210,14 +289,18 @@ void EmbeddedEngine::publish_removal(const core::PresenceEvent& event) {
     // they were last seen, on the wall clock.
     const std::int64_t left_wall = wall_clock_() - (clock_() - event.left_at);
     users_.record_last_seen(app_ids_[event.app], event.user_id, left_wall);
+    statuses_.erase(snapshot_key(event.app, event.user_id));
   }
   webhooks_.emit(event.app, webhooks::EventType::MemberRemoved,
                  webhooks::member_event_json(webhooks::EventType::MemberRemoved, event.channel,
                                              event.user_id));
+  // Others never saw an invisible member arrive, so they are not told it left.
+  if (!visible(event.app, event.user_id)) return;
   broker_.publish(
       ChannelMessage{event.app,
                      event.channel,
                      make_text_frame(pusher::member_removed(event.channel, event.user_id)),
+                     {},
                      {}});
 }
 

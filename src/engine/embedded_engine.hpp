@@ -45,10 +45,13 @@ class EmbeddedEngine final : public PresenceEngine {
   void users_presence(core::AppIndex app, std::vector<std::string> user_ids,
                       UserPresenceCallback done) override;
   void set_privacy(core::AppIndex app, std::string user_id, storage::Privacy privacy) override;
+  void set_status(core::AppIndex app, std::string user_id, UserStatus status) override;
   void tick(core::Millis now) override;
 
  private:
   void publish_removal(const core::PresenceEvent& event);
+  bool visible(core::AppIndex app, const std::string& user_id) const;
+  void set_status_locked(core::AppIndex app, const std::string& user_id, UserStatus status);
   void publish_addition(core::AppIndex app, const std::string& channel, const std::string& user_id,
                         const std::string& user_info, protocol::SocketId except);
   const protocol::pusher::PresenceSnapshot& snapshot(core::AppIndex app, const std::string& channel,
@@ -70,6 +73,8 @@ class EmbeddedEngine final : public PresenceEngine {
   // The subscription_succeeded payload of each presence channel, appended to on every new
   // member and dropped on every removal (rebuilt by the next joiner).
   std::unordered_map<std::string, protocol::pusher::PresenceSnapshot> snapshots_;
+  // Online users who said they are away; everyone else online is online.
+  std::unordered_map<std::string, UserStatus> statuses_;
 };
 
 }  // namespace greendot::engine

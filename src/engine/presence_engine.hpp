@@ -48,8 +48,11 @@ struct ChannelListing {
 };
 
 // HTTP heartbeats of one user into several presence channels (contexts).
+enum class UserStatus { Online, Away };
+
 struct HeartbeatRequest {
   core::AppIndex app = 0;
+  std::optional<UserStatus> status;  // as the page reports it, if it does
   std::vector<std::string> channels;
   std::string user_id;
   std::string user_info;  // JSON text
@@ -61,6 +64,7 @@ struct HeartbeatRequest {
 // What greendot knows of a user right now: the truth, before any privacy is applied.
 struct UserPresence {
   bool online = false;
+  UserStatus status = UserStatus::Online;             // while online
   std::optional<std::int64_t> last_seen_ms;           // unix ms; "now" while online
   std::optional<std::int64_t> recorded_last_seen_ms;  // when the last time online ended
   storage::Privacy privacy;
@@ -110,7 +114,11 @@ class PresenceEngine {
   // Users' online state, last seen and privacy, in the order asked.
   virtual void users_presence(core::AppIndex app, std::vector<std::string> user_ids,
                               UserPresenceCallback done) = 0;
+  // Changing visibility while present tells the others: invisible users leave every member
+  // list but their own, visible ones come back.
   virtual void set_privacy(core::AppIndex app, std::string user_id, storage::Privacy privacy) = 0;
+  // Online or away, for an online user; the other members receive greendot:member_updated.
+  virtual void set_status(core::AppIndex app, std::string user_id, UserStatus status) = 0;
 
   // Housekeeping (ends of grace, heartbeat expiries); the server calls it about every 100 ms.
   virtual void tick(core::Millis now) = 0;

@@ -251,6 +251,16 @@ std::string member_removed(std::string_view channel, std::string_view user_id) {
   return channel_event_with_string_data("pusher_internal:member_removed", channel, data);
 }
 
+std::string member_updated(std::string_view channel, std::string_view user_id,
+                           std::string_view status) {
+  std::string data = "{\"user_id\":";
+  append_json_string(data, user_id);
+  data.append(",\"status\":");
+  append_json_string(data, status);
+  data.push_back('}');
+  return channel_event_with_string_data("greendot:member_updated", channel, data);
+}
+
 std::string signin_success(std::string_view user_data) {
   std::string data = "{\"user_data\":";
   append_json_string(data, user_data);

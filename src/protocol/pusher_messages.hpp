@@ -81,6 +81,10 @@ std::string subscription_error(std::string_view channel, std::string_view type,
 std::string member_added(std::string_view channel, std::string_view user_id,
                          std::string_view user_info_json);
 std::string member_removed(std::string_view channel, std::string_view user_id);
+// greendot's own: a member's status changed ("online" or "away"). Bind it with pusher-js as
+// channel.bind('greendot:member_updated', ({user_id, status}) => ...).
+std::string member_updated(std::string_view channel, std::string_view user_id,
+                           std::string_view status);
 std::string signin_success(std::string_view user_data);
 // A channel event; `data_json` is JSON text (a string literal for REST events, any value for
 // client events); `user_id` is added when not empty (client events on presence channels).

@@ -210,9 +210,19 @@ void Connection::start_write() {
                     });
 }
 
+// A closing connection is gone as far as presence is concerned, even if its peer keeps the
+// TCP connection open for a while: the others are told now, not at the liveness timeout.
+void Connection::leave_everything() {
+  for (const auto& subscription : subscriptions_) leave(subscription);
+  subscriptions_.clear();
+  if (!signed_in_user_.empty()) shard_.remove_signed_in(app_index_, signed_in_user_, *this);
+  signed_in_user_.clear();
+}
+
 void Connection::close(std::uint16_t code, std::string_view reason) {
   if (closing_) return;
   closing_ = true;
+  leave_everything();
   // Queued directly: these two must go out even though nothing else may be sent any more.
   auto push = [this](engine::SharedFrame frame) {
     queued_bytes_ += frame->size();
@@ -239,9 +249,7 @@ void Connection::finish() {
   if (finished_) return;
   finished_ = true;
   closing_ = true;
-  for (const auto& subscription : subscriptions_) leave(subscription);
-  subscriptions_.clear();
-  if (!signed_in_user_.empty()) shard_.remove_signed_in(app_index_, signed_in_user_, *this);
+  leave_everything();
   shard_.liveness().remove(*this);
   if (counted_) shard_.context().apps.connections(app_index_).fetch_sub(1);
   counted_ = false;

@@ -36,6 +36,7 @@ class Connection final : public std::enable_shared_from_this<Connection>,
 
   void send_frame(const engine::SharedFrame& frame) override;
   protocol::SocketId socket_id() const override { return socket_id_; }
+  bool is_member_as(std::string_view channel, std::string_view user_id) const override;
 
   // Sends a WebSocket close (after `pusher:error` for Pusher codes) and ends the connection.
   void close(std::uint16_t code, std::string_view reason);
@@ -63,6 +64,7 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   void enqueue(engine::SharedFrame frame);
   void start_write();
   void finish();
+  void leave_everything();
 
   // Pusher side.
   void on_message(std::string_view text);
@@ -72,6 +74,7 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   void handle_unsubscribe(const boost::json::value& data);
   void handle_signin(const boost::json::value& data);
   void handle_client_event(protocol::pusher::ClientMessage& message);
+  void handle_status(const boost::json::value& data);
   void refuse_subscription(std::string_view channel, std::string_view type,
                            std::string_view message, int status);
   void send_error(std::string_view message, std::uint16_t code = 0);

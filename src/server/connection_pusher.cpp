@@ -34,6 +34,12 @@ void Connection::refuse_subscription(std::string_view channel, std::string_view 
   send_text(pusher::subscription_error(channel, type, message, status));
 }
 
+bool Connection::is_member_as(std::string_view channel, std::string_view user_id) const {
+  return std::any_of(subscriptions_.begin(), subscriptions_.end(), [&](const Subscription& s) {
+    return s.channel == channel && s.user_id == user_id;
+  });
+}
+
 Connection::Subscription* Connection::find_subscription(std::string_view channel) {
   auto it = std::find_if(subscriptions_.begin(), subscriptions_.end(),
                          [&](const Subscription& s) { return s.channel == channel; });
@@ -51,6 +57,7 @@ void Connection::on_message(std::string_view text) {
   if (event == "pusher:unsubscribe") return handle_unsubscribe(message.data);
   if (event == "pusher:signin") return handle_signin(message.data);
   if (event.starts_with("client-")) return handle_client_event(message);
+  if (event == "greendot:status") return handle_status(message.data);
   if (event.starts_with("pusher:")) return send_error("Unknown event " + event);
   send_error("Unknown event " + event +
              ": clients may send pusher: events and client- events only");
@@ -206,6 +213,27 @@ void Connection::handle_signin(const boost::json::value& data) {
   send_text(pusher::signin_success(request.user_data));
 }
 
+// greendot's own: {"event":"greendot:status","data":{"status":"away"}} from a page whose tab
+// is hidden or idle. The user is the signed-in one, else the member of a presence channel.
+void Connection::handle_status(const boost::json::value& data) {
+  const auto* object = data.if_object();
+  const auto* status = object ? object->if_contains("status") : nullptr;
+  const bool away = status && status->is_string() && status->get_string() == "away";
+  const bool online = status && status->is_string() && status->get_string() == "online";
+  if (!away && !online) {
+    return send_error("greendot:status needs data.status \"online\" or \"away\"");
+  }
+  std::string user = signed_in_user_;
+  for (const auto& s : subscriptions_) {
+    if (user.empty() && s.kind == ChannelKind::Presence && s.join_id == 0) user = s.user_id;
+  }
+  if (user.empty()) {
+    return send_error("greendot:status needs pusher:signin or a presence channel first");
+  }
+  shard_.context().engine.set_status(app_index_, user,
+                                     away ? engine::UserStatus::Away : engine::UserStatus::Online);
+}
+
 void Connection::handle_client_event(pusher::ClientMessage& message) {
   const auto& config = app();
   if (!message.channel) return send_error("Client events need a \"channel\"");
@@ -231,10 +259,12 @@ void Connection::handle_client_event(pusher::ClientMessage& message) {
   }
   const std::string data = boost::json::serialize(message.data);
   shard_.context().broker.publish(
-      engine::ChannelMessage{app_index_, channel,
+      engine::ChannelMessage{app_index_,
+                             channel,
                              engine::make_text_frame(pusher::channel_event(
                                  message.event, channel, data, subscription->user_id)),
-                             socket_id_});
+                             socket_id_,
+                             {}});
   // Pusher reports client event data as a string: as sent when it was one, else its JSON.
   const std::string data_text =
       message.data.is_string() ? std::string(message.data.get_string()) : data;

@@ -37,6 +37,9 @@ void LocalFanout::deliver(const engine::ChannelMessage& message) const {
   // list cannot change under this loop.
   for (FrameSink* sink : *sinks) {
     if (!message.except.empty() && sink->socket_id() == message.except) continue;
+    if (!message.except_user.empty() && sink->is_member_as(message.channel, message.except_user)) {
+      continue;
+    }
     sink->send_frame(message.frame);
   }
 }

@@ -16,6 +16,8 @@ class FrameSink {
  public:
   virtual void send_frame(const engine::SharedFrame& frame) = 0;
   virtual protocol::SocketId socket_id() const = 0;
+  // Whether this subscriber is `user_id` in the presence channel `channel`.
+  virtual bool is_member_as(std::string_view channel, std::string_view user_id) const = 0;
 
  protected:
   ~FrameSink() = default;

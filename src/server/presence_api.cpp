@@ -83,10 +83,26 @@ std::string_view context_of(std::string_view channel) {
   return channel.substr(kPresencePrefix.size());
 }
 
+// "status": "online" | "away", optional.
+std::variant<std::optional<engine::UserStatus>, RestResponse> status_field(
+    const json::object& body) {
+  const json::value* status = body.if_contains("status");
+  if (!status || status->is_null()) return std::optional<engine::UserStatus>{};
+  if (status->is_string() && status->get_string() == "online") {
+    return std::optional<engine::UserStatus>{engine::UserStatus::Online};
+  }
+  if (status->is_string() && status->get_string() == "away") {
+    return std::optional<engine::UserStatus>{engine::UserStatus::Away};
+  }
+  return rest_error(400, "\"status\" must be \"online\" or \"away\"");
+}
+
 void heartbeat(ServerContext& context, core::AppIndex app, std::string user_id,
-               std::string user_info, std::vector<std::string> channels, Respond respond) {
+               std::string user_info, std::vector<std::string> channels,
+               std::optional<engine::UserStatus> status, Respond respond) {
   const auto& config = context.apps.app(app);
   engine::HeartbeatRequest request{app,
+                                   status,
                                    channels,
                                    std::move(user_id),
                                    std::move(user_info),
@@ -119,6 +135,10 @@ const char* last_seen_name(storage::LastSeenPrivacy p) {
   }
 }
 
+const char* status_name(engine::UserStatus status) {
+  return status == engine::UserStatus::Away ? "away" : "online";
+}
+
 json::value optional_ms(const std::optional<std::int64_t>& ms) {
   return ms ? json::value(*ms) : json::value(nullptr);
 }
@@ -127,16 +147,19 @@ json::value optional_ms(const std::optional<std::int64_t>& ms) {
 // before, and last seen is exact, approximate ("recently", ...) or hidden as they chose.
 json::object render_user(const engine::UserPresence& user, bool apply_privacy) {
   if (!apply_privacy) {
-    return json::object{
+    json::object truth{
         {"online", user.online},
         {"last_seen", optional_ms(user.last_seen_ms)},
         {"privacy", json::object{{"visibility", visibility_name(user.privacy.visibility)},
                                  {"last_seen", last_seen_name(user.privacy.last_seen)}}}};
+    if (user.online) truth["status"] = status_name(user.status);
+    return truth;
   }
   const bool invisible = user.privacy.visibility == storage::Visibility::Nobody;
   const bool online = user.online && !invisible;
   const auto last_seen = invisible ? user.recorded_last_seen_ms : user.last_seen_ms;
   json::object out{{"online", online}, {"last_seen", nullptr}};
+  if (online) out["status"] = status_name(user.status);
   switch (user.privacy.last_seen) {
     case storage::LastSeenPrivacy::Exact:
       out["last_seen"] = optional_ms(last_seen);
@@ -341,9 +364,12 @@ void handle_signed_presence(ServerContext& context, core::AppIndex app, const Re
   if (auto* refusal = refusal_of(info)) return respond(*refusal);
   auto channels = contexts_of(o);
   if (auto* refusal = refusal_of(channels)) return respond(*refusal);
+  auto status = status_field(o);
+  if (auto* refusal = refusal_of(status)) return respond(*refusal);
   heartbeat(context, app, std::move(std::get<std::string>(user)),
             std::move(std::get<std::string>(info)),
-            std::move(std::get<std::vector<std::string>>(channels)), std::move(respond));
+            std::move(std::get<std::vector<std::string>>(channels)),
+            std::get<std::optional<engine::UserStatus>>(status), std::move(respond));
 }
 
 void handle_client(ServerContext& context, core::AppIndex app, const RestRequest& request,
@@ -438,8 +464,11 @@ void handle_client(ServerContext& context, core::AppIndex app, const RestRequest
   }
   auto channels = contexts_of(body);
   if (auto* refusal = refusal_of(channels)) return with_cors(*refusal);
+  auto status = status_field(body);
+  if (auto* refusal = refusal_of(status)) return with_cors(*refusal);
   heartbeat(context, app, std::move(user.user_id), std::move(user.user_info),
-            std::move(std::get<std::vector<std::string>>(channels)), std::move(with_cors));
+            std::move(std::get<std::vector<std::string>>(channels)),
+            std::get<std::optional<engine::UserStatus>>(status), std::move(with_cors));
 }
 
 }  // namespace greendot::server

@@ -179,9 +179,11 @@ void publish(ServerContext& context, core::AppIndex app, const Trigger& trigger)
   const std::string data_json = protocol::json_string(trigger.data);
   for (const auto& channel : trigger.channels) {
     context.broker.publish(engine::ChannelMessage{
-        app, channel,
+        app,
+        channel,
         engine::make_text_frame(protocol::pusher::channel_event(trigger.name, channel, data_json)),
-        trigger.except});
+        trigger.except,
+        {}});
   }
 }
 

@@ -1,0 +1,105 @@
+// SseStream: a page's Server-Sent Events view of one presence context,
+//   GET /apps/{app_id}/client/stream?context=X&token=JWT   (or Authorization: Bearer JWT)
+// authenticated by a user token. While it is open it is a session of the token's user in
+// presence-{context}, like one more tab: it joins the channel through the engine, receives the
+// channel's broadcasts from the shard's LocalFanout and re-encodes them as SSE events
+// (`snapshot` first, then `member_added`, `member_removed` and any other channel event).
+//
+// Independent of Beast: the route hands over the socket after the request has been read, and
+// the stream writes its own response head (chunked, so that the stream is valid HTTP/1.1 with
+// keep-alive and its end is explicit).
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/presence_engine.hpp"
+#include "server/local_fanout.hpp"
+#include "server/rest_api.hpp"
+#include "server/shard.hpp"
+
+namespace greendot::server {
+
+// The parts of a stream request the checks need, without the HTTP library's types.
+struct StreamRequest {
+  std::string method;  // "GET", ...
+  std::string app_id;
+  protocol::QueryParams query;
+  std::string authorization;  // the Authorization header
+  std::string origin;         // the Origin header
+};
+
+// The app id of a stream path "/apps/{id}/client/stream" (decoded), nothing for other paths.
+std::optional<std::string> stream_app_id(std::string_view path);
+
+// Checks a stream request and, when it is acceptable, takes over the socket (the stream then
+// answers it: 200 and events, or 409 when the channel is full) and returns nothing. Otherwise
+// the socket is untouched and the answer to send is returned (4xx JSON with CORS headers).
+std::optional<RestResponse> open_sse_stream(Shard& shard, boost::asio::ip::tcp::socket& socket,
+                                            const StreamRequest& request);
+
+class SseStream final : public std::enable_shared_from_this<SseStream>,
+                        public FrameSink,
+                        public StreamListHook {
+ public:
+  // Who the stream is: checked by open_sse_stream.
+  struct Member {
+    core::AppIndex app = 0;
+    std::string channel;    // presence-{context}
+    std::string user_id;    // from the token
+    std::string user_info;  // JSON text, from the token
+    std::string origin;     // echoed in Access-Control-Allow-Origin when not empty
+  };
+
+  // Holds one of the app's connection slots (taken by open_sse_stream) until finished.
+  SseStream(Shard& shard, boost::asio::ip::tcp::socket socket, Member member);
+  ~SseStream();
+
+  // Joins the channel and starts watching the socket for the client going away.
+  void start();
+
+  void send_frame(const engine::SharedFrame& frame) override;
+  protocol::SocketId socket_id() const override { return socket_id_; }
+  bool is_member_as(std::string_view channel, std::string_view user_id) const override;
+
+  // A comment line, so that proxies do not close an idle stream (the shard calls it).
+  void keep_alive();
+  // Ends the stream cleanly (last chunk, then close), e.g. at shutdown.
+  void close();
+
+ private:
+  void on_joined(engine::JoinOutcome outcome);
+  void refuse(int status, std::string_view message);
+  void enqueue(engine::SharedFrame event);
+  void start_write();
+  void wait_readable();
+  void on_readable();
+  void finish();
+  const config::AppConfig& app() const;
+
+  Shard& shard_;
+  boost::asio::ip::tcp::socket socket_;
+  Member member_;
+  protocol::SocketId socket_id_;
+  core::SessionId session_ = 0;
+  std::string raw_;                           // unframed bytes to write next: head, last chunk
+  std::string raw_writing_;                   // ... being written now
+  std::string chunk_head_;                    // the size line of the chunk being written
+  std::vector<engine::SharedFrame> queue_;    // SSE events waiting to be written
+  std::vector<engine::SharedFrame> writing_;  // being written now (one chunk)
+  std::size_t queued_bytes_ = 0;              // in both
+  bool in_channel_ = false;  // the engine holds our session (from join until leave/refusal)
+  bool in_fanout_ = false;   // from the snapshot on
+  bool streaming_ = false;   // the 200 head is queued and the body has not ended
+  bool closing_ = false;     // nothing more is queued; the socket closes once writes drain
+  bool overflowed_ = false;  // dropped as a slow consumer
+  bool finished_ = false;    // torn down
+  bool writing_now_ = false;
+};
+
+}  // namespace greendot::server
