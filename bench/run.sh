@@ -3,9 +3,12 @@
 # one JSON line per scenario to $OUT/results.jsonl (and a readable summary to stdout).
 #
 #   bench/run.sh quick|full     (make bench-quick / make bench)
+#   bench/run.sh fanout-study   (the 10k fan-out with 1, 2 and 4 generator processes, unpinned,
+#                                then server and generator pinned to one core each, both ways)
 #
 # Environment: GREENDOT_BIN, LOADGEN_BIN (default: $BUILD_DIR/greendot, .../bench/greendot-loadgen),
-# BUILD_DIR (default build-bench), OUT (default $BUILD_DIR/bench-results), PORT (default 6101).
+# BUILD_DIR (default build-bench), OUT (default $BUILD_DIR/bench-results), PORT (default 6101),
+# SERVER_CPUS / LOADGEN_CPUS (a taskset CPU list for the server / the generator; default none).
 set -euo pipefail
 
 mode=${1:-quick}
@@ -21,11 +24,22 @@ results=$out/results.jsonl
 # Each server and generator process may hold 20,000 files here (the hard limit): 19k sockets.
 ulimit -n "$(ulimit -Hn)"
 mkdir -p "$out"
+# COMMIT: what the server binary was built from, when that is not the work tree's HEAD.
+commit=${COMMIT:-$(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)}
 : >"$results"
 
 server_pid=
+server_pin=()
+loadgen_pin=()
+pin() {
+  server_pin=()
+  loadgen_pin=()
+  if [[ -n ${1:-} ]]; then server_pin=(taskset -c "$1"); fi
+  if [[ -n ${2:-} ]]; then loadgen_pin=(taskset -c "$2"); fi
+}
+pin "${SERVER_CPUS:-}" "${LOADGEN_CPUS:-}"
 start_server() {
-  "$server_bin" --config "$config" --port "$port" "$@" >>"$out/server.log" 2>&1 &
+  "${server_pin[@]}" "$server_bin" --config "$config" --port "$port" "$@" >>"$out/server.log" 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do
     curl -sf "http://127.0.0.1:$port/health" >/dev/null && return 0
@@ -47,9 +61,18 @@ scenario() {
   local label=$1
   shift
   start_server
-  local cmd=("$loadgen_bin" --port "$port" --server-pid "$server_pid" --label "$label" "$@")
-  echo "+ ${cmd[*]/--server-pid $server_pid/}" >&2
-  "${cmd[@]}" | tee -a "$results"
+  local cmd=("${loadgen_pin[@]}" "$loadgen_bin" --port "$port" --server-pid "$server_pid"
+             --label "$label" "$@")
+  echo "+ ${server_pin[*]:+server: ${server_pin[*]}; }${cmd[*]/--server-pid $server_pid/}" >&2
+  local load_start line
+  load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+  line=$("${cmd[@]}")
+  # The machine is shared: each line records the load average (1, 5, 15 min) before and after.
+  if command -v jq >/dev/null; then
+    line=$(jq -c --arg a "$load_start" --arg b "$(cut -d' ' -f1-3 /proc/loadavg)" --arg c "$commit" \
+      '. + {load_average_before: $a, load_average_after: $b, commit: $c}' <<<"$line")
+  fi
+  echo "$line" | tee -a "$results"
   stop_server
   sleep 1  # let the kernel finish with the last sockets (TIME_WAIT does not block: new ports)
 }
@@ -62,7 +85,7 @@ if [[ $mode == quick ]]; then
   scenario offline-close --scenario offline --repeat 10 \
     --app-id bench-nograce --app-key bench-nograce-key --app-secret bench-nograce-secret
   scenario churn-1k --scenario churn --connections 1000 --seconds 3 --room-size 10
-else
+elif [[ $mode == full ]]; then
   scenario idle-5k --scenario idle --connections 5000 --idle-seconds 35
   scenario idle-19k --scenario idle --connections 19000 --idle-seconds 35 --concurrency 300
   scenario storm-1000 --scenario storm --connections 1000 --step-timeout 60
@@ -76,7 +99,18 @@ else
   scenario offline-close --scenario offline --repeat 40 \
     --app-id bench-nograce --app-key bench-nograce-key --app-secret bench-nograce-secret
   scenario offline-grace --scenario offline --repeat 6
-  scenario churn-1k --scenario churn --connections 1000 --seconds 20 --room-size 10
+  scenario churn-1k --scenario churn --connections 1000 --seconds 20 --rounds 3 --room-size 10
+elif [[ $mode == fanout-study ]]; then
+  fanout=(--scenario fanout --connections 10000 --triggers 50 --trigger-rate 5 --burst 200)
+  for p in 1 2 4; do scenario "fanout-10k-p$p" "${fanout[@]}" --processes "$p"; done
+  pin 0 1
+  scenario fanout-10k-server0-gen1 "${fanout[@]}" --processes 2
+  pin 1 0
+  scenario fanout-10k-server1-gen0 "${fanout[@]}" --processes 2
+  pin
+else
+  echo "usage: $0 quick|full|fanout-study" >&2
+  exit 2
 fi
 
 echo "results: $results" >&2

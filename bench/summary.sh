@@ -12,7 +12,9 @@ jq -r '
   elif .scenario == "fanout" then
     "\(.label) (\(.trigger)): paced p50/p99 \(r(.paced_recipient_latency.p50_ms))/\(r(.paced_recipient_latency.p99_ms)) ms, " +
     "last receipt p99 \(r(.paced_last_receipt_latency.p99_ms)) ms; burst \(r(.burst_delivered_per_second)) msg/s, " +
-    "\(r(.server_cpu_us_per_recipient)) us server CPU/recipient, \(r(.server.cores)) cores"
+    "\(r(.server_cpu_us_per_recipient)) us server CPU/recipient, \(r(.server.cores)) cores" +
+    (if .paced_trigger_to_server_write then "; paced p99 trigger->server write \(r(.paced_trigger_to_server_write.p99_ms)) ms, " +
+      "server write->generator read \(r(.paced_server_write_to_generator_read.p99_ms)) ms" else "" end)
   elif .scenario == "heartbeat" then
     if .available then "\(.label): \(r(.pings_per_second)) pings/s, p99 \(r(.latency.p99_ms)) ms"
     else "\(.label): not yet available (probe answered \(.probe_status))" end
@@ -21,5 +23,6 @@ jq -r '
     "after TCP drop \(r(.tcp_drop.p50_ms))/\(r(.tcp_drop.max_ms)) ms, missed \(.missed)"
   elif .scenario == "churn" then
     "\(.label): \(r(.round1.sessions_per_second))/\(r(.round2.sessions_per_second)) sessions/s, " +
-    "\(r(.round1.server_cpu_us_per_session)) us server CPU/session, RSS growth round 2: \(.rss_growth_round2_kib) KiB"
+    "\(r(.round1.server_cpu_us_per_session)) us server CPU/session, RSS growth round 2: \(.rss_growth_round2_kib) KiB" +
+    (if .rss_settled_kib_each_round then ", settled RSS each round \(.rss_settled_kib_each_round) KiB (baseline \(.rss_baseline_kib))" else "" end)
   else tostring end' "$1"

@@ -46,6 +46,8 @@ Options parse_options(int argc, char** argv) {
       {"triggers", integer(o.triggers)},
       {"trigger-rate", real(o.trigger_rate)},
       {"burst", integer(o.burst)},
+      {"rx-timestamps", integer(o.rx_timestamps)},
+      {"rounds", integer(o.rounds)},
       {"repeat", integer(o.repeat)},
       {"hb-path", text(o.hb_path)},
       {"hb-auth", text(o.hb_auth)},

@@ -23,13 +23,15 @@ struct Options {
   int room_size = 10;             // members per channel (idle); storm puts everyone in one
 
   double idle_seconds = 10;  // idle: how long to watch the server's CPU
-  double seconds = 10;       // churn, heartbeat: how long to run
+  double seconds = 10;       // churn, heartbeat: how long to run (churn: per round)
+  int rounds = 2;            // churn: rounds, RSS measured after each settles
 
   // Fan-out.
   std::string trigger = "rest";  // rest (POST /apps/{id}/events) | client-event
   int triggers = 50;             // latency phase: triggers at trigger_rate per second
   double trigger_rate = 10;
-  int burst = 200;  // saturation phase: triggers sent back to back
+  int burst = 200;        // saturation phase: triggers sent back to back
+  int rx_timestamps = 1;  // fan-out: split latency at the kernel's receive timestamp
 
   // Offline detection.
   int repeat = 20;

@@ -64,6 +64,13 @@ class PusherClient {
   std::uint64_t frames_received = 0;
   std::int64_t opened_at_ns = 0;
   bool subscribed = false;
+  // With receive timestamps on (SO_TIMESTAMPNS): when the kernel queued the last segment of the
+  // current read, on CLOCK_MONOTONIC; 0 when unknown. On loopback the segment is queued inside
+  // the server's sendmsg, so this is the server's write time.
+  std::int64_t rx_kernel_ns = 0;
+
+  // Process-wide: ask the kernel for receive timestamps on sockets opened from now on.
+  static void enable_rx_timestamps();
 
  private:
   enum class State { Idle, Connecting, Handshake, Open, Closing, Closed };
@@ -72,6 +79,7 @@ class PusherClient {
   void read_handshake();
   void wait_readable();
   void on_readable();
+  std::size_t read_some(std::span<char> buffer, boost::system::error_code& ec);
   void consume(std::string_view bytes);
   void on_text(std::string_view text);
   void flush();

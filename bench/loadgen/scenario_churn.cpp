@@ -1,6 +1,6 @@
 // Scenario 5, churn: SLOTS parallel loops of connect, subscribe to a presence channel (a new
 // user each time), close. Sessions per second, and whether the server's memory comes back:
-// two rounds, RSS measured after each once the offline graces have ended.
+// --rounds rounds (default 2), RSS measured after each once the offline graces have ended.
 #include "clock.hpp"
 #include "scenarios.hpp"
 #include "workers.hpp"
@@ -47,16 +47,26 @@ int run_churn(const Options& o) {
   const ProcSample baseline = sample_process(o.server_pid);
   // Rooms of room_size concurrent users, so every session also costs member events.
   Workers workers(o, slots, "presence-churn-", o.room_size);
-  json::object first = round(o, workers, slots, baseline);
-  json::object second = round(o, workers, slots, baseline);
-  const std::int64_t growth =
-      second.at("rss_settled_kib").as_int64() - first.at("rss_settled_kib").as_int64();
-  print_report(o, {{"slots", slots},
-                   {"seconds_per_round", o.seconds},
-                   {"rss_baseline_kib", baseline.rss_kib},
-                   {"round1", std::move(first)},
-                   {"round2", std::move(second)},
-                   {"rss_growth_round2_kib", growth}});
+  const int rounds = std::max(2, o.rounds);
+  json::object report{{"slots", slots},
+                      {"seconds_per_round", o.seconds},
+                      {"rounds", rounds},
+                      {"rss_baseline_kib", baseline.rss_kib}};
+  json::array settled;
+  std::int64_t first_settled = 0, previous = 0;
+  for (int r = 1; r <= rounds; ++r) {
+    json::object figures = round(o, workers, slots, baseline);
+    const std::int64_t rss = figures.at("rss_settled_kib").as_int64();
+    if (r == 1) first_settled = rss;
+    if (r == 2) report["rss_growth_round2_kib"] = rss - previous;
+    previous = rss;
+    settled.push_back(rss);
+    report["round" + std::to_string(r)] = std::move(figures);
+  }
+  report["rss_settled_kib_each_round"] = std::move(settled);
+  // What the rounds after the first added: zero when freed memory is reused.
+  report["rss_growth_after_round1_kib"] = previous - first_settled;
+  print_report(o, std::move(report));
   return 0;
 }
 

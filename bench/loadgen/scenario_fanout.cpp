@@ -36,11 +36,15 @@ class Trigger {
   }
 
   bool send(std::uint64_t seq) {
+    const std::int64_t t = mono_ns();
     const std::string data =
-        "{\"bench_t\":" + std::to_string(mono_ns()) + ",\"seq\":" + std::to_string(seq) + "}";
+        "{\"bench_t\":" + std::to_string(t) + ",\"seq\":" + std::to_string(seq) + "}";
     if (rest_) {
-      return trigger_event(*rest_, o_.app_id, o_.app_key, o_.app_secret, kChannel, "bench", data)
-                 .status == 200;
+      const bool ok =
+          trigger_event(*rest_, o_.app_id, o_.app_key, o_.app_secret, kChannel, "bench", data)
+              .status == 200;
+      round_trip.record(mono_ns() - t);  // until the server's 200
+      return ok;
     }
     ws_->send_text(std::string(R"({"event":"client-bench","channel":")") + kChannel +
                    "\",\"data\":" + data + "}");
@@ -48,6 +52,7 @@ class Trigger {
   }
 
   std::string kind() const { return rest_ ? "rest" : "client-event"; }
+  Histogram round_trip;  // REST: trigger sent -> 200 received
   const std::string& note() const { return note_; }
 
  private:
@@ -67,13 +72,16 @@ Replies wait_for_receipts(Workers& workers, std::uint64_t expected, double timeo
   }
 }
 
-// Per trigger: the time from its send to its last receipt anywhere.
-Histogram last_receipt(const Replies& stats, const std::vector<std::int64_t>& sent_ns) {
+// Per trigger: the time from its send to its last (or first) receipt anywhere.
+Histogram last_receipt(const Replies& stats, const std::vector<std::int64_t>& sent_ns,
+                       bool first = false) {
   std::vector<std::int64_t> last(sent_ns.size(), 0);
   for (const auto& reply : stats) {
-    const auto& seq_last = reply.at("seq_last").as_array();
+    const auto& seq_last = reply.at(first ? "seq_first" : "seq_last").as_array();
     for (std::size_t i = 0; i < seq_last.size() && i < last.size(); ++i) {
-      last[i] = std::max(last[i], seq_last[i].to_number<std::int64_t>());
+      const auto t = seq_last[i].to_number<std::int64_t>();
+      if (t == 0) continue;
+      last[i] = first ? (last[i] == 0 ? t : std::min(last[i], t)) : std::max(last[i], t);
     }
   }
   Histogram h;
@@ -94,6 +102,8 @@ int run_fanout(const Options& o) {
   workers.step("stats reset");
 
   // Phase 1: paced triggers, latency.
+  const ProcSample paced_from = sample_process(o.server_pid);
+  const double paced_workers_from = workers.cpu_seconds();
   std::vector<std::int64_t> sent(static_cast<std::size_t>(o.triggers) + 1, 0);
   std::uint64_t trigger_errors = 0;
   const std::int64_t period = static_cast<std::int64_t>(1e9 / o.trigger_rate);
@@ -104,13 +114,29 @@ int run_fanout(const Options& o) {
     while (mono_ns() < due) sleep_seconds(0.001);
   }
   const Replies paced = wait_for_receipts(workers, subscribers * o.triggers, 30);
+  const ProcSample paced_to = sample_process(o.server_pid);
+  const double paced_workers_cpu = workers.cpu_seconds() - paced_workers_from;
   const Histogram paced_recipient = Workers::merged(paced, "latency");
   const Histogram paced_last = last_receipt(paced, sent);
+  const Histogram paced_first = last_receipt(paced, sent, true);
+  const Histogram paced_server_side = Workers::merged(paced, "server_side");
+  const Histogram paced_generator_side = Workers::merged(paced, "generator_side");
+  json::array paced_per_worker;
+  for (const auto& reply : paced) {
+    paced_per_worker.push_back(
+        {{"worker", reply.at("worker")},
+         {"events", reply.at("events")},
+         {"latency", Workers::merged(Replies{reply}, "latency").summary_ms()},
+         {"generator_side", Workers::merged(Replies{reply}, "generator_side").summary_ms()}});
+  }
+  const Histogram paced_round_trip = trigger.round_trip;
+  trigger.round_trip = Histogram{};
   workers.step("stats reset");
 
   // Phase 2: a burst sent back to back; throughput and server CPU per delivery.
   sent.assign(static_cast<std::size_t>(o.burst) + 1, 0);
   const ProcSample from = sample_process(o.server_pid);
+  const double burst_workers_from = workers.cpu_seconds();
   const std::int64_t first = mono_ns();
   for (int seq = 1; seq <= o.burst; ++seq) {
     sent[seq] = mono_ns();
@@ -119,6 +145,7 @@ int run_fanout(const Options& o) {
   const std::int64_t triggers_sent = mono_ns();
   const Replies burst = wait_for_receipts(workers, subscribers * o.burst, 120);
   const ProcSample to = sample_process(o.server_pid);
+  const double burst_workers_cpu = workers.cpu_seconds() - burst_workers_from;
   std::int64_t last = 0;
   for (const auto& reply : burst) {
     for (const auto& t : reply.at("seq_last").as_array()) {
@@ -130,28 +157,41 @@ int run_fanout(const Options& o) {
   const double server_cpu = to.cpu_seconds - from.cpu_seconds;
   workers.step("close");
 
-  print_report(o, {{"subscribers", subscribers},
-                   {"trigger", trigger.kind()},
-                   {"note", trigger.note()},
-                   {"trigger_errors", trigger_errors},
-                   {"errors", Workers::sum(burst, "errors")},
-                   {"error_samples", Workers::error_samples(burst)},
-                   {"paced_triggers", o.triggers},
-                   {"paced_rate_per_second", o.trigger_rate},
-                   {"paced_delivered", Workers::sum(paced, "events")},
-                   {"paced_recipient_latency", paced_recipient.summary_ms()},
-                   {"paced_last_receipt_latency", paced_last.summary_ms()},
-                   {"burst_triggers", o.burst},
-                   {"burst_trigger_seconds", ms_between(first, triggers_sent) / 1000},
-                   {"burst_delivered", delivered},
-                   {"burst_expected", subscribers * static_cast<std::uint64_t>(o.burst)},
-                   {"burst_seconds", burst_seconds},
-                   {"burst_delivered_per_second",
-                    burst_seconds > 0 ? static_cast<double>(delivered) / burst_seconds : 0},
-                   {"burst_last_receipt_latency", last_receipt(burst, sent).summary_ms()},
-                   {"server", server_delta(from, to)},
-                   {"server_cpu_us_per_recipient",
-                    delivered ? server_cpu * 1e6 / static_cast<double>(delivered) : 0}});
+  print_report(
+      o, {{"subscribers", subscribers},
+          {"trigger", trigger.kind()},
+          {"note", trigger.note()},
+          {"trigger_errors", trigger_errors},
+          {"errors", Workers::sum(burst, "errors")},
+          {"error_samples", Workers::error_samples(burst)},
+          {"paced_triggers", o.triggers},
+          {"paced_rate_per_second", o.trigger_rate},
+          {"paced_delivered", Workers::sum(paced, "events")},
+          {"paced_recipient_latency", paced_recipient.summary_ms()},
+          {"paced_last_receipt_latency", paced_last.summary_ms()},
+          {"paced_first_receipt_latency", paced_first.summary_ms()},
+          {"paced_trigger_to_server_write", paced_server_side.summary_ms()},
+          {"paced_server_write_to_generator_read", paced_generator_side.summary_ms()},
+          {"paced_rest_round_trip", paced_round_trip.summary_ms()},
+          {"paced_per_worker", std::move(paced_per_worker)},
+          {"paced_server", server_delta(paced_from, paced_to)},
+          {"paced_loadgen_cpu_seconds", paced_workers_cpu},
+          {"processes", static_cast<std::int64_t>(workers.size())},
+          {"burst_triggers", o.burst},
+          {"burst_trigger_seconds", ms_between(first, triggers_sent) / 1000},
+          {"burst_delivered", delivered},
+          {"burst_expected", subscribers * static_cast<std::uint64_t>(o.burst)},
+          {"burst_seconds", burst_seconds},
+          {"burst_delivered_per_second",
+           burst_seconds > 0 ? static_cast<double>(delivered) / burst_seconds : 0},
+          {"burst_last_receipt_latency", last_receipt(burst, sent).summary_ms()},
+          {"burst_trigger_to_server_write", Workers::merged(burst, "server_side").summary_ms()},
+          {"burst_server_write_to_generator_read",
+           Workers::merged(burst, "generator_side").summary_ms()},
+          {"burst_loadgen_cpu_seconds", burst_workers_cpu},
+          {"server", server_delta(from, to)},
+          {"server_cpu_us_per_recipient",
+           delivered ? server_cpu * 1e6 / static_cast<double>(delivered) : 0}});
   return 0;
 }
 

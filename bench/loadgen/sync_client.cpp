@@ -173,6 +173,20 @@ void SyncClient::close_handshake() {
   write_all(frame);
 }
 
+bool SyncClient::close_like_a_browser(std::chrono::milliseconds timeout) {
+  close_handshake();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!closed_) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) break;
+    read_some(left);
+  }
+  const bool answered = closed_;
+  drop();
+  return answered;
+}
+
 void SyncClient::drop() {
   ::close(fd_);
   fd_ = -1;

@@ -31,7 +31,10 @@ class SyncClient {
   // Waits for a message containing `needle`; nothing on timeout.
   std::optional<std::string> wait_for(std::string_view needle, std::chrono::milliseconds timeout);
   void close_handshake();  // close frame; does not wait
-  void drop();             // TCP close without a close frame
+  // Close frame, then (as browsers do) wait for the server's close frame or EOF and close the
+  // TCP connection; false when the server did not answer in time.
+  bool close_like_a_browser(std::chrono::milliseconds timeout);
+  void drop();  // TCP close without a close frame
 
  private:
   void write_all(std::string_view bytes);

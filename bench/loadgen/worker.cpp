@@ -47,6 +47,9 @@ class Worker final : public ClientEvents {
   }
 
   int run() {
+    if (options_.scenario == "fanout" && options_.rx_timestamps) {
+      PusherClient::enable_rx_timestamps();
+    }
     read_command();
     io_.run();
     return 0;
@@ -85,19 +88,27 @@ class Worker final : public ClientEvents {
 
   void on_member_removed(PusherClient&, std::string_view) override { ++member_removed_; }
 
-  void on_channel_event(PusherClient&, std::string_view text) override {
+  void on_channel_event(PusherClient& client, std::string_view text) override {
     const auto sent = number_after(text, "bench_t");
     if (!sent) return;
     const std::int64_t now = mono_ns();
     ++events_received_;
     latency_.record(now - static_cast<std::int64_t>(*sent));
+    if (client.rx_kernel_ns != 0) {
+      // Trigger -> the server's write (loopback: the segment is queued during its sendmsg), and
+      // that write -> this process reading it (the generator's own queueing delay).
+      server_side_.record(client.rx_kernel_ns - static_cast<std::int64_t>(*sent));
+      generator_side_.record(now - client.rx_kernel_ns);
+    }
     const auto seq = number_after(text, "seq").value_or(0);
     if (seq < 1'000'000) {
       if (seq >= seq_last_.size()) {
         seq_last_.resize(seq + 1, 0);
+        seq_first_.resize(seq + 1, 0);
         seq_count_.resize(seq + 1, 0);
       }
       seq_last_[seq] = std::max(seq_last_[seq], now);
+      if (seq_first_[seq] == 0 || now < seq_first_[seq]) seq_first_[seq] = now;
       ++seq_count_[seq];
     }
   }
@@ -298,9 +309,10 @@ class Worker final : public ClientEvents {
     }
     json::array errors;
     for (const auto& e : error_samples_) errors.push_back(json::string(e));
-    json::array seq_last, seq_count;
+    json::array seq_last, seq_first, seq_count;
     for (std::size_t i = 0; i < seq_last_.size(); ++i) {
       seq_last.push_back(seq_last_[i]);
+      seq_first.push_back(seq_first_[i]);
       seq_count.push_back(seq_count_[i]);
     }
     return {{"clients", clients_.size()},
@@ -316,14 +328,20 @@ class Worker final : public ClientEvents {
             {"events", events_received_},
             {"latency", latency_.to_json()},
             {"connect_time", connect_time_.to_json()},
+            {"server_side", server_side_.to_json()},
+            {"generator_side", generator_side_.to_json()},
             {"seq_last", std::move(seq_last)},
+            {"seq_first", std::move(seq_first)},
             {"seq_count", std::move(seq_count)}};
   }
 
   void reset_stats() {
     member_added_ = member_removed_ = events_received_ = 0;
     latency_ = Histogram{};
+    server_side_ = Histogram{};
+    generator_side_ = Histogram{};
     seq_last_.clear();
+    seq_first_.clear();
     seq_count_.clear();
   }
 
@@ -362,8 +380,8 @@ class Worker final : public ClientEvents {
   std::uint64_t established_ = 0, subscribed_ = 0, closed_ = 0, errors_ = 0;
   std::uint64_t member_added_ = 0, member_removed_ = 0, events_received_ = 0;
   std::vector<std::string> error_samples_;
-  Histogram latency_, connect_time_;
-  std::vector<std::int64_t> seq_last_;
+  Histogram latency_, connect_time_, server_side_, generator_side_;
+  std::vector<std::int64_t> seq_last_, seq_first_;
   std::vector<std::uint32_t> seq_count_;
 
   std::int64_t churn_until_ = 0;

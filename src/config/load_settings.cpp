@@ -48,6 +48,7 @@ constexpr Range kMaxConnectionsRange{0, std::numeric_limits<std::uint32_t>::max(
 constexpr Range kMaxChannelsPerConnectionRange{1, 100'000};
 constexpr Range kOfflineGraceMsRange{0, 3'600'000};
 constexpr Range kMaxEventDataBytesRange{1, 1 << 20};
+constexpr Range kMaxWatchlistSizeRange{0, 100'000};
 constexpr Range kMaxBatchEventsRange{1, 1000};
 constexpr Range kHeartbeatTtlMsRange{1000, 86'400'000};
 constexpr Range kWebhookBatchMsRange{0, 60'000};  // 0: send each event as soon as it comes
@@ -280,6 +281,7 @@ void read_app_options(TableReader& reader, AppConfig& app) {
                 kMaxChannelsPerConnectionRange);
   reader.number("offline_grace_ms", app.offline_grace_ms, kOfflineGraceMsRange);
   reader.boolean("user_authentication", app.user_authentication);
+  reader.number("max_watchlist_size", app.max_watchlist_size, kMaxWatchlistSizeRange);
   reader.number("max_event_data_bytes", app.max_event_data_bytes, kMaxEventDataBytesRange);
   reader.number("max_batch_events", app.max_batch_events, kMaxBatchEventsRange);
   reader.number("heartbeat_ttl_ms", app.heartbeat_ttl_ms, kHeartbeatTtlMsRange);

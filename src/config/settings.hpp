@@ -46,6 +46,8 @@ struct AppConfig {
 
   // Whether `pusher:signin` (user authentication) is accepted.
   bool user_authentication = true;
+  // Users one signed-in connection may watch (Pusher: 100; beyond, 4302 and the first kept).
+  std::uint32_t max_watchlist_size = 100;
 
   // REST API limits (Pusher's: 10 KB of event data, 10 events per batch).
   std::uint32_t max_event_data_bytes = 10240;

@@ -19,6 +19,7 @@ std::string snapshot_key(core::AppIndex app, std::string_view channel) {
 
 void EmbeddedEngine::join(JoinRequest request, JoinCallback done) {
   std::lock_guard lock(mutex_);
+  const bool was_online = online(request.app, request.user_id);
   auto result = book_.join(request.app, request.channel, request.user_id, request.user_info,
                            request.session, request.max_members);
   if (result.status != core::PresenceBook::JoinStatus::Joined) {
@@ -45,6 +46,7 @@ void EmbeddedEngine::join(JoinRequest request, JoinCallback done) {
     publish_addition(request.app, request.channel, request.user_id, request.user_info,
                      request.socket);
   }
+  if (!was_online) came_online(request.app, request.user_id);
 }
 
 void EmbeddedEngine::publish_addition(core::AppIndex app, const std::string& channel,
@@ -68,6 +70,7 @@ bool EmbeddedEngine::visible(core::AppIndex app, const std::string& user_id) con
 void EmbeddedEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done) {
   std::lock_guard lock(mutex_);
   const core::Millis now = clock_();
+  const bool was_online = online(request.app, request.user_id);
   std::vector<bool> accepted;
   accepted.reserve(request.channels.size());
   for (const auto& channel : request.channels) {
@@ -80,6 +83,9 @@ void EmbeddedEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done)
     // channel_vacated stay about connections, while user counts and listings include them.
     snapshot(request.app, channel, &request.user_id, &request.user_info);
     publish_addition(request.app, channel, request.user_id, request.user_info, {});
+  }
+  if (!was_online && online(request.app, request.user_id)) {
+    came_online(request.app, request.user_id);
   }
   if (request.status) set_status_locked(request.app, request.user_id, *request.status);
   done(std::move(accepted));
@@ -111,7 +117,7 @@ void EmbeddedEngine::users_presence(core::AppIndex app, std::vector<std::string>
   for (const auto& user : user_ids) {
     storage::UserRecord record = users_.get(app_ids_[app], user);
     UserPresence presence;
-    presence.online = book_.channels_of(app, user) != nullptr;
+    presence.online = online(app, user);
     if (auto it = statuses_.find(snapshot_key(app, user)); it != statuses_.end()) {
       presence.status = it->second;
     }
@@ -124,14 +130,21 @@ void EmbeddedEngine::users_presence(core::AppIndex app, std::vector<std::string>
   done(std::move(answer));
 }
 
-void EmbeddedEngine::set_privacy(core::AppIndex app, std::string user_id,
-                                 storage::Privacy privacy) {
+void EmbeddedEngine::update_privacy(core::AppIndex app, std::string user_id, PrivacyChange change,
+                                    std::function<void(storage::Privacy)> done) {
   std::lock_guard lock(mutex_);
+  storage::Privacy privacy = users_.get(app_ids_[app], user_id).privacy;
+  if (change.visibility) privacy.visibility = *change.visibility;
+  if (change.last_seen) privacy.last_seen = *change.last_seen;
+  done(privacy);
   const bool was_visible = visible(app, user_id);
   users_.set_privacy(app_ids_[app], user_id, privacy);
   const bool now_visible = privacy.visibility == storage::Visibility::Everyone;
+  if (was_visible == now_visible || !online(app, user_id)) return;
+  // To watchers an invisible user goes offline, and comes back online when visible again.
+  tell_watchers(app, user_id, now_visible ? "online" : "offline");
   const auto* channels = book_.channels_of(app, user_id);
-  if (was_visible == now_visible || !channels) return;
+  if (!channels) return;
   for (const auto& channel : *channels) {
     snapshots_.erase(snapshot_key(app, channel));
     std::string text;
@@ -145,6 +158,73 @@ void EmbeddedEngine::set_privacy(core::AppIndex app, std::string user_id,
       text = pusher::member_removed(channel, user_id);
     }
     broker_.publish(ChannelMessage{app, channel, make_text_frame(text), {}, user_id});
+  }
+}
+
+bool EmbeddedEngine::online(core::AppIndex app, const std::string& user_id) const {
+  return book_.channels_of(app, user_id) != nullptr ||
+         signed_in_.contains(snapshot_key(app, user_id));
+}
+
+void EmbeddedEngine::came_online(core::AppIndex app, const std::string& user_id) {
+  if (visible(app, user_id)) tell_watchers(app, user_id, "online");
+}
+
+void EmbeddedEngine::went_offline(core::AppIndex app, const std::string& user_id,
+                                  std::int64_t at_wall_ms) {
+  // An invisible user's sessions are not recorded: their last seen stays what others last
+  // could see, or it would tell when they were secretly online.
+  if (visible(app, user_id)) users_.record_last_seen(app_ids_[app], user_id, at_wall_ms);
+  statuses_.erase(snapshot_key(app, user_id));
+  // Invisible users were never reported online, so their going is not reported either.
+  if (visible(app, user_id)) tell_watchers(app, user_id, "offline");
+}
+
+void EmbeddedEngine::tell_watchers(core::AppIndex app, const std::string& user_id,
+                                   std::string_view event) {
+  auto it = watchers_.find(snapshot_key(app, user_id));
+  if (it == watchers_.end()) return;
+  const auto frame = make_text_frame(pusher::watchlist_event(event, {user_id}));
+  for (const auto& [watcher, count] : it->second) {
+    broker_.publish(ChannelMessage{app, watchlist_channel(watcher), frame, {}, {}});
+  }
+}
+
+void EmbeddedEngine::signed_in(core::AppIndex app, std::string user_id) {
+  std::lock_guard lock(mutex_);
+  const bool was_online = online(app, user_id);
+  ++signed_in_[snapshot_key(app, user_id)];
+  if (!was_online) came_online(app, user_id);
+}
+
+void EmbeddedEngine::signed_out(core::AppIndex app, std::string user_id) {
+  std::lock_guard lock(mutex_);
+  auto it = signed_in_.find(snapshot_key(app, user_id));
+  if (it == signed_in_.end()) return;
+  if (--it->second == 0) signed_in_.erase(it);
+  if (!online(app, user_id)) went_offline(app, user_id, wall_clock_());
+}
+
+void EmbeddedEngine::watch(core::AppIndex app, std::string watcher,
+                           std::vector<std::string> watched, OnlineCallback done) {
+  std::lock_guard lock(mutex_);
+  std::vector<std::string> online_now;
+  for (const auto& user : watched) {
+    ++watchers_[snapshot_key(app, user)][watcher];
+    if (online(app, user) && visible(app, user)) online_now.push_back(user);
+  }
+  done(std::move(online_now));
+}
+
+void EmbeddedEngine::unwatch(core::AppIndex app, std::string watcher,
+                             std::vector<std::string> watched) {
+  std::lock_guard lock(mutex_);
+  for (const auto& user : watched) {
+    auto it = watchers_.find(snapshot_key(app, user));
+    if (it == watchers_.end()) continue;
+    auto w = it->second.find(watcher);
+    if (w != it->second.end() && --w->second == 0) it->second.erase(w);
+    if (it->second.empty()) watchers_.erase(it);
   }
 }
 
@@ -284,12 +364,10 @@ void EmbeddedEngine::vacated(core::AppIndex app, std::string_view channel) {
 
 void EmbeddedEngine::publish_removal(const core::PresenceEvent& event) {
   snapshots_.erase(snapshot_key(event.app, event.channel));
-  if (book_.channels_of(event.app, event.user_id) == nullptr) {
+  if (!online(event.app, event.user_id)) {
     // The user's last membership anywhere ended when their last session did: that is when
     // they were last seen, on the wall clock.
-    const std::int64_t left_wall = wall_clock_() - (clock_() - event.left_at);
-    users_.record_last_seen(app_ids_[event.app], event.user_id, left_wall);
-    statuses_.erase(snapshot_key(event.app, event.user_id));
+    went_offline(event.app, event.user_id, wall_clock_() - (clock_() - event.left_at));
   }
   webhooks_.emit(event.app, webhooks::EventType::MemberRemoved,
                  webhooks::member_event_json(webhooks::EventType::MemberRemoved, event.channel,

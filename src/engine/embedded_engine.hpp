@@ -44,13 +44,24 @@ class EmbeddedEngine final : public PresenceEngine {
                          core::Millis grace_ms) override;
   void users_presence(core::AppIndex app, std::vector<std::string> user_ids,
                       UserPresenceCallback done) override;
-  void set_privacy(core::AppIndex app, std::string user_id, storage::Privacy privacy) override;
+  void update_privacy(core::AppIndex app, std::string user_id, PrivacyChange change,
+                      std::function<void(storage::Privacy)> done) override;
   void set_status(core::AppIndex app, std::string user_id, UserStatus status) override;
+  void signed_in(core::AppIndex app, std::string user_id) override;
+  void signed_out(core::AppIndex app, std::string user_id) override;
+  void watch(core::AppIndex app, std::string watcher, std::vector<std::string> watched,
+             OnlineCallback done) override;
+  void unwatch(core::AppIndex app, std::string watcher, std::vector<std::string> watched) override;
   void tick(core::Millis now) override;
 
  private:
   void publish_removal(const core::PresenceEvent& event);
   bool visible(core::AppIndex app, const std::string& user_id) const;
+  // Online: a member of some presence channel, or signed in on some connection.
+  bool online(core::AppIndex app, const std::string& user_id) const;
+  void came_online(core::AppIndex app, const std::string& user_id);
+  void went_offline(core::AppIndex app, const std::string& user_id, std::int64_t at_wall_ms);
+  void tell_watchers(core::AppIndex app, const std::string& user_id, std::string_view event);
   void set_status_locked(core::AppIndex app, const std::string& user_id, UserStatus status);
   void publish_addition(core::AppIndex app, const std::string& channel, const std::string& user_id,
                         const std::string& user_info, protocol::SocketId except);
@@ -75,6 +86,10 @@ class EmbeddedEngine final : public PresenceEngine {
   std::unordered_map<std::string, protocol::pusher::PresenceSnapshot> snapshots_;
   // Online users who said they are away; everyone else online is online.
   std::unordered_map<std::string, UserStatus> statuses_;
+  // Signed-in connections per user, and who watches whom (watcher -> number of watches), both
+  // keyed by app and user.
+  std::unordered_map<std::string, std::uint32_t> signed_in_;
+  std::unordered_map<std::string, std::unordered_map<std::string, std::uint32_t>> watchers_;
 };
 
 }  // namespace greendot::engine

@@ -74,6 +74,18 @@ struct UserPresence {
 // One flag per channel of a heartbeat: false when the channel was full.
 using HeartbeatCallback = std::function<void(std::vector<bool>)>;
 using UserPresenceCallback = std::function<void(std::vector<UserPresence>)>;
+using OnlineCallback = std::function<void(std::vector<std::string>)>;
+
+struct PrivacyChange {
+  std::optional<storage::Visibility> visibility;
+  std::optional<storage::LastSeenPrivacy> last_seen;
+};
+
+// Where a watcher's watchlist events are published: a channel no client can name (':' is not
+// allowed in channel names), subscribed to by the watcher's own connections.
+inline std::string watchlist_channel(std::string_view watcher) {
+  return "#watchlist:" + std::string(watcher);
+}
 using StatsCallback = std::function<void(std::vector<ChannelStats>)>;
 using ListingCallback = std::function<void(std::vector<ChannelListing>)>;
 using UsersCallback = std::function<void(std::vector<std::string>)>;
@@ -116,7 +128,20 @@ class PresenceEngine {
                               UserPresenceCallback done) = 0;
   // Changing visibility while present tells the others: invisible users leave every member
   // list but their own, visible ones come back.
-  virtual void set_privacy(core::AppIndex app, std::string user_id, storage::Privacy privacy) = 0;
+  // Fields left empty keep their value; `done` gets the privacy now in force.
+  virtual void update_privacy(core::AppIndex app, std::string user_id, PrivacyChange change,
+                              std::function<void(storage::Privacy)> done) = 0;
+  // A connection signed in (pusher:signin) as the user, or ended. A signed-in user is online
+  // even in no presence channel, as Pusher's watchlists define it.
+  virtual void signed_in(core::AppIndex app, std::string user_id) = 0;
+  virtual void signed_out(core::AppIndex app, std::string user_id) = 0;
+  // Watchlists: the watcher is told (on watchlist_channel) when any of these users comes
+  // online or goes offline; `done` gets those online now. unwatch undoes one watch.
+  virtual void watch(core::AppIndex app, std::string watcher, std::vector<std::string> watched,
+                     OnlineCallback done) = 0;
+  virtual void unwatch(core::AppIndex app, std::string watcher,
+                       std::vector<std::string> watched) = 0;
+
   // Online or away, for an online user; the other members receive greendot:member_updated.
   virtual void set_status(core::AppIndex app, std::string user_id, UserStatus status) = 0;
 

@@ -179,7 +179,7 @@ IdentityResult parse_channel_data(std::string_view channel_data, std::size_t max
   return result;
 }
 
-Parsed<std::string> parse_user_data_id(std::string_view user_data, std::size_t max_user_id_length) {
+Parsed<UserData> parse_user_data(std::string_view user_data, std::size_t max_user_id_length) {
   std::error_code ec;
   json::value root = json::parse(user_data, ec);
   if (ec || !root.is_object()) return Problem{"user_data must be a JSON object"};
@@ -188,7 +188,18 @@ Parsed<std::string> parse_user_data_id(std::string_view user_data, std::size_t m
     return Problem{"user_data.id must be a non-empty string of at most " +
                    std::to_string(max_user_id_length) + " characters from [A-Za-z0-9_-=@,.;]"};
   }
-  return std::string(id->get_string());
+  UserData data{std::string(id->get_string()), {}};
+  if (const json::value* watchlist = root.get_object().if_contains("watchlist")) {
+    if (!watchlist->is_array()) return Problem{"user_data.watchlist must be an array of user ids"};
+    for (const auto& entry : watchlist->get_array()) {
+      auto watched = user_id_from_json(entry);
+      if (!watched || !core::valid_user_id(*watched, max_user_id_length)) {
+        return Problem{"user_data.watchlist holds an invalid user id"};
+      }
+      data.watchlist.push_back(std::move(*watched));
+    }
+  }
+  return data;
 }
 
 std::string connection_established(std::string_view socket_id, std::uint32_t activity_timeout_s) {
@@ -259,6 +270,18 @@ std::string member_updated(std::string_view channel, std::string_view user_id,
   append_json_string(data, status);
   data.push_back('}');
   return channel_event_with_string_data("greendot:member_updated", channel, data);
+}
+
+std::string watchlist_event(std::string_view name, const std::vector<std::string>& user_ids) {
+  std::string data = "{\"events\":[{\"name\":";
+  append_json_string(data, name);
+  data.append(",\"user_ids\":[");
+  for (std::size_t i = 0; i < user_ids.size(); ++i) {
+    if (i > 0) data.push_back(',');
+    append_json_string(data, user_ids[i]);
+  }
+  data.append("]}]}");
+  return pusher_event_with_string_data("pusher_internal:watchlist_events", data);
 }
 
 std::string signin_success(std::string_view user_data) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace greendot::protocol::pusher {
 
@@ -63,7 +64,12 @@ IdentityResult parse_channel_data(std::string_view channel_data, std::size_t max
 std::optional<std::string> user_id_from_json(const boost::json::value& v);
 
 // The user in pusher:signin's user_data: {"id": non-empty string, "user_info"?, "watchlist"?}.
-Parsed<std::string> parse_user_data_id(std::string_view user_data, std::size_t max_user_id_length);
+struct UserData {
+  std::string id;
+  std::vector<std::string> watchlist;  // user ids whose online/offline this user follows
+};
+// pusher:signin's user_data: {"id": non-empty string, "user_info"?, "watchlist"?: [ids]}.
+Parsed<UserData> parse_user_data(std::string_view user_data, std::size_t max_user_id_length);
 
 // ---- Messages the server sends (the text of one WebSocket message each) ----
 
@@ -86,6 +92,8 @@ std::string member_removed(std::string_view channel, std::string_view user_id);
 std::string member_updated(std::string_view channel, std::string_view user_id,
                            std::string_view status);
 std::string signin_success(std::string_view user_data);
+// pusher_internal:watchlist_events with one event, "online" or "offline", for these users.
+std::string watchlist_event(std::string_view name, const std::vector<std::string>& user_ids);
 // A channel event; `data_json` is JSON text (a string literal for REST events, any value for
 // client events); `user_id` is added when not empty (client events on presence channels).
 std::string channel_event(std::string_view event, std::string_view channel,

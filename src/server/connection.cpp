@@ -215,7 +215,15 @@ void Connection::start_write() {
 void Connection::leave_everything() {
   for (const auto& subscription : subscriptions_) leave(subscription);
   subscriptions_.clear();
-  if (!signed_in_user_.empty()) shard_.remove_signed_in(app_index_, signed_in_user_, *this);
+  if (signed_in_user_.empty()) return;
+  auto& engine = shard_.context().engine;
+  if (!watchlist_.empty()) {
+    shard_.fanout().remove(app_index_, engine::watchlist_channel(signed_in_user_), this);
+    engine.unwatch(app_index_, signed_in_user_, std::move(watchlist_));
+    watchlist_.clear();
+  }
+  shard_.remove_signed_in(app_index_, signed_in_user_, *this);
+  engine.signed_out(app_index_, signed_in_user_);
   signed_in_user_.clear();
 }
 

@@ -90,6 +90,7 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   std::size_t queued_bytes_ = 0;              // in both
   std::vector<Subscription> subscriptions_;
   std::string signed_in_user_;
+  std::vector<std::string> watchlist_;  // of the signed-in user, on this connection
   protocol::SocketId socket_id_;
   core::SessionId session_ = 0;
   core::AppIndex app_index_ = 0;

@@ -200,17 +200,36 @@ void Connection::handle_signin(const boost::json::value& data) {
   if (!protocol::verify_auth(request.auth, config.key, config.secret, to_sign)) {
     return close(4009, "Invalid signature for pusher:signin");
   }
-  auto user = pusher::parse_user_data_id(request.user_data, config.max_user_id_length);
-  if (const auto* problem = problem_of(user)) return close(4009, problem->message);
-  auto& user_id = std::get<std::string>(user);
-  if (!signed_in_user_.empty() && signed_in_user_ != user_id) {
+  auto parsed_user = pusher::parse_user_data(request.user_data, config.max_user_id_length);
+  if (const auto* problem = problem_of(parsed_user)) return close(4009, problem->message);
+  auto& user = std::get<pusher::UserData>(parsed_user);
+  if (!signed_in_user_.empty() && signed_in_user_ != user.id) {
     return close(4009, "This connection is already signed in as another user");
   }
-  if (signed_in_user_.empty()) {
-    signed_in_user_ = std::move(user_id);
-    shard_.add_signed_in(app_index_, signed_in_user_, *this);
-  }
   send_text(pusher::signin_success(request.user_data));
+  if (!signed_in_user_.empty()) return;  // signed in again as the same user: nothing changes
+  signed_in_user_ = std::move(user.id);
+  shard_.add_signed_in(app_index_, signed_in_user_, *this);
+  auto& engine = shard_.context().engine;
+  engine.signed_in(app_index_, signed_in_user_);
+  if (user.watchlist.empty()) return;
+  if (user.watchlist.size() > config.max_watchlist_size) {
+    user.watchlist.resize(config.max_watchlist_size);
+    send_error("Watchlist limit exceeded. Only the first " +
+                   std::to_string(config.max_watchlist_size) + " user IDs are accepted",
+               4302);
+  }
+  watchlist_ = std::move(user.watchlist);
+  // Listening first, then registering: every change after the answer below reaches us.
+  shard_.fanout().add(app_index_, engine::watchlist_channel(signed_in_user_), this);
+  engine.watch(app_index_, signed_in_user_, watchlist_,
+               [self = shared_from_this()](std::vector<std::string> online) {
+                 boost::asio::post(self->shard_.io(), [self, online = std::move(online)] {
+                   if (!self->closing_ && !online.empty()) {
+                     self->send_text(pusher::watchlist_event("online", online));
+                   }
+                 });
+               });
 }
 
 // greendot's own: {"event":"greendot:status","data":{"status":"away"}} from a page whose tab

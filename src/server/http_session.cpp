@@ -18,6 +18,7 @@
 #include "server/connection.hpp"
 #include "server/rest_api.hpp"
 #include "server/shard.hpp"
+#include "server/sse_stream.hpp"
 
 namespace greendot::server {
 
@@ -141,6 +142,13 @@ asio::awaitable<bool> upgrade(Shard& shard, asio::ip::tcp::socket& socket,
   co_return true;
 }
 
+Response rest_answer(const Request& request, RestResponse answer) {
+  Response response =
+      json_response(request, static_cast<http::status>(answer.status), std::move(answer.body));
+  for (auto& [name, value] : answer.headers) response.set(name, value);
+  return response;
+}
+
 // Hands a request to the REST API and waits for its answer, which may come from another
 // thread (the engine's): it is posted back to this one.
 asio::awaitable<Response> serve_rest(Shard& shard, const Request& request,
@@ -163,10 +171,23 @@ asio::awaitable<Response> serve_rest(Shard& shard, const Request& request,
             });
           },
           asio::use_awaitable);
-  Response response =
-      json_response(request, static_cast<http::status>(answer.status), std::move(answer.body));
-  for (auto& [name, value] : answer.headers) response.set(name, value);
-  co_return response;
+  co_return rest_answer(request, std::move(answer));
+}
+
+// GET /apps/{id}/client/stream: an SSE stream takes the socket over; its refusals (4xx) are
+// answered here like any REST error, and the session goes on.
+std::optional<Response> open_stream(Shard& shard, asio::ip::tcp::socket& socket,
+                                    const Request& request, const boost::urls::url_view& url,
+                                    std::string app_id) {
+  StreamRequest stream;
+  stream.method = std::string(request.method_string());
+  stream.app_id = std::move(app_id);
+  for (auto param : url.params()) stream.query.emplace_back(param.key, param.value);
+  stream.authorization = std::string(request[http::field::authorization]);
+  stream.origin = std::string(request[http::field::origin]);
+  auto refusal = open_sse_stream(shard, socket, stream);
+  if (!refusal) return std::nullopt;
+  return rest_answer(request, std::move(*refusal));
 }
 
 asio::awaitable<void> session(Shard& shard, asio::ip::tcp::socket socket) {
@@ -216,6 +237,14 @@ asio::awaitable<void> session(Shard& shard, asio::ip::tcp::socket socket) {
     if (is_websocket_upgrade(request)) {
       co_await upgrade(shard, socket, buffer, request, *url);
       co_return;
+    }
+    // Before the REST routing, which would answer it: a stream takes the socket over.
+    if (auto app_id = stream_app_id(url->path())) {
+      auto refusal = open_stream(shard, socket, request, *url, std::move(*app_id));
+      if (!refusal) co_return;
+      co_await http::async_write(socket, *refusal, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec || !refusal->keep_alive()) co_return;
+      continue;
     }
     if (is_rest_path(url->path())) {
       auto response = co_await serve_rest(shard, request, *url);

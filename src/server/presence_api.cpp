@@ -222,34 +222,31 @@ const RestResponse* refusal_of(const std::variant<T, RestResponse>& v) {
 
 void set_privacy(ServerContext& context, core::AppIndex app, std::string user,
                  const json::object& body, Respond respond) {
+  engine::PrivacyChange change;
+  if (const json::value* v = body.if_contains("visibility")) {
+    if (v->is_string() && v->get_string() == "everyone") {
+      change.visibility = storage::Visibility::Everyone;
+    } else if (v->is_string() && v->get_string() == "nobody") {
+      change.visibility = storage::Visibility::Nobody;
+    } else {
+      return respond(rest_error(400, "\"visibility\" must be \"everyone\" or \"nobody\""));
+    }
+  }
+  if (const json::value* v = body.if_contains("last_seen")) {
+    if (v->is_string() && v->get_string() == "exact") {
+      change.last_seen = storage::LastSeenPrivacy::Exact;
+    } else if (v->is_string() && v->get_string() == "approximate") {
+      change.last_seen = storage::LastSeenPrivacy::Approximate;
+    } else if (v->is_string() && v->get_string() == "hidden") {
+      change.last_seen = storage::LastSeenPrivacy::Hidden;
+    } else {
+      return respond(
+          rest_error(400, "\"last_seen\" must be \"exact\", \"approximate\" or \"hidden\""));
+    }
+  }
   // Fields left out keep their current value.
-  context.engine.users_presence(
-      app, {user},
-      [&context, app, user, body,
-       respond = std::move(respond)](std::vector<engine::UserPresence> current) {
-        storage::Privacy privacy = current.front().privacy;
-        if (const json::value* v = body.if_contains("visibility")) {
-          if (v->is_string() && v->get_string() == "everyone") {
-            privacy.visibility = storage::Visibility::Everyone;
-          } else if (v->is_string() && v->get_string() == "nobody") {
-            privacy.visibility = storage::Visibility::Nobody;
-          } else {
-            return respond(rest_error(400, "\"visibility\" must be \"everyone\" or \"nobody\""));
-          }
-        }
-        if (const json::value* v = body.if_contains("last_seen")) {
-          if (v->is_string() && v->get_string() == "exact") {
-            privacy.last_seen = storage::LastSeenPrivacy::Exact;
-          } else if (v->is_string() && v->get_string() == "approximate") {
-            privacy.last_seen = storage::LastSeenPrivacy::Approximate;
-          } else if (v->is_string() && v->get_string() == "hidden") {
-            privacy.last_seen = storage::LastSeenPrivacy::Hidden;
-          } else {
-            return respond(
-                rest_error(400, "\"last_seen\" must be \"exact\", \"approximate\" or \"hidden\""));
-          }
-        }
-        context.engine.set_privacy(app, user, privacy);
+  context.engine.update_privacy(
+      app, std::move(user), change, [respond = std::move(respond)](storage::Privacy privacy) {
         respond(ok(json::object{{"visibility", visibility_name(privacy.visibility)},
                                 {"last_seen", last_seen_name(privacy.last_seen)}}));
       });
@@ -297,9 +294,9 @@ void handle_signed_presence(ServerContext& context, core::AppIndex app, const Re
                             std::string_view rest, Respond respond) {
   const auto& config = context.apps.app(app);
   const bool is_privacy = rest.starts_with("users/") && rest.ends_with("/privacy");
-  const bool get_allowed = is_privacy;
-  if (request.method != "POST" && !(is_privacy && request.method == "PUT") &&
-      !(get_allowed && request.method == "GET")) {
+  const bool method_allowed =
+      is_privacy ? request.method == "GET" || request.method == "PUT" : request.method == "POST";
+  if (!method_allowed) {
     return respond(rest_error(
         405, is_privacy ? "Use GET or PUT for " + request.path : "Use POST for " + request.path));
   }

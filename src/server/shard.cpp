@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "server/connection.hpp"
+#include "server/sse_stream.hpp"
 
 namespace greendot::server {
 
@@ -14,6 +15,8 @@ namespace {
 
 // How often silent connections are looked for: the granularity of ping and 4201 timing.
 constexpr auto kSweepInterval = std::chrono::milliseconds(250);
+// How often SSE streams get a comment line, so that proxies do not close them as idle.
+constexpr core::Millis kKeepAliveInterval = 15000;
 
 }  // namespace
 
@@ -34,6 +37,7 @@ Shard::Shard(ServerContext& context, unsigned index)
 
 Shard::~Shard() {
   connections_.clear();
+  streams_.clear();
 }
 
 void Shard::deliver(std::shared_ptr<const engine::ChannelMessage> message) {
@@ -49,6 +53,14 @@ void Shard::detach(Connection& connection) {
   if (!connection.is_linked()) return;
   connections_.erase(connections_.iterator_to(connection));
   --connection_count_;
+}
+
+void Shard::attach(SseStream& stream) {
+  streams_.push_back(stream);
+}
+
+void Shard::detach(SseStream& stream) {
+  if (stream.StreamListHook::is_linked()) streams_.erase(streams_.iterator_to(stream));
 }
 
 namespace {
@@ -96,8 +108,18 @@ void Shard::schedule_sweep() {
     liveness_.sweep(
         now_ms(), [](core::LivenessEntry& entry) { static_cast<Connection&>(entry).send_ping(); },
         [](core::LivenessEntry& entry) { static_cast<Connection&>(entry).expire(); });
+    send_keep_alives(now_ms());
     schedule_sweep();
   });
+}
+
+// All streams of the shard at once, on the sweep: no timer per stream. A stream opened just
+// before a round gets its first comment early, which is harmless.
+void Shard::send_keep_alives(core::Millis now) {
+  if (now < next_keep_alive_) return;
+  next_keep_alive_ = now + kKeepAliveInterval;
+  // keep_alive() never unlinks synchronously (a slow reader's end is posted).
+  for (auto& stream : streams_) stream.keep_alive();
 }
 
 void Shard::close_all_for_shutdown() {
@@ -108,6 +130,10 @@ void Shard::close_all_for_shutdown() {
     all.reserve(connections_.size());
     for (auto& connection : connections_) all.push_back(connection.shared_from_this());
     for (auto& connection : all) connection->close(4200, "Server is shutting down; reconnect");
+    // Streams end their body; EventSource then reconnects, to another node behind a balancer.
+    std::vector<std::shared_ptr<SseStream>> streams;
+    for (auto& stream : streams_) streams.push_back(stream.shared_from_this());
+    for (auto& stream : streams) stream->close();
   });
 }
 

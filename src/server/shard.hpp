@@ -21,7 +21,10 @@
 namespace greendot::server {
 
 class Connection;
+class SseStream;
 using ConnectionListHook = boost::intrusive::list_base_hook<>;
+struct StreamListTag;
+using StreamListHook = boost::intrusive::list_base_hook<boost::intrusive::tag<StreamListTag>>;
 
 class Shard final : public engine::MessageSink {
  public:
@@ -42,6 +45,10 @@ class Shard final : public engine::MessageSink {
 
   void attach(Connection& connection);
   void detach(Connection& connection);
+  // Server-Sent Events streams, for their keep-alives and shutdown (not counted above).
+  void attach(SseStream& stream);
+  void detach(SseStream& stream);
+
   // Readable from any thread.
   std::size_t connection_count() const { return connection_count_.load(); }
 
@@ -60,6 +67,7 @@ class Shard final : public engine::MessageSink {
 
  private:
   void schedule_sweep();
+  void send_keep_alives(core::Millis now);
 
   ServerContext& context_;
   unsigned index_;
@@ -74,6 +82,8 @@ class Shard final : public engine::MessageSink {
   core::LivenessTracker liveness_;
   std::unique_ptr<std::array<char, 64 * 1024>> read_buffer_;
   boost::intrusive::list<Connection, boost::intrusive::base_hook<ConnectionListHook>> connections_;
+  boost::intrusive::list<SseStream, boost::intrusive::base_hook<StreamListHook>> streams_;
+  core::Millis next_keep_alive_ = 0;
   std::unordered_multimap<std::string, Connection*> signed_in_;
   std::atomic<std::size_t> connection_count_{0};
   std::thread thread_;

@@ -104,7 +104,8 @@ std::variant<SseStream::Member, RestResponse> member_of(const StreamRequest& req
                                                         core::AppIndex app) {
   if (request.method == "OPTIONS") return preflight();
   if (request.method != "GET") {
-    RestResponse refusal = rest_error(405, "Use GET for /apps/" + request.app_id + "/client/stream");
+    RestResponse refusal =
+        rest_error(405, "Use GET for /apps/" + request.app_id + "/client/stream");
     refusal.headers.emplace_back("Allow", "GET, OPTIONS");
     return refusal;
   }
@@ -112,8 +113,8 @@ std::variant<SseStream::Member, RestResponse> member_of(const StreamRequest& req
   if (token.empty()) {
     return rest_error(401, "A user token is needed: ?token=<token> or Authorization: Bearer");
   }
-  auto verified = protocol::verify_user_token(token, config.secret, unix_seconds(),
-                                              config.max_user_id_length);
+  auto verified =
+      protocol::verify_user_token(token, config.secret, unix_seconds(), config.max_user_id_length);
   if (auto* problem = std::get_if<protocol::TokenProblem>(&verified)) {
     return rest_error(401, problem->message);
   }
@@ -124,8 +125,8 @@ std::variant<SseStream::Member, RestResponse> member_of(const StreamRequest& req
   }
   auto channel = channel_of(request);
   if (auto* refusal = std::get_if<RestResponse>(&channel)) return std::move(*refusal);
-  return SseStream::Member{app, std::move(std::get<std::string>(channel)),
-                           std::move(user.user_id), std::move(user.user_info), request.origin};
+  return SseStream::Member{app, std::move(std::get<std::string>(channel)), std::move(user.user_id),
+                           std::move(user.user_info), request.origin};
 }
 
 // A stream holds a socket like a WebSocket connection, so it counts against max_connections.
@@ -248,15 +249,12 @@ engine::SharedFrame snapshot_event(std::string_view presence_data) {
   json::array members;
   boost::system::error_code ec;
   json::value parsed = json::parse(presence_data, ec);
-  const json::value* presence = ec || !parsed.is_object()
-                                    ? nullptr
-                                    : parsed.get_object().if_contains("presence");
-  const json::value* ids = presence && presence->is_object()
-                               ? presence->get_object().if_contains("ids")
-                               : nullptr;
-  const json::value* hash = presence && presence->is_object()
-                                ? presence->get_object().if_contains("hash")
-                                : nullptr;
+  const json::value* presence =
+      ec || !parsed.is_object() ? nullptr : parsed.get_object().if_contains("presence");
+  const json::value* ids =
+      presence && presence->is_object() ? presence->get_object().if_contains("ids") : nullptr;
+  const json::value* hash =
+      presence && presence->is_object() ? presence->get_object().if_contains("hash") : nullptr;
   if (ids && ids->is_array()) {
     for (const auto& id : ids->get_array()) {
       const json::value* info = hash && hash->is_object() && id.is_string()
@@ -288,8 +286,8 @@ std::string chunk_size_line(std::size_t size) {
 std::optional<std::string> stream_app_id(std::string_view path) {
   if (!path.starts_with(kAppsPrefix) || !path.ends_with(kStreamSuffix)) return std::nullopt;
   if (path.size() <= kAppsPrefix.size() + kStreamSuffix.size()) return std::nullopt;
-  std::string_view id = path.substr(kAppsPrefix.size(),
-                                    path.size() - kAppsPrefix.size() - kStreamSuffix.size());
+  std::string_view id =
+      path.substr(kAppsPrefix.size(), path.size() - kAppsPrefix.size() - kStreamSuffix.size());
   if (id.find('/') != std::string_view::npos) return std::nullopt;
   return std::string(id);
 }
@@ -351,9 +349,9 @@ void SseStream::start() {
   in_channel_ = true;
   // The stream's own socket id keeps its user's member_added (if this is their first
   // session) off this stream: the snapshot already has them.
-  engine::JoinRequest join{member_.app,      member_.channel, member_.user_id,
-                           member_.user_info, session_,        socket_id_,
-                           app().max_presence_members};
+  engine::JoinRequest join{
+      member_.app, member_.channel, member_.user_id,           member_.user_info,
+      session_,    socket_id_,      app().max_presence_members};
   shard_.context().engine.join(
       std::move(join), [self = shared_from_this()](engine::JoinOutcome outcome) {
         asio::post(self->shard_.io(), [self, outcome = std::move(outcome)]() mutable {

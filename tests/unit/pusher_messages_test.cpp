@@ -83,10 +83,21 @@ TEST(ChannelData, Errors) {
 }
 
 TEST(UserData, NeedsNonEmptyStringId) {
-  EXPECT_EQ(ok(parse_user_data_id(R"({"id":"12345","user_info":{}})", 128)), "12345");
-  EXPECT_NE(problem(parse_user_data_id(R"({"id":12345})", 128)), "");
-  EXPECT_NE(problem(parse_user_data_id(R"({"id":""})", 128)), "");
-  EXPECT_NE(problem(parse_user_data_id("[]", 128)), "");
+  EXPECT_EQ(ok(parse_user_data(R"({"id":"12345","user_info":{}})", 128)).id, "12345");
+  EXPECT_NE(problem(parse_user_data(R"({"id":12345})", 128)), "");
+  EXPECT_NE(problem(parse_user_data(R"({"id":""})", 128)), "");
+  EXPECT_NE(problem(parse_user_data("[]", 128)), "");
+}
+
+TEST(UserData, Watchlist) {
+  const auto parsed = parse_user_data(R"({"id":"1","watchlist":["2",3]})", 128);
+  const auto& data = ok(parsed);
+  EXPECT_EQ(data.watchlist, (std::vector<std::string>{"2", "3"}));
+  EXPECT_NE(problem(parse_user_data(R"({"id":"1","watchlist":"2"})", 128)), "");
+  EXPECT_NE(problem(parse_user_data(R"({"id":"1","watchlist":["a b"]})", 128)), "");
+  EXPECT_EQ(
+      watchlist_event("online", {"2", "3"}),
+      R"({"event":"pusher_internal:watchlist_events","data":"{\"events\":[{\"name\":\"online\",\"user_ids\":[\"2\",\"3\"]}]}"})");
 }
 
 TEST(ServerMessages, ExactWireFormats) {

@@ -1,6 +1,7 @@
 // The test's own auth endpoint, shaped like Laravel's /broadcasting/auth and /broadcasting/user-auth.
 //
-// The user of a request comes from the `X-Test-User` header (JSON: {"id": 10 or "10", "info": {...}})
+// The user of a request comes from the `X-Test-User` header (JSON: {"id": 10 or "10", "info": {...},
+// "watchlist"?: [ids] for user authentication})
 // ("info": null sends no user_info) or the `user` query parameter (digits become a number, like Laravel's integer auth identifiers).
 // Signatures are made by the official `pusher` SDK (authorizeChannel / authenticateUser).
 //
@@ -23,7 +24,11 @@ function userFrom(req, url) {
   const header = req.headers['x-test-user'];
   if (header) {
     const parsed = JSON.parse(header);
-    return { id: parsed.id, info: parsed.info === undefined ? defaultUserInfo(parsed.id) : parsed.info };
+    return {
+      id: parsed.id,
+      info: parsed.info === undefined ? defaultUserInfo(parsed.id) : parsed.info,
+      watchlist: parsed.watchlist,
+    };
   }
   const q = url.searchParams.get('user');
   if (q !== null) {
@@ -104,6 +109,7 @@ export async function startAuthEndpoint(app, { encryptionMasterKeyBase64 = rando
         if (!user) return send(403, { message: 'no user' });
         const userData = { id: String(user.id) };
         if (user.info) userData.user_info = user.info;
+        if (user.watchlist) userData.watchlist = user.watchlist;
         body = pusher.authenticateUser(socketId, userData);
       } else {
         return send(404, { message: 'not found' });
