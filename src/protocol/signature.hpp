@@ -8,6 +8,9 @@ namespace greendot::protocol {
 
 std::string hmac_sha256_hex(std::string_view secret, std::string_view message);
 
+// Lower-case hex of a digest.
+std::string hex_encode(const unsigned char* bytes, std::size_t size);
+
 // Equality that takes the same time wherever the first difference is, so that a signature
 // cannot be guessed byte by byte from response times.
 bool constant_time_equals(std::string_view a, std::string_view b);
