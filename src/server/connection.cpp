@@ -188,26 +188,32 @@ void Connection::start_write() {
   if (queue_.empty() || finished_) return;
   writing_now_ = true;
   writing_.swap(queue_);
-  // Everything queued goes out in one gathered write: fan-out bursts coalesce per connection.
+  auto done = [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+    self->on_written(ec);
+  };
+  // The common case, one frame, needs no buffer list; otherwise everything queued goes out in
+  // one gathered write, so fan-out bursts coalesce per connection.
+  if (writing_.size() == 1) {
+    return asio::async_write(socket_, asio::buffer(*writing_.front()), std::move(done));
+  }
   std::vector<asio::const_buffer> buffers;
   buffers.reserve(writing_.size());
   for (const auto& frame : writing_) buffers.emplace_back(frame->data(), frame->size());
-  asio::async_write(socket_, buffers,
-                    [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
-                      self->writing_now_ = false;
-                      for (const auto& frame : self->writing_) {
-                        self->queued_bytes_ -= frame->size();
-                      }
-                      self->writing_.clear();
-                      if (ec) return self->finish();
-                      if (!self->queue_.empty()) return self->start_write();
-                      if (self->closing_ && !self->finished_) {
-                        // Our close frame is out: tell the peer we send nothing more and wait
-                        // (draining) for it to close its side.
-                        boost::system::error_code ignored;
-                        self->socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
-                      }
-                    });
+  asio::async_write(socket_, buffers, std::move(done));
+}
+
+void Connection::on_written(const boost::system::error_code& ec) {
+  writing_now_ = false;
+  for (const auto& frame : writing_) queued_bytes_ -= frame->size();
+  writing_.clear();
+  if (ec) return finish();
+  if (!queue_.empty()) return start_write();
+  if (closing_ && !finished_) {
+    // Our close frame is out: tell the peer we send nothing more and wait (draining) for it
+    // to close its side.
+    boost::system::error_code ignored;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  }
 }
 
 // A closing connection is gone as far as presence is concerned, even if its peer keeps the

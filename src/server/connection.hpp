@@ -63,6 +63,7 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   void send_text(std::string_view text);
   void enqueue(engine::SharedFrame frame);
   void start_write();
+  void on_written(const boost::system::error_code& ec);
   void finish();
   void leave_everything();
 
