@@ -97,6 +97,7 @@ void Shard::terminate_user(core::AppIndex app, std::string user) {
 }
 
 void Shard::start() {
+  next_keep_alive_ = now_ms() + kKeepAliveInterval;
   schedule_sweep();
   thread_ = std::thread([this] { io_.run(); });
 }

@@ -98,7 +98,7 @@ std::variant<std::string, RestResponse> channel_of(const StreamRequest& request)
   return channel;
 }
 
-// Who the stream is, or why it may not be opened.
+// Who the stream is, or the answer to send instead: a CORS preflight or a 4xx refusal.
 std::variant<SseStream::Member, RestResponse> member_of(const StreamRequest& request,
                                                         const config::AppConfig& config,
                                                         core::AppIndex app) {

@@ -39,7 +39,8 @@ std::optional<std::string> stream_app_id(std::string_view path);
 
 // Checks a stream request and, when it is acceptable, takes over the socket (the stream then
 // answers it: 200 and events, or 409 when the channel is full) and returns nothing. Otherwise
-// the socket is untouched and the answer to send is returned (4xx JSON with CORS headers).
+// the socket is untouched and the answer to send is returned: 4xx JSON, or 204 to a CORS
+// preflight, with the CORS headers when the Origin is allowed.
 std::optional<RestResponse> open_sse_stream(Shard& shard, boost::asio::ip::tcp::socket& socket,
                                             const StreamRequest& request);
 

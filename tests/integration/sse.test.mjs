@@ -27,6 +27,7 @@ describe('sse stream', () => {
   let server;
   let clients;
   let auth;
+  let smallAuth;
   const streams = [];
   const main = makeApp({ offline_grace_ms: 0, allowed_origins: [ORIGIN] });
   const small = makeApp({ offline_grace_ms: 0, max_presence_members: 1 });
@@ -35,6 +36,7 @@ describe('sse stream', () => {
     server = await startServer({ apps: [main, small] });
     clients = new Clients(server);
     auth = await startAuthEndpoint(main);
+    smallAuth = await startAuthEndpoint(small);
   });
   afterEach(async () => {
     for (const es of streams.splice(0)) es.close();
@@ -43,6 +45,7 @@ describe('sse stream', () => {
   after(async () => {
     await clients?.closeAll();
     await auth?.close();
+    await smallAuth?.close();
     if (server) assert.equal(await server.stop(), 0, `greendot exit code\n${server.logs()}`);
   });
 
@@ -160,7 +163,7 @@ describe('sse stream', () => {
 
   test('a full channel answers 409', async () => {
     const bob = { id: 'bob', info: null };
-    const p = clients.pusher({ app: small, auth: await startAuthEndpoint(small), user: bob });
+    const p = clients.pusher({ app: small, auth: smallAuth, user: bob });
     await subscribed(p.subscribe('presence-full'));
     const token = userToken(small, { sub: 'late' });
     const res = await fetch(server.httpUrl(streamPath(small, { context: 'full', token })));
