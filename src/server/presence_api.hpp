@@ -11,6 +11,7 @@
 //    POST /apps/{id}/client/offline       the token as a text/plain body (sendBeacon), or
 //                                         {"token", "context"?}
 //    GET  /apps/{id}/client/users?ids=1,2 privacy applied
+//    GET  /apps/{id}/client/stream?context=X&token=  Server-Sent Events (server/sse_stream)
 #pragma once
 
 #include "server/rest_api.hpp"
