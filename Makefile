@@ -41,8 +41,8 @@ test-sanitize: deps-test
 # Builds the libFuzzer targets with clang and runs each for FUZZ_SECONDS.
 fuzz: deps-test
 	CXX=clang++ cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DGREENDOT_FUZZ=ON -DGREENDOT_TESTS=OFF -DGREENDOT_SANITIZE=ON
-	cmake --build $(FUZZ_BUILD_DIR)
+	  -DGREENDOT_FUZZ=ON -DGREENDOT_TESTS=OFF -DGREENDOT_BENCH=OFF -DGREENDOT_SANITIZE=ON
+	cmake --build $(FUZZ_BUILD_DIR) --target $(notdir $(basename $(wildcard fuzz/*_fuzz.cpp)))
 	@for target in $(FUZZ_BUILD_DIR)/*_fuzz; do \
 	  name=$$(basename $$target); mkdir -p fuzz/corpus-$$name; \
 	  echo "fuzzing $$name for $(FUZZ_SECONDS) s"; \

@@ -3,6 +3,7 @@
 # one JSON line per scenario to $OUT/results.jsonl (and a readable summary to stdout).
 #
 #   bench/run.sh quick|full     (make bench-quick / make bench)
+#   bench/run.sh heartbeat      (scenario 4 only: the heartbeat lines of `full`)
 #   bench/run.sh fanout-study   (the 10k fan-out with 1, 2 and 4 generator processes, unpinned,
 #                                then server and generator pinned to one core each, both ways)
 #
@@ -77,11 +78,37 @@ scenario() {
   sleep 1  # let the kernel finish with the last sockets (TIME_WAIT does not block: new ports)
 }
 
+# The heartbeat app: heartbeat_ttl_ms = 2000, offline_grace_ms = 0 (greendot.bench.toml).
+hb_app=(--app-id bench-hb --app-key bench-hb-key --app-secret bench-hb-secret)
+
+heartbeat_scenarios() {
+  # Scenario 4: pings/s without pipelining and with 8 requests in flight per connection,
+  # signed and with tokens; "with expiries": 200k users at a 2 s TTL, so every ping is a join
+  # and every user expires; then offline detection (every user pings once; and a population
+  # pinging every second of which 10 % stops mid-run).
+  for auth in signed token; do
+    scenario "heartbeat-$auth" --scenario heartbeat --seconds 10 --concurrency 32 --hb-auth "$auth"
+    scenario "heartbeat-$auth-p8" --scenario heartbeat --seconds 10 --concurrency 32 \
+      --hb-depth 8 --hb-auth "$auth"
+  done
+  scenario heartbeat-signed-expiries --scenario heartbeat --seconds 10 --concurrency 32 \
+    --hb-depth 8 --hb-auth signed --hb-users 200000 --hb-observe 1 "${hb_app[@]}"
+  scenario hb-offline-once --scenario hb-offline --hb-users 2000 --hb-rooms 10 \
+    --concurrency 16 "${hb_app[@]}"
+  scenario hb-offline-expiries --scenario hb-offline --hb-users 10000 --hb-rooms 10 \
+    --concurrency 16 --hb-interval-ms 1000 --hb-stop-fraction 0.1 --seconds 10 "${hb_app[@]}"
+}
+
 if [[ $mode == quick ]]; then
   scenario idle-1k --scenario idle --connections 1000 --idle-seconds 3
   scenario storm-500 --scenario storm --connections 500 --step-timeout 30
   scenario fanout-1k --scenario fanout --connections 1000 --triggers 20 --burst 50
-  scenario heartbeat-signed --scenario heartbeat --seconds 3 --concurrency 8 --hb-auth signed
+  scenario heartbeat-signed --scenario heartbeat --seconds 3 --concurrency 32 --hb-depth 8 \
+    --hb-auth signed
+  scenario heartbeat-token --scenario heartbeat --seconds 3 --concurrency 32 --hb-depth 8 \
+    --hb-auth token
+  scenario hb-offline-once --scenario hb-offline --hb-users 500 --hb-rooms 10 --concurrency 8 \
+    "${hb_app[@]}"
   scenario offline-close --scenario offline --repeat 10 \
     --app-id bench-nograce --app-key bench-nograce-key --app-secret bench-nograce-secret
   scenario churn-1k --scenario churn --connections 1000 --seconds 3 --room-size 10
@@ -92,14 +119,13 @@ elif [[ $mode == full ]]; then
   scenario storm-5000 --scenario storm --connections 5000 --step-timeout 120
   scenario fanout-10k --scenario fanout --connections 10000 --triggers 50 --trigger-rate 5 \
     --burst 200
-  scenario heartbeat-signed --scenario heartbeat --seconds 10 --concurrency 32 --hb-auth signed
-  scenario heartbeat-token --scenario heartbeat --seconds 10 --concurrency 32 --hb-auth token
-  scenario heartbeat-expiry --scenario heartbeat --seconds 10 --concurrency 32 --hb-auth signed \
-    --hb-ttl-ms 2000
+  heartbeat_scenarios
   scenario offline-close --scenario offline --repeat 40 \
     --app-id bench-nograce --app-key bench-nograce-key --app-secret bench-nograce-secret
   scenario offline-grace --scenario offline --repeat 6
   scenario churn-1k --scenario churn --connections 1000 --seconds 20 --rounds 3 --room-size 10
+elif [[ $mode == heartbeat ]]; then
+  heartbeat_scenarios
 elif [[ $mode == fanout-study ]]; then
   fanout=(--scenario fanout --connections 10000 --triggers 50 --trigger-rate 5 --burst 200)
   for p in 1 2 4; do scenario "fanout-10k-p$p" "${fanout[@]}" --processes "$p"; done
@@ -109,7 +135,7 @@ elif [[ $mode == fanout-study ]]; then
   scenario fanout-10k-server1-gen0 "${fanout[@]}" --processes 2
   pin
 else
-  echo "usage: $0 quick|full|fanout-study" >&2
+  echo "usage: $0 quick|full|heartbeat|fanout-study" >&2
   exit 2
 fi
 

@@ -16,8 +16,17 @@ jq -r '
     (if .paced_trigger_to_server_write then "; paced p99 trigger->server write \(r(.paced_trigger_to_server_write.p99_ms)) ms, " +
       "server write->generator read \(r(.paced_server_write_to_generator_read.p99_ms)) ms" else "" end)
   elif .scenario == "heartbeat" then
-    if .available then "\(.label): \(r(.pings_per_second)) pings/s, p99 \(r(.latency.p99_ms)) ms"
+    if .available then "\(.label) (\(.auth), depth \(.pipeline_depth)): \(r(.pings_per_second)) pings/s, " +
+      "p50/p99/max \(r(.latency.p50_ms))/\(r(.latency.p99_ms))/\(r(.latency.max_ms)) ms, failed \(.failed), " +
+      "\(r(.server_cpu_us_per_ping)) us server CPU/ping (\(r(.server.cores)) cores), generator \(r(.generator_cpu_us_per_ping)) us/ping" +
+      (if .observer then ", removals during the run \(.removals_during_run)" else "" end)
     else "\(.label): not yet available (probe answered \(.probe_status))" end
+  elif .scenario == "hb-offline" then
+    "\(.label) (TTL \(.ttl_ms) ms, \(.users) users, \(.mode)): removal - (last ping + TTL) " +
+    (if .mode == "once" then "p50/p99/max \(r(.delay_after_ttl.p50_ms))/\(r(.delay_after_ttl.p99_ms))/\(r(.delay_after_ttl.max_ms)) ms"
+     else "stopped mid-run p50/p99/max \(r(.delay_after_ttl_stopped_mid_run.p50_ms))/\(r(.delay_after_ttl_stopped_mid_run.p99_ms))/\(r(.delay_after_ttl_stopped_mid_run.max_ms)) ms (\(.stoppers) users), " +
+       "at the end \(r(.delay_after_ttl_stopped_at_end.p50_ms))/\(r(.delay_after_ttl_stopped_at_end.p99_ms))/\(r(.delay_after_ttl_stopped_at_end.max_ms)) ms" end) +
+    ", missed \(.missed_removals), early \(.early_removals_before_last_ping), failed pings \(.failed)"
   elif .scenario == "offline" then
     "\(.label): member_removed after close frame p50/max \(r(.close_frame.p50_ms))/\(r(.close_frame.max_ms)) ms, " +
     "after TCP drop \(r(.tcp_drop.p50_ms))/\(r(.tcp_drop.max_ms)) ms, missed \(.missed)"

@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
     if (s == "churn") return bench::run_churn(options);
     if (s == "offline") return bench::run_offline(options);
     if (s == "heartbeat") return bench::run_heartbeat(options);
+    if (s == "hb-offline") return bench::run_heartbeat_offline(options);
     std::fprintf(stderr, "unknown scenario %s\n", s.c_str());
     return 2;
   } catch (const std::exception& e) {

@@ -13,7 +13,7 @@ namespace {
 [[noreturn]] void usage(const std::map<std::string, std::function<void(const char*)>>& flags,
                         int code) {
   std::fprintf(stderr,
-               "usage: greendot-loadgen --scenario idle|storm|fanout|churn|offline|heartbeat "
+               "usage: greendot-loadgen --scenario idle|storm|fanout|churn|offline|heartbeat|hb-offline "
                "[--flag value]...\nflags:");
   for (const auto& [name, setter] : flags) std::fprintf(stderr, " --%s", name.c_str());
   std::fprintf(stderr, "\n");
@@ -49,10 +49,14 @@ Options parse_options(int argc, char** argv) {
       {"rx-timestamps", integer(o.rx_timestamps)},
       {"rounds", integer(o.rounds)},
       {"repeat", integer(o.repeat)},
-      {"hb-path", text(o.hb_path)},
       {"hb-auth", text(o.hb_auth)},
       {"hb-users", integer(o.hb_users)},
-      {"hb-ttl-ms", integer(o.hb_ttl_ms)},
+      {"hb-rooms", integer(o.hb_rooms)},
+      {"hb-threads", integer(o.hb_threads)},
+      {"hb-depth", integer(o.hb_depth)},
+      {"hb-interval-ms", integer(o.hb_interval_ms)},
+      {"hb-stop-fraction", real(o.hb_stop_fraction)},
+      {"hb-observe", integer(o.hb_observe)},
       {"step-timeout", real(o.step_timeout)},
       {"label", text(o.label)},
   };

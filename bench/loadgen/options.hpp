@@ -8,7 +8,7 @@
 namespace bench {
 
 struct Options {
-  std::string scenario;  // idle | storm | fanout | churn | offline | heartbeat
+  std::string scenario;  // idle | storm | fanout | churn | offline | heartbeat | hb-offline
   std::string host = "127.0.0.1";
   std::uint16_t port = 6101;
   std::string app_id = "bench";
@@ -37,10 +37,14 @@ struct Options {
   int repeat = 20;
 
   // Heartbeats.
-  std::string hb_path = "/apps/{app_id}/heartbeats";  // {app_id}, {user}
-  std::string hb_auth = "signed";                     // signed | token | none
-  int hb_users = 10000;
-  int hb_ttl_ms = 0;  // > 0: also measure expiry announcement (observer on the context)
+  std::string hb_auth = "signed";  // signed (presence/heartbeat) | token (client/ping)
+  int hb_users = 10000;            // distinct users u0..u<n-1>
+  int hb_rooms = 100;              // user u pings context hb-<u % rooms>
+  int hb_threads = 2;              // event loops; --concurrency connections over all of them
+  int hb_depth = 1;                // requests pipelined per connection
+  int hb_interval_ms = 0;          // hb-offline: 0 = every user pings once, else every interval
+  double hb_stop_fraction = 0.1;   // hb-offline, continuous: users that stop mid-run
+  int hb_observe = 0;              // heartbeat: 1 = count removals on presence-hb-* meanwhile
 
   double step_timeout = 300;  // seconds any one step may take before it is reported as stuck
   std::string label;          // copied into the report

@@ -17,6 +17,7 @@ int run_fanout(const Options& options);
 int run_churn(const Options& options);
 int run_offline(const Options& options);
 int run_heartbeat(const Options& options);
+int run_heartbeat_offline(const Options& options);
 
 // Channel name prefix for the configured kind: "presence-", "private-" or "".
 std::string channel_prefix(const std::string& kind);

@@ -341,15 +341,16 @@ const pusher::PresenceSnapshot& EmbeddedEngine::snapshot(core::AppIndex app,
                                                          const std::string* new_member,
                                                          const std::string* new_info) {
   auto [it, created] = snapshots_.try_emplace(snapshot_key(app, channel));
+  pusher::PresenceSnapshot& cached = it->second;
   // Invisible members are left out; each gets themself added to their own copy.
   if (created) {
     book_.for_each_member(app, channel, [&](const std::string& id, const std::string& info) {
-      if (visible(app, id)) it->second.add(id, info);
+      if (visible(app, id)) cached.add(id, info);
     });
   } else if (new_member && visible(app, *new_member)) {
-    it->second.add(*new_member, *new_info);
+    cached.add(*new_member, *new_info);
   }
-  return it->second;
+  return cached;
 }
 
 void EmbeddedEngine::occupied(core::AppIndex app, std::string_view channel) {
