@@ -73,6 +73,44 @@ describe('sse stream', () => {
     return { p, ch };
   }
 
+  /** Sets a user's privacy with a signed PUT, as the application backend does. */
+  async function setPrivacy(app, user, body) {
+    const path = `/apps/${app.id}/users/${user}/privacy`;
+    const text = JSON.stringify(body);
+    const query = {
+      auth_key: app.key,
+      auth_timestamp: String(Math.floor(Date.now() / 1000)),
+      auth_version: '1.0',
+      body_md5: crypto.createHash('md5').update(text).digest('hex'),
+    };
+    const sorted = Object.keys(query).sort().map((k) => `${k}=${query[k]}`).join('&');
+    const signature = crypto.createHmac('sha256', app.secret).update(`PUT\n${path}\n${sorted}`).digest('hex');
+    const res = await fetch(server.httpUrl(`${path}?${sorted}&auth_signature=${signature}`), {
+      method: 'PUT',
+      headers: { 'Content-Type': 'application/json' },
+      body: text,
+    });
+    assert.equal(res.status, 200, await res.text());
+  }
+
+  test('an invisible member is in no stream\'s snapshot and no stream hears of them', { timeout: 15000 }, async () => {
+    await setPrivacy(main, 'sse-ghost', { visibility: 'nobody' });
+    await member('haunted', { id: 'sse-ghost', info: { name: 'Ghost' } });
+    const watcher = openStream('haunted', { id: 'sse-watcher', info: { name: 'W' } });
+    await waitFor(() => watcher.of('snapshot').length === 1, 5000, 'snapshot');
+    const ids = watcher.of('snapshot')[0].data.members.map((m) => String(m.user_id));
+    assert.ok(!ids.includes('sse-ghost'), `snapshot without the invisible user: ${ids}`);
+    // A second invisible arrival and a visible one: only the visible one is announced.
+    await member('haunted', { id: 'sse-ghost2', info: null });
+    await setPrivacy(main, 'sse-ghost2', { visibility: 'nobody' });
+    await member('haunted', { id: 'sse-visible', info: { name: 'V' } });
+    await waitFor(() => watcher.of('member_added').some((e) => e.data.user_id === 'sse-visible'), 5000, 'visible arrival');
+    const added = watcher.of('member_added').map((e) => e.data.user_id);
+    assert.ok(!added.includes('sse-ghost'));
+    // sse-ghost2 was visible when it arrived, then left every list when it turned invisible.
+    await waitFor(() => watcher.of('member_removed').some((e) => e.data.user_id === 'sse-ghost2'), 5000, 'ghost2 leaves');
+  });
+
   test('snapshot, then member_added and member_removed as pusher-js members come and go', { timeout: 15000 }, async () => {
     const alice = { id: 'alice', info: { name: 'Alice' } };
     const bob = { id: 42, info: { name: 'Bob' } };
