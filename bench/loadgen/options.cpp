@@ -12,9 +12,10 @@ namespace {
 
 [[noreturn]] void usage(const std::map<std::string, std::function<void(const char*)>>& flags,
                         int code) {
-  std::fprintf(stderr,
-               "usage: greendot-loadgen --scenario idle|storm|fanout|churn|offline|heartbeat|hb-offline "
-               "[--flag value]...\nflags:");
+  std::fprintf(
+      stderr,
+      "usage: greendot-loadgen --scenario idle|storm|fanout|churn|offline|heartbeat|hb-offline "
+      "[--flag value]...\nflags:");
   for (const auto& [name, setter] : flags) std::fprintf(stderr, " --%s", name.c_str());
   std::fprintf(stderr, "\n");
   std::exit(code);

@@ -32,8 +32,8 @@
 #include <deque>
 #include <limits>
 #include <map>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
@@ -53,13 +53,17 @@ namespace {
 
 constexpr std::int64_t kMs = 1'000'000;
 
-std::string user_name(int user) { return "u" + std::to_string(user); }
+std::string user_name(int user) {
+  return "u" + std::to_string(user);
+}
 
 std::string context_of(const Options& o, int user) {
   return "hb-" + std::to_string(user % std::max(1, o.hb_rooms));
 }
 
-bool token_auth(const Options& o) { return o.hb_auth == "token"; }
+bool token_auth(const Options& o) {
+  return o.hb_auth == "token";
+}
 
 std::string ping_path(const Options& o) {
   return "/apps/" + o.app_id + (token_auth(o) ? "/client/ping" : "/presence/heartbeat");
@@ -170,9 +174,9 @@ class PingLoop {
       // Spread the first pings over one interval (all at once when pinging once).
       const std::int64_t spread = interval_ns_ > 0 ? interval_ns_ : 0;
       for (std::size_t k = 0; k < users_.size(); ++k) {
-        due_.push_back({start_ns_ + static_cast<std::int64_t>(
-                                        spread * static_cast<double>(k) / users_.size()),
-                        static_cast<int>(k)});
+        due_.push_back(
+            {start_ns_ + static_cast<std::int64_t>(spread * static_cast<double>(k) / users_.size()),
+             static_cast<int>(k)});
       }
       last_answer_.assign(users_.size(), 0);
       last_sent_.assign(users_.size(), 0);
@@ -185,8 +189,8 @@ class PingLoop {
       feed(now);
       int timeout_ms = 50;
       if (paced_ && !due_.empty()) {
-        timeout_ms = static_cast<int>(std::clamp<std::int64_t>(
-            (due_.front().first - now) / kMs, 0, 50));
+        timeout_ms =
+            static_cast<int>(std::clamp<std::int64_t>((due_.front().first - now) / kMs, 0, 50));
       }
       const int n = ::epoll_wait(ep_, events.data(), static_cast<int>(events.size()), timeout_ms);
       for (int e = 0; e < n; ++e) {
@@ -391,11 +395,9 @@ class Observer {
     std::int64_t at_ns;
   };
 
-  explicit Observer(const Options& o)
-      : client_(o.host, o.port, o.app_key, "127.0.0.251") {
+  explicit Observer(const Options& o) : client_(o.host, o.port, o.app_key, "127.0.0.251") {
     for (int r = 0; r < std::max(1, o.hb_rooms); ++r) {
-      client_.subscribe(o.app_key, o.app_secret, "presence-hb-" + std::to_string(r),
-                        "observer");
+      client_.subscribe(o.app_key, o.app_secret, "presence-hb-" + std::to_string(r), "observer");
     }
     thread_ = std::thread([this] { loop(); });
   }
@@ -542,8 +544,7 @@ int run_heartbeat(const Options& o) {
        all.ok ? (to.cpu_seconds - from.cpu_seconds) * 1e6 / static_cast<double>(all.ok) : 0.0},
       {"generator_cpu_seconds", self_cpu},
       {"generator_cores", self_cpu / wall},
-      {"generator_cpu_us_per_ping",
-       all.ok ? self_cpu * 1e6 / static_cast<double>(all.ok) : 0.0}};
+      {"generator_cpu_us_per_ping", all.ok ? self_cpu * 1e6 / static_cast<double>(all.ok) : 0.0}};
   if (observer) {
     // Each user was pinged about every users/rate seconds: longer than the TTL means joins
     // and expiries all along.
@@ -551,8 +552,8 @@ int run_heartbeat(const Options& o) {
     report["seconds_between_pings_of_a_user"] = rate > 0 ? o.hb_users / rate : 0.0;
     report["removals_during_run"] = observer->removed_live.load();
     observer->stop();
-    report["observer"] =
-        boost::json::object{{"member_added", observer->added}, {"member_removed", observer->removed}};
+    report["observer"] = boost::json::object{{"member_added", observer->added},
+                                             {"member_removed", observer->removed}};
   }
   print_report(o, std::move(report));
   return 0;
@@ -630,7 +631,8 @@ int run_heartbeat_offline(const Options& o) {
       continue;
     }
     auto& at = removal[static_cast<std::size_t>(r.user)];
-    if (last[static_cast<std::size_t>(r.user)] > 0 && r.at_ns < last[static_cast<std::size_t>(r.user)]) {
+    if (last[static_cast<std::size_t>(r.user)] > 0 &&
+        r.at_ns < last[static_cast<std::size_t>(r.user)]) {
       ++early;
       continue;
     }
@@ -683,8 +685,8 @@ int run_heartbeat_offline(const Options& o) {
       {"min_delay_ms", min_delay == std::numeric_limits<std::int64_t>::max()
                            ? 0.0
                            : static_cast<double>(min_delay) / 1e6},
-      {"observer", boost::json::object{{"member_added", observer.added},
-                                       {"member_removed", observer.removed}}},
+      {"observer",
+       boost::json::object{{"member_added", observer.added}, {"member_removed", observer.removed}}},
       {"server", server_delta(from, to)}};
   // removal - (last ping sent + TTL)
   report["delay_after_ttl_from_answer"] = from_answer.summary_ms();
