@@ -283,17 +283,25 @@ std::vector<std::string> split_ids(std::string_view text) {
   return ids;
 }
 
+// "users/{user}/privacy" with a non-empty user.
+bool is_privacy_path(std::string_view rest) {
+  constexpr std::string_view kUsers = "users/";
+  constexpr std::string_view kPrivacy = "/privacy";
+  return rest.size() > kUsers.size() + kPrivacy.size() && rest.starts_with(kUsers) &&
+         rest.ends_with(kPrivacy);
+}
+
 }  // namespace
 
 bool is_signed_presence_path(std::string_view rest) {
   return rest == "presence/heartbeat" || rest == "presence/offline" || rest == "users/presence" ||
-         (rest.starts_with("users/") && rest.ends_with("/privacy"));
+         is_privacy_path(rest);
 }
 
 void handle_signed_presence(ServerContext& context, core::AppIndex app, const RestRequest& request,
                             std::string_view rest, Respond respond) {
   const auto& config = context.apps.app(app);
-  const bool is_privacy = rest.starts_with("users/") && rest.ends_with("/privacy");
+  const bool is_privacy = is_privacy_path(rest);
   const bool method_allowed =
       is_privacy ? request.method == "GET" || request.method == "PUT" : request.method == "POST";
   if (!method_allowed) {
