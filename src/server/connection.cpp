@@ -1,5 +1,7 @@
 #include "server/connection.hpp"
 
+#include "server/discard_input.hpp"
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -99,13 +101,7 @@ void Connection::wait_readable() {
 // Closing a socket with unread input makes the kernel send a reset, which can overtake our
 // close frame: the client would see 1006 instead of the code we sent.
 void Connection::drain() {
-  auto buffer = shard_.read_buffer();
-  for (int i = 0; i < kReadsPerWakeup; ++i) {
-    boost::system::error_code ec;
-    socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) break;
-    if (ec) return finish();
-  }
+  if (!discard_ready_input(socket_, shard_.read_buffer())) return finish();
   wait_readable();
 }
 

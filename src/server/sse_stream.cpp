@@ -14,6 +14,7 @@
 #include "core/channel_name.hpp"
 #include "protocol/json_text.hpp"
 #include "protocol/user_token.hpp"
+#include "server/discard_input.hpp"
 
 namespace greendot::server {
 
@@ -31,9 +32,6 @@ constexpr std::string_view kInternalPrefix = "pusher_internal:";
 constexpr std::string_view kCrlf = "\r\n";
 // The zero-size chunk that ends a chunked body.
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
-// Reads per readiness: the client sends nothing after its request, so this only bounds the
-// work a misbehaving one can cause.
-constexpr int kReadsPerWakeup = 4;
 
 // ---------------------------------------------------------------------------------------------
 // Request checks
@@ -463,13 +461,7 @@ void SseStream::wait_readable() {
 // The client has nothing to say after its request; what it sends anyway is dropped. End of
 // input (EventSource.close(), a closed tab) ends the stream.
 void SseStream::on_readable() {
-  auto buffer = shard_.read_buffer();
-  for (int i = 0; i < kReadsPerWakeup; ++i) {
-    boost::system::error_code ec;
-    socket_.read_some(asio::buffer(buffer.data(), buffer.size()), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) break;
-    if (ec) return finish();
-  }
+  if (!discard_ready_input(socket_, shard_.read_buffer())) return finish();
   wait_readable();
 }
 

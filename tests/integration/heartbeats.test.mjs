@@ -15,33 +15,23 @@
 
 import { describe, test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Pusher from 'pusher';
 import { startServer, makeApp } from './lib/server.mjs';
 import { startAuthEndpoint } from './lib/auth-endpoint.mjs';
+import { userToken, signedRaw } from './lib/signing.mjs';
 import { Clients, subscribed, waitFor, withTimeout, hmac, httpRequest, sleep } from './lib/clients.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-const md5 = (text) => crypto.createHash('md5').update(text, 'utf8').digest('hex');
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const b64url = (data) => Buffer.from(data).toString('base64url');
 
 const GOOD_ORIGIN = 'https://good.example';
 const OTHER_ORIGIN = 'https://evil.example';
-
-/** A user token: JWT HS256 signed with the app secret (or as `opts` bends it). */
-function userToken(app, sub, { exp = nowSeconds() + 3600, userInfo, header = { alg: 'HS256', typ: 'JWT' }, secret = app.secret, extra = {} } = {}) {
-  const payload = { sub, exp, ...extra };
-  if (userInfo !== undefined) payload.user_info = userInfo;
-  const signingInput = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}`;
-  const signature = crypto.createHmac('sha256', secret).update(signingInput).digest('base64url');
-  return `${signingInput}.${signature}`;
-}
 
 /** The official server SDK pointed at the test server. */
 function sdkFor(server, app) {
@@ -66,28 +56,6 @@ function parseOrNull(text) {
   } catch {
     return null;
   }
-}
-
-/**
- * A request signed by hand like the Pusher REST API (for PUT, which the SDK cannot send, and raw
- * bodies): auth_key, auth_timestamp, auth_version=1.0, body_md5, and
- * auth_signature = HMAC-SHA256(secret, METHOD\npath\nsorted query).
- */
-async function signedRaw(server, app, method, subPath, body, { query = {}, contentType = 'application/json' } = {}) {
-  const fullPath = `/apps/${app.id}${subPath}`;
-  const params = { auth_key: app.key, auth_timestamp: String(nowSeconds()), auth_version: '1.0', ...query };
-  if (body !== undefined && body !== '') params.body_md5 = md5(body);
-  const sorted = Object.keys(params)
-    .sort()
-    .map((k) => `${k}=${params[k]}`)
-    .join('&');
-  params.auth_signature = hmac(app.secret, `${method}\n${fullPath}\n${sorted}`);
-  const qs = Object.entries(params)
-    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
-    .join('&');
-  const headers = body !== undefined ? { 'content-type': contentType } : {};
-  const res = await httpRequest(server.httpUrl(`${fullPath}?${qs}`), { method, headers, body });
-  return { ...res, json: parseOrNull(res.body) };
 }
 
 /** A plain (unsigned) HTTP request to a path under /apps/{id}. */

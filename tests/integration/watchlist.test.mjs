@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import Pusher from 'pusher';
 import { startServer, makeApp } from './lib/server.mjs';
 import { startAuthEndpoint } from './lib/auth-endpoint.mjs';
+import { signedRaw } from './lib/signing.mjs';
 import { Clients, subscribed, waitFor, withTimeout, userAuth, dataOf } from './lib/clients.mjs';
 
 describe('watchlists, invisibility and status', () => {
@@ -46,25 +47,8 @@ describe('watchlists, invisibility and status', () => {
   }
 
   async function setPrivacy(user, body) {
-    // The SDK has no PUT; POST is refused (405), so sign a PUT by hand through the SDK's
-    // generic request with method override is not available: use fetch with a signature.
-    const { createHash, createHmac } = await import('node:crypto');
-    const path = `/apps/${app.id}/users/${user}/privacy`;
-    const text = JSON.stringify(body);
-    const query = {
-      auth_key: app.key,
-      auth_timestamp: String(Math.floor(Date.now() / 1000)),
-      auth_version: '1.0',
-      body_md5: createHash('md5').update(text).digest('hex'),
-    };
-    const sorted = Object.keys(query).sort().map((k) => `${k}=${query[k]}`).join('&');
-    const signature = createHmac('sha256', app.secret).update(`PUT\n${path}\n${sorted}`).digest('hex');
-    const res = await fetch(`http://127.0.0.1:${server.port}${path}?${sorted}&auth_signature=${signature}`, {
-      method: 'PUT',
-      headers: { 'Content-Type': 'application/json' },
-      body: text,
-    });
-    assert.equal(res.status, 200, await res.text());
+    const res = await signedRaw(server, app, 'PUT', `/users/${user}/privacy`, JSON.stringify(body));
+    assert.equal(res.status, 200, res.body);
   }
 
   test('online users at sign-in, then online and offline as watched users come and go', { timeout: 20000 }, async () => {
