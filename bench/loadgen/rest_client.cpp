@@ -10,65 +10,14 @@
 #include <cstdio>
 #include <ctime>
 
+#include "protocol/json_text.hpp"
+#include "protocol/rest_signature.hpp"
 #include "protocol/signature.hpp"
+#include "protocol/user_token.hpp"
 
 namespace bench {
 
-namespace {
-
-std::string hex(const unsigned char* bytes, unsigned size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < size; ++i) {
-    out.push_back(kDigits[bytes[i] >> 4]);
-    out.push_back(kDigits[bytes[i] & 15]);
-  }
-  return out;
-}
-
-std::string md5_hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned size = 0;
-  EVP_Digest(data.data(), data.size(), digest, &size, EVP_md5(), nullptr);
-  return hex(digest, size);
-}
-
-std::string base64url(std::string_view bytes) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : bytes) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out.push_back(kAlphabet[(acc >> bits) & 63]);
-    }
-  }
-  if (bits > 0) out.push_back(kAlphabet[(acc << (6 - bits)) & 63]);
-  return out;
-}
-
-std::string unhex(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i + 1 < text.size(); i += 2) {
-    out.push_back(static_cast<char>(std::stoi(std::string(text.substr(i, 2)), nullptr, 16)));
-  }
-  return out;
-}
-
-std::string json_quoted(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out + "\"";
-}
-
-}  // namespace
+namespace {}  // namespace
 
 RestClient::RestClient(std::string host, int port) : host_(std::move(host)), port_(port) {}
 
@@ -158,7 +107,7 @@ std::string pusher_signed_target(std::string_view method, const std::string& pat
   query["auth_key"] = key;
   query["auth_timestamp"] = std::to_string(std::time(nullptr));
   query["auth_version"] = "1.0";
-  if (!body.empty()) query["body_md5"] = md5_hex(body);
+  if (!body.empty()) query["body_md5"] = greendot::protocol::md5_hex(body);
   std::string sorted;  // std::map iterates in key order, as the signature requires
   for (const auto& [name, value] : query) {
     if (!sorted.empty()) sorted.push_back('&');
@@ -170,19 +119,18 @@ std::string pusher_signed_target(std::string_view method, const std::string& pat
 }
 
 std::string user_token(const std::string& secret, const std::string& user, int ttl_seconds) {
-  const std::string header = base64url(R"({"alg":"HS256","typ":"JWT"})");
-  const std::string payload = base64url("{\"sub\":" + json_quoted(user) + ",\"exp\":" +
-                                        std::to_string(std::time(nullptr) + ttl_seconds) + "}");
-  const std::string signing_input = header + "." + payload;
-  return signing_input + "." +
-         base64url(unhex(greendot::protocol::hmac_sha256_hex(secret, signing_input)));
+  return greendot::protocol::sign_user_token(
+      "{\"sub\":" + greendot::protocol::json_string(user) +
+          ",\"exp\":" + std::to_string(std::time(nullptr) + ttl_seconds) + "}",
+      secret);
 }
 
 HttpResponse trigger_event(RestClient& client, const std::string& app_id, const std::string& key,
                            const std::string& secret, const std::string& channel,
                            const std::string& event, const std::string& data) {
-  const std::string body = "{\"name\":" + json_quoted(event) + ",\"channels\":[" +
-                           json_quoted(channel) + "],\"data\":" + json_quoted(data) + "}";
+  using greendot::protocol::json_string;
+  const std::string body = "{\"name\":" + json_string(event) + ",\"channels\":[" +
+                           json_string(channel) + "],\"data\":" + json_string(data) + "}";
   const std::string path = "/apps/" + app_id + "/events";
   return client.request("POST", pusher_signed_target("POST", path, body, key, secret), body);
 }

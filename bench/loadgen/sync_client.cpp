@@ -1,5 +1,7 @@
 #include "sync_client.hpp"
 
+#include "protocol/json_text.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -27,15 +29,6 @@ sockaddr_in address_of(const std::string& host, int port) {
     throw std::runtime_error("not an IPv4 address: " + host);
   }
   return a;
-}
-
-std::string quoted(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out + "\"";
 }
 
 }  // namespace
@@ -140,18 +133,19 @@ std::optional<std::string> SyncClient::wait_for(std::string_view needle,
 
 void SyncClient::subscribe(const std::string& key, const std::string& secret,
                            const std::string& channel, const std::string& user_id) {
-  std::string data = "{\"channel\":" + quoted(channel);
+  std::string data = "{\"channel\":" + greendot::protocol::json_string(channel);
   if (channel.starts_with("presence-")) {
     const std::string channel_data = R"({"user_id":")" + user_id + R"(","user_info":{}})";
-    data += ",\"auth\":" +
-            quoted(key + ":" +
-                   gp::hmac_sha256_hex(
-                       secret, gp::presence_string_to_sign(socket_id_, channel, channel_data)));
-    data += ",\"channel_data\":" + quoted(channel_data);
+    data += ",\"auth\":" + greendot::protocol::json_string(
+                               key + ":" +
+                               gp::hmac_sha256_hex(secret, gp::presence_string_to_sign(
+                                                               socket_id_, channel, channel_data)));
+    data += ",\"channel_data\":" + greendot::protocol::json_string(channel_data);
   } else if (channel.starts_with("private-")) {
     data += ",\"auth\":" +
-            quoted(key + ":" +
-                   gp::hmac_sha256_hex(secret, gp::channel_string_to_sign(socket_id_, channel)));
+            greendot::protocol::json_string(
+                key + ":" +
+                gp::hmac_sha256_hex(secret, gp::channel_string_to_sign(socket_id_, channel)));
   }
   send_text(R"({"event":"pusher:subscribe","data":)" + data + "}}");
   for (;;) {

@@ -53,8 +53,7 @@ void EmbeddedEngine::publish_addition(core::AppIndex app, const std::string& cha
                                       const std::string& user_id, const std::string& user_info,
                                       protocol::SocketId except) {
   // Webhooks tell the application the truth; only other users are kept from invisible ones.
-  webhooks_.emit(app, webhooks::EventType::MemberAdded,
-                 webhooks::member_event_json(webhooks::EventType::MemberAdded, channel, user_id));
+  member_webhook(app, webhooks::EventType::MemberAdded, channel, user_id);
   if (!visible(app, user_id)) return;
   broker_.publish(ChannelMessage{app,
                                  channel,
@@ -354,13 +353,25 @@ const pusher::PresenceSnapshot& EmbeddedEngine::snapshot(core::AppIndex app,
 }
 
 void EmbeddedEngine::occupied(core::AppIndex app, std::string_view channel) {
-  webhooks_.emit(app, webhooks::EventType::ChannelOccupied,
-                 webhooks::channel_event_json(webhooks::EventType::ChannelOccupied, channel));
+  channel_webhook(app, webhooks::EventType::ChannelOccupied, channel);
 }
 
 void EmbeddedEngine::vacated(core::AppIndex app, std::string_view channel) {
-  webhooks_.emit(app, webhooks::EventType::ChannelVacated,
-                 webhooks::channel_event_json(webhooks::EventType::ChannelVacated, channel));
+  channel_webhook(app, webhooks::EventType::ChannelVacated, channel);
+}
+
+// The event JSON is only built when a target of the app wants it.
+void EmbeddedEngine::channel_webhook(core::AppIndex app, webhooks::EventType type,
+                                     std::string_view channel) {
+  if (webhooks_.wants(app, type))
+    webhooks_.emit(app, type, webhooks::channel_event_json(type, channel));
+}
+
+void EmbeddedEngine::member_webhook(core::AppIndex app, webhooks::EventType type,
+                                    std::string_view channel, std::string_view user_id) {
+  if (webhooks_.wants(app, type)) {
+    webhooks_.emit(app, type, webhooks::member_event_json(type, channel, user_id));
+  }
 }
 
 void EmbeddedEngine::publish_removal(const core::PresenceEvent& event) {
@@ -370,9 +381,7 @@ void EmbeddedEngine::publish_removal(const core::PresenceEvent& event) {
     // they were last seen, on the wall clock.
     went_offline(event.app, event.user_id, wall_clock_() - (clock_() - event.left_at));
   }
-  webhooks_.emit(event.app, webhooks::EventType::MemberRemoved,
-                 webhooks::member_event_json(webhooks::EventType::MemberRemoved, event.channel,
-                                             event.user_id));
+  member_webhook(event.app, webhooks::EventType::MemberRemoved, event.channel, event.user_id);
   // Others never saw an invisible member arrive, so they are not told it left.
   if (!visible(event.app, event.user_id)) return;
   broker_.publish(

@@ -69,6 +69,9 @@ class EmbeddedEngine final : public PresenceEngine {
                                                      const std::string* new_member,
                                                      const std::string* new_info);
   void occupied(core::AppIndex app, std::string_view channel);
+  void channel_webhook(core::AppIndex app, webhooks::EventType type, std::string_view channel);
+  void member_webhook(core::AppIndex app, webhooks::EventType type, std::string_view channel,
+                      std::string_view user_id);
   void vacated(core::AppIndex app, std::string_view channel);
   ChannelStats stats_locked(core::AppIndex app, std::string_view channel) const;
 

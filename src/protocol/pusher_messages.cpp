@@ -60,21 +60,15 @@ std::optional<std::string> user_id_from_json(const json::value& v) {
 
 namespace {
 
-std::string pusher_event_with_string_data(std::string_view event, std::string_view data_json) {
+// {"event":..,["channel":..,]"data":"<data_json as a string>"}: Pusher's double encoding.
+std::string event_with_string_data(std::string_view event, std::string_view channel,
+                                   std::string_view data_json) {
   std::string out = "{\"event\":";
   append_json_string(out, event);
-  out.append(",\"data\":");
-  append_json_string(out, data_json);
-  out.push_back('}');
-  return out;
-}
-
-std::string channel_event_with_string_data(std::string_view event, std::string_view channel,
-                                           std::string_view data_json) {
-  std::string out = "{\"event\":";
-  append_json_string(out, event);
-  out.append(",\"channel\":");
-  append_json_string(out, channel);
+  if (!channel.empty()) {
+    out.append(",\"channel\":");
+    append_json_string(out, channel);
+  }
   out.append(",\"data\":");
   append_json_string(out, data_json);
   out.push_back('}');
@@ -206,7 +200,7 @@ std::string connection_established(std::string_view socket_id, std::uint32_t act
   std::string data = "{\"socket_id\":";
   append_json_string(data, socket_id);
   data.append(",\"activity_timeout\":").append(std::to_string(activity_timeout_s)).append("}");
-  return pusher_event_with_string_data("pusher:connection_established", data);
+  return event_with_string_data("pusher:connection_established", {}, data);
 }
 
 std::string ping() {
@@ -226,13 +220,12 @@ std::string error(std::uint16_t code, std::string_view message) {
 }
 
 std::string subscription_succeeded(std::string_view channel) {
-  return channel_event_with_string_data("pusher_internal:subscription_succeeded", channel, "{}");
+  return event_with_string_data("pusher_internal:subscription_succeeded", channel, "{}");
 }
 
 std::string presence_subscription_succeeded(std::string_view channel,
                                             std::string_view presence_data) {
-  return channel_event_with_string_data("pusher_internal:subscription_succeeded", channel,
-                                        presence_data);
+  return event_with_string_data("pusher_internal:subscription_succeeded", channel, presence_data);
 }
 
 std::string subscription_error(std::string_view channel, std::string_view type,
@@ -252,14 +245,14 @@ std::string member_added(std::string_view channel, std::string_view user_id,
   std::string data = "{\"user_id\":";
   append_json_string(data, user_id);
   data.append(",\"user_info\":").append(user_info_json).append("}");
-  return channel_event_with_string_data("pusher_internal:member_added", channel, data);
+  return event_with_string_data("pusher_internal:member_added", channel, data);
 }
 
 std::string member_removed(std::string_view channel, std::string_view user_id) {
   std::string data = "{\"user_id\":";
   append_json_string(data, user_id);
   data.push_back('}');
-  return channel_event_with_string_data("pusher_internal:member_removed", channel, data);
+  return event_with_string_data("pusher_internal:member_removed", channel, data);
 }
 
 std::string member_updated(std::string_view channel, std::string_view user_id,
@@ -269,7 +262,7 @@ std::string member_updated(std::string_view channel, std::string_view user_id,
   data.append(",\"status\":");
   append_json_string(data, status);
   data.push_back('}');
-  return channel_event_with_string_data("greendot:member_updated", channel, data);
+  return event_with_string_data("greendot:member_updated", channel, data);
 }
 
 std::string watchlist_event(std::string_view name, const std::vector<std::string>& user_ids) {
@@ -281,14 +274,14 @@ std::string watchlist_event(std::string_view name, const std::vector<std::string
     append_json_string(data, user_ids[i]);
   }
   data.append("]}]}");
-  return pusher_event_with_string_data("pusher_internal:watchlist_events", data);
+  return event_with_string_data("pusher_internal:watchlist_events", {}, data);
 }
 
 std::string signin_success(std::string_view user_data) {
   std::string data = "{\"user_data\":";
   append_json_string(data, user_data);
   data.push_back('}');
-  return pusher_event_with_string_data("pusher:signin_success", data);
+  return event_with_string_data("pusher:signin_success", {}, data);
 }
 
 std::string channel_event(std::string_view event, std::string_view channel,

@@ -284,13 +284,14 @@ void Connection::handle_client_event(pusher::ClientMessage& message) {
                                  message.event, channel, data, subscription->user_id)),
                              socket_id_,
                              {}});
+  auto& webhooks = shard_.context().webhooks;
+  if (!webhooks.wants(app_index_, webhooks::EventType::ClientEvent)) return;
   // Pusher reports client event data as a string: as sent when it was one, else its JSON.
   const std::string data_text =
       message.data.is_string() ? std::string(message.data.get_string()) : data;
-  shard_.context().webhooks.emit(
-      app_index_, webhooks::EventType::ClientEvent,
-      webhooks::client_event_json(channel, message.event, data_text, socket_id_.to_string(),
-                                  subscription->user_id));
+  webhooks.emit(app_index_, webhooks::EventType::ClientEvent,
+                webhooks::client_event_json(channel, message.event, data_text,
+                                            socket_id_.to_string(), subscription->user_id));
 }
 
 }  // namespace greendot::server

@@ -116,9 +116,13 @@ class WebhookDispatcher::Impl {
     }
   }
 
+  // Lock-free: apps_ never changes after construction.
+  bool wants(core::AppIndex app, EventType type) const {
+    return app < apps_.size() && apps_[app].wanted.contains(type);
+  }
+
   void emit(core::AppIndex app, EventType type, std::string json) {
-    // Lock-free early out: apps_ never changes after construction.
-    if (app >= apps_.size() || !apps_[app].wanted.contains(type)) return;
+    if (!wants(app, type)) return;
     bool wake = false;
     {
       const std::lock_guard lock(mutex_);
@@ -301,6 +305,10 @@ void WebhookDispatcher::start() {
 
 void WebhookDispatcher::stop(milliseconds flush_for) {
   impl_->stop(flush_for);
+}
+
+bool WebhookDispatcher::wants(core::AppIndex app, EventType type) const {
+  return impl_->wants(app, type);
 }
 
 void WebhookDispatcher::emit(core::AppIndex app, EventType type, std::string event_json) {

@@ -43,6 +43,7 @@ class WebhookDispatcher final : public WebhookSink {
   void stop(std::chrono::milliseconds flush_for = std::chrono::seconds(1));
 
   void emit(core::AppIndex app, EventType type, std::string event_json) override;
+  bool wants(core::AppIndex app, EventType type) const override;
 
  private:
   class Impl;

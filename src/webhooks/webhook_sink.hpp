@@ -21,6 +21,9 @@ class WebhookSink {
   // `event_json` is one element of the webhook body's "events" array, e.g.
   // {"name":"member_added","channel":"presence-room.1","user_id":"7"}.
   virtual void emit(core::AppIndex app, EventType type, std::string event_json) = 0;
+  // Whether any target of the app takes this type: callers skip building the JSON otherwise.
+  // Thread-safe and lock-free.
+  virtual bool wants(core::AppIndex app, EventType type) const = 0;
 };
 
 // Builders of the events' JSON, shared by everything that emits them.

@@ -26,6 +26,7 @@ struct RecordingWebhooks : webhooks::WebhookSink {
   void emit(core::AppIndex, webhooks::EventType, std::string event_json) override {
     events.push_back(std::move(event_json));
   }
+  bool wants(core::AppIndex, webhooks::EventType) const override { return true; }
 };
 
 struct Fixture : ::testing::Test {
