@@ -4,8 +4,10 @@
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <charconv>
 
 namespace greendot::server {
@@ -164,52 +166,64 @@ void Connection::send_frame(const engine::SharedFrame& frame) {
 void Connection::enqueue(engine::SharedFrame frame) {
   if (closing_ || overflowed_) return;
   const std::size_t limit = shard_.context().settings.max_outbound_bytes;
-  if (queued_bytes_ + frame->size() > limit) {
+  if (outbound_.bytes() + frame->size() > limit) {
     // A consumer that cannot keep up is let go rather than allowed to grow our memory. What
     // it has not been sent yet is dropped; the close is posted because this may run inside a
     // fan-out loop over the very subscriber list the close changes.
     overflowed_ = true;
-    queue_.clear();
-    queued_bytes_ = 0;
-    for (const auto& f : writing_) queued_bytes_ += f->size();
+    outbound_.drop_unstarted();
     asio::post(shard_.io(), [self = shared_from_this()] { self->close(4100, "Over capacity"); });
     return;
   }
-  queued_bytes_ += frame->size();
-  queue_.push_back(std::move(frame));
-  if (!writing_now_) start_write();
+  outbound_.push(std::move(frame));
+  request_flush();
 }
 
-void Connection::start_write() {
-  if (queue_.empty() || finished_) return;
-  writing_now_ = true;
-  writing_.swap(queue_);
-  auto done = [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
-    self->on_written(ec);
-  };
-  // The common case, one frame, needs no buffer list; otherwise everything queued goes out in
-  // one gathered write, so fan-out bursts coalesce per connection.
-  if (writing_.size() == 1) {
-    return asio::async_write(socket_, asio::buffer(*writing_.front()), std::move(done));
+// Frames are not written as they are queued but on the shard's next flush pass, which runs
+// once the handlers already waiting on the thread are done: what one connection is sent by
+// several of them (the member events of a join storm, back-to-back broadcasts) goes out in
+// one write.
+void Connection::request_flush() {
+  if (flush_requested_ || waiting_writable_ || finished_) return;
+  flush_requested_ = true;
+  shard_.request_flush(shared_from_this());
+}
+
+void Connection::flush() {
+  flush_requested_ = false;
+  if (waiting_writable_ || finished_) return;
+  // Straight to the kernel, with no asynchronous operation per write: the socket is
+  // non-blocking, and a full buffer is the only case that needs to wait.
+  constexpr std::size_t kMaxPieces = 64;
+  iovec pieces[kMaxPieces];
+  while (!outbound_.empty()) {
+    msghdr message{};
+    message.msg_iov = pieces;
+    message.msg_iovlen = outbound_.gather(pieces, kMaxPieces);
+    const ssize_t written = ::sendmsg(socket_.native_handle(), &message, MSG_NOSIGNAL);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return wait_writable();
+      return finish();
+    }
+    outbound_.consume(static_cast<std::size_t>(written));
   }
-  std::vector<asio::const_buffer> buffers;
-  buffers.reserve(writing_.size());
-  for (const auto& frame : writing_) buffers.emplace_back(frame->data(), frame->size());
-  asio::async_write(socket_, buffers, std::move(done));
-}
-
-void Connection::on_written(const boost::system::error_code& ec) {
-  writing_now_ = false;
-  for (const auto& frame : writing_) queued_bytes_ -= frame->size();
-  writing_.clear();
-  if (ec) return finish();
-  if (!queue_.empty()) return start_write();
-  if (closing_ && !finished_) {
+  if (closing_) {
     // Our close frame is out: tell the peer we send nothing more and wait (draining) for it
     // to close its side.
     boost::system::error_code ignored;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
   }
+}
+
+void Connection::wait_writable() {
+  waiting_writable_ = true;
+  socket_.async_wait(asio::ip::tcp::socket::wait_write,
+                     [self = shared_from_this()](const boost::system::error_code& ec) {
+                       self->waiting_writable_ = false;
+                       if (ec) return self->finish();
+                       self->flush();
+                     });
 }
 
 // A closing connection is gone as far as presence is concerned, even if its peer keeps the
@@ -234,16 +248,12 @@ void Connection::close(std::uint16_t code, std::string_view reason) {
   closing_ = true;
   leave_everything();
   // Queued directly: these two must go out even though nothing else may be sent any more.
-  auto push = [this](engine::SharedFrame frame) {
-    queued_bytes_ += frame->size();
-    queue_.push_back(std::move(frame));
-  };
-  if (code >= 4000) push(engine::make_text_frame(pusher::error(code, reason)));
-  push(std::make_shared<const std::string>(ws::encode_close(code, reason)));
+  if (code >= 4000) outbound_.push(engine::make_text_frame(pusher::error(code, reason)));
+  outbound_.push(std::make_shared<const std::string>(ws::encode_close(code, reason)));
   // From here input is drained, not read. The liveness tracker bounds how long a peer that
   // never completes the close can hold the connection.
   shard_.liveness().touch(*this, now_ms());
-  if (!writing_now_) start_write();
+  request_flush();
 }
 
 void Connection::send_ping() {
@@ -266,7 +276,7 @@ void Connection::finish() {
   boost::system::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
-  queue_.clear();
+  outbound_.clear();
   shard_.detach(*this);
 }
 

@@ -17,6 +17,7 @@
 #include "protocol/pusher_messages.hpp"
 #include "protocol/websocket_frame.hpp"
 #include "server/local_fanout.hpp"
+#include "server/outbound_queue.hpp"
 #include "server/shard.hpp"
 
 namespace greendot::server {
@@ -44,6 +45,8 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   void send_ping();
   // The liveness tracker found no reply to the ping: the client is gone.
   void expire();
+  // Writes what is queued, as far as the socket takes it now (the shard's flush pass).
+  void flush();
 
  private:
   struct Subscription {
@@ -62,8 +65,8 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   void consume(std::string_view bytes);
   void send_text(std::string_view text);
   void enqueue(engine::SharedFrame frame);
-  void start_write();
-  void on_written(const boost::system::error_code& ec);
+  void request_flush();
+  void wait_writable();
   void finish();
   void leave_everything();
 
@@ -86,9 +89,7 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   Shard& shard_;
   boost::asio::ip::tcp::socket socket_;
   protocol::websocket::FrameParser parser_;
-  std::vector<engine::SharedFrame> queue_;    // waiting to be written
-  std::vector<engine::SharedFrame> writing_;  // being written now
-  std::size_t queued_bytes_ = 0;              // in both
+  OutboundQueue outbound_;
   std::vector<Subscription> subscriptions_;
   std::string signed_in_user_;
   std::vector<std::string> watchlist_;  // of the signed-in user, on this connection
@@ -97,11 +98,12 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   core::AppIndex app_index_ = 0;
   core::RateLimiter client_events_;
   std::uint32_t next_join_id_ = 0;
-  bool counted_ = false;     // holds one of the app's connection slots
-  bool closing_ = false;     // the close frame is queued; nothing more is sent or read
-  bool overflowed_ = false;  // dropped as a slow consumer; nothing more is queued
-  bool finished_ = false;    // torn down
-  bool writing_now_ = false;
+  bool counted_ = false;           // holds one of the app's connection slots
+  bool closing_ = false;           // the close frame is queued; nothing more is sent or read
+  bool overflowed_ = false;        // dropped as a slow consumer; nothing more is queued
+  bool finished_ = false;          // torn down
+  bool flush_requested_ = false;   // on the shard's list for its next flush pass
+  bool waiting_writable_ = false;  // the socket's buffer was full; a write wait is pending
 };
 
 }  // namespace greendot::server

@@ -38,10 +38,23 @@ Shard::Shard(ServerContext& context, unsigned index)
 Shard::~Shard() {
   connections_.clear();
   streams_.clear();
+  to_flush_.clear();
 }
 
 void Shard::deliver(std::shared_ptr<const engine::ChannelMessage> message) {
   asio::post(io_, [this, message = std::move(message)] { fanout_.deliver(*message); });
+}
+
+void Shard::request_flush(std::shared_ptr<Connection> connection) {
+  to_flush_.push_back(std::move(connection));
+  if (to_flush_.size() == 1) asio::post(io_, [this] { flush_pass(); });
+}
+
+void Shard::flush_pass() {
+  // Connections asking during the pass (a write error closes one) go to the next pass.
+  flushing_.swap(to_flush_);
+  for (auto& connection : flushing_) connection->flush();
+  flushing_.clear();
 }
 
 void Shard::attach(Connection& connection) {

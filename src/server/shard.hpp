@@ -43,6 +43,10 @@ class Shard final : public engine::MessageSink {
 
   void deliver(std::shared_ptr<const engine::ChannelMessage> message) override;
 
+  // Puts a connection with queued frames on the list of the next flush pass (one per turn of
+  // the loop, posted when the list stops being empty).
+  void request_flush(std::shared_ptr<Connection> connection);
+
   void attach(Connection& connection);
   void detach(Connection& connection);
   // Server-Sent Events streams, for their keep-alives and shutdown (not counted above).
@@ -67,6 +71,7 @@ class Shard final : public engine::MessageSink {
 
  private:
   void schedule_sweep();
+  void flush_pass();
   void send_keep_alives(core::Millis now);
 
   ServerContext& context_;
@@ -85,6 +90,8 @@ class Shard final : public engine::MessageSink {
   boost::intrusive::list<SseStream, boost::intrusive::base_hook<StreamListHook>> streams_;
   core::Millis next_keep_alive_ = 0;
   std::unordered_multimap<std::string, Connection*> signed_in_;
+  std::vector<std::shared_ptr<Connection>> to_flush_;
+  std::vector<std::shared_ptr<Connection>> flushing_;  // kept for its capacity
   std::atomic<std::size_t> connection_count_{0};
   std::thread thread_;
 };
