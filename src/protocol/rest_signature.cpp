@@ -1,11 +1,9 @@
 #include "protocol/rest_signature.hpp"
-
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <charconv>
 #include <cstdlib>
 
+#include "protocol/digest.hpp"
 #include "protocol/signature.hpp"
 
 namespace greendot::protocol {
@@ -49,10 +47,8 @@ std::string rest_string_to_sign(std::string_view method, std::string_view path,
 }
 
 std::string md5_hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_md5(), nullptr);
-  return hex_encode(digest, length);
+  const auto digest = md5(data);
+  return hex_encode(digest.data(), digest.size());
 }
 
 RestAuthResult verify_rest_request(std::string_view method, std::string_view path,

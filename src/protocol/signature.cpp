@@ -1,8 +1,8 @@
 #include "protocol/signature.hpp"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+
+#include "protocol/digest.hpp"
 
 namespace greendot::protocol {
 
@@ -17,11 +17,8 @@ std::string hex_encode(const unsigned char* bytes, std::size_t size) {
 }
 
 std::string hmac_sha256_hex(std::string_view secret, std::string_view message) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &length);
-  return hex_encode(digest, length);
+  const auto digest = hmac_sha256(secret, message);
+  return hex_encode(digest.data(), digest.size());
 }
 
 bool constant_time_equals(std::string_view a, std::string_view b) {

@@ -1,8 +1,5 @@
 #include "protocol/user_token.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -10,6 +7,7 @@
 #include <cmath>
 
 #include "core/channel_name.hpp"
+#include "protocol/digest.hpp"
 #include "protocol/signature.hpp"
 
 namespace greendot::protocol {
@@ -22,11 +20,8 @@ constexpr std::string_view kAlphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 std::string hmac_sha256_raw(std::string_view secret, std::string_view message) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &length);
-  return std::string(reinterpret_cast<const char*>(digest), length);
+  const auto digest = hmac_sha256(secret, message);
+  return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
 }
 
 std::optional<json::object> decode_json_part(std::string_view part) {

@@ -3,6 +3,9 @@
 #include <openssl/evp.h>
 
 #include <stdexcept>
+#include <tuple>
+
+#include "protocol/digest.hpp"
 
 namespace greendot::protocol::websocket {
 
@@ -33,16 +36,12 @@ std::string accept_key(std::string_view client_key) {
   input.reserve(client_key.size() + kAcceptGuid.size());
   input.append(client_key).append(kAcceptGuid);
 
-  unsigned char digest[kSha1Size];
-  unsigned int digest_size = 0;
-  if (EVP_Digest(input.data(), input.size(), digest, &digest_size, EVP_sha1(), nullptr) != 1 ||
-      digest_size != kSha1Size) {
-    throw std::runtime_error("SHA-1 unavailable for the WebSocket handshake");
-  }
+  const auto digest = sha1(input);
+  static_assert(std::tuple_size_v<decltype(digest)> == kSha1Size);
 
   // EVP_EncodeBlock writes a terminating NUL after the 28 characters.
   unsigned char encoded[kBase64Sha1Size + 1];
-  EVP_EncodeBlock(encoded, digest, kSha1Size);
+  EVP_EncodeBlock(encoded, digest.data(), kSha1Size);
   return std::string(reinterpret_cast<const char*>(encoded), kBase64Sha1Size);
 }
 

@@ -34,6 +34,8 @@ namespace {
 constexpr auto kRequestTimeout = std::chrono::seconds(30);
 constexpr std::size_t kMaxHeaderBytes = 16 * 1024;
 constexpr std::string_view kAppPathPrefix = "/app/";
+// Pipelined answers are written at the latest once this much is waiting.
+constexpr std::size_t kMaxPendingAnswerBytes = 64 * 1024;
 
 Response json_response(const Request& request, http::status status, std::string body) {
   Response response{status, request.version()};
@@ -190,71 +192,114 @@ std::optional<Response> open_stream(Shard& shard, asio::ip::tcp::socket& socket,
   return rest_answer(request, std::move(*refusal));
 }
 
+// Appends the response's bytes, as Beast would write them, to `out`.
+void append_serialized(std::string& out, Response& response) {
+  http::serializer<false, http::string_body> serializer(response);
+  boost::system::error_code ec;
+  do {
+    serializer.next(ec, [&](boost::system::error_code&, const auto& buffers) {
+      for (auto piece : beast::buffers_range_ref(buffers)) {
+        out.append(static_cast<const char*>(piece.data()), piece.size());
+      }
+      serializer.consume(beast::buffer_bytes(buffers));
+    });
+  } while (!ec && !serializer.is_done());
+}
+
+// Takes a request that is already complete in `buffer` (pipelined behind the one just
+// answered) without reading from the socket. False when more must be read first; `ec` is set
+// when what is there is not a valid request.
+bool parse_buffered(http::request_parser<http::string_body>& parser, beast::flat_buffer& buffer,
+                    boost::system::error_code& ec) {
+  while (buffer.size() > 0 && !parser.is_done()) {
+    const std::size_t used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec == http::error::need_more) {
+      ec = {};
+      return false;
+    }
+    if (ec) return false;
+  }
+  return parser.is_done();
+}
+
 asio::awaitable<void> session(Shard& shard, asio::ip::tcp::socket socket) {
   beast::flat_buffer buffer;
   asio::steady_timer deadline(socket.get_executor());
   const std::size_t max_body = shard.context().settings.max_http_request_bytes;
+  // Answers not yet written. Requests that arrive pipelined are answered together, in one
+  // write, once no complete request is left in the buffer.
+  std::string out;
+  boost::system::error_code ec;
+  auto flush = [&]() -> asio::awaitable<bool> {
+    if (out.empty()) co_return true;
+    co_await asio::async_write(socket, asio::buffer(out),
+                               asio::redirect_error(asio::use_awaitable, ec));
+    out.clear();
+    co_return !ec;
+  };
+  // The last answer of the session.
+  auto answer_and_close = [&](Response response) -> asio::awaitable<void> {
+    response.keep_alive(false);
+    append_serialized(out, response);
+    co_await flush();
+  };
   for (;;) {
     http::request_parser<http::string_body> parser;
     parser.header_limit(kMaxHeaderBytes);
     parser.body_limit(max_body);
-    deadline.expires_after(kRequestTimeout);
-    deadline.async_wait([&socket](const boost::system::error_code& ec) {
-      if (!ec) socket.close();
-    });
-    boost::system::error_code ec;
-    co_await http::async_read(socket, buffer, parser,
-                              asio::redirect_error(asio::use_awaitable, ec));
-    deadline.cancel();
+    ec = {};
+    if (!parse_buffered(parser, buffer, ec) && !ec) {
+      if (!co_await flush()) co_return;
+      deadline.expires_after(kRequestTimeout);
+      deadline.async_wait([&socket](const boost::system::error_code& ec) {
+        if (!ec) socket.close();
+      });
+      co_await http::async_read(socket, buffer, parser,
+                                asio::redirect_error(asio::use_awaitable, ec));
+      deadline.cancel();
+    }
     if (ec == http::error::body_limit) {
-      Request request;
-      auto response =
-          error_response(request, http::status::payload_too_large,
-                         "Request body larger than " + std::to_string(max_body) + " bytes");
-      response.keep_alive(false);
-      co_await http::async_write(socket, response, asio::redirect_error(asio::use_awaitable, ec));
-      co_return;
+      co_return co_await answer_and_close(
+          error_response(Request{}, http::status::payload_too_large,
+                         "Request body larger than " + std::to_string(max_body) + " bytes"));
     }
     if (is_malformed_request(ec)) {
-      Request request;
-      auto response = error_response(request, http::status::bad_request,
-                                     "Malformed HTTP request: " + ec.message());
-      response.keep_alive(false);
-      co_await http::async_write(socket, response, asio::redirect_error(asio::use_awaitable, ec));
+      co_return co_await answer_and_close(error_response(
+          Request{}, http::status::bad_request, "Malformed HTTP request: " + ec.message()));
+    }
+    if (ec) {
+      co_await flush();
       co_return;
     }
-    if (ec) co_return;
 
     const Request& request = parser.get();
     auto url = boost::urls::parse_origin_form(request.target());
     if (!url) {
-      auto response =
-          error_response(request, http::status::bad_request, "Malformed request target");
-      response.keep_alive(false);
-      co_await http::async_write(socket, response, asio::redirect_error(asio::use_awaitable, ec));
-      co_return;
+      co_return co_await answer_and_close(
+          error_response(request, http::status::bad_request, "Malformed request target"));
     }
     if (is_websocket_upgrade(request)) {
+      if (!co_await flush()) co_return;
       co_await upgrade(shard, socket, buffer, request, *url);
       co_return;
     }
+    Response response;
     // Before the REST routing, which would answer it: a stream takes the socket over.
     if (auto app_id = stream_app_id(url->path())) {
+      if (!co_await flush()) co_return;
       auto refusal = open_stream(shard, socket, request, *url, std::move(*app_id));
       if (!refusal) co_return;
-      co_await http::async_write(socket, *refusal, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec || !refusal->keep_alive()) co_return;
-      continue;
+      response = std::move(*refusal);
+    } else if (is_rest_path(url->path())) {
+      response = co_await serve_rest(shard, request, *url);
+    } else {
+      response = route_plain(request, url->path());
     }
-    if (is_rest_path(url->path())) {
-      auto response = co_await serve_rest(shard, request, *url);
-      co_await http::async_write(socket, response, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec || !response.keep_alive()) co_return;
-      continue;
+    append_serialized(out, response);
+    if (!response.keep_alive() || out.size() >= kMaxPendingAnswerBytes) {
+      if (!co_await flush() || !response.keep_alive()) co_return;
     }
-    auto response = route_plain(request, url->path());
-    co_await http::async_write(socket, response, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || !response.keep_alive()) co_return;
   }
 }
 
