@@ -60,7 +60,7 @@ BENCH_BUILD_DIR ?= build-bench
 .PHONY: bench bench-quick bench-build
 bench-build:
 	cmake -S . -B $(BENCH_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGREENDOT_TESTS=OFF
-	cmake --build $(BENCH_BUILD_DIR) --target greendot greendot-loadgen
+	cmake --build $(BENCH_BUILD_DIR) --target greendot greendot-loadgen greendot-send-floor
 
 bench: bench-build
 	BUILD_DIR=$(abspath $(BENCH_BUILD_DIR)) bench/run.sh full

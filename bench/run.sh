@@ -17,6 +17,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${BUILD_DIR:-$repo/build-bench}
 server_bin=${GREENDOT_BIN:-$build/greendot}
 loadgen_bin=${LOADGEN_BIN:-$build/bench/greendot-loadgen}
+send_floor_bin=${SEND_FLOOR_BIN:-$build/bench/greendot-send-floor}
 out=${OUT:-$build/bench-results}
 port=${PORT:-6101}
 config=$repo/bench/greendot.bench.toml
@@ -127,6 +128,14 @@ elif [[ $mode == full ]]; then
 elif [[ $mode == heartbeat ]]; then
   heartbeat_scenarios
 elif [[ $mode == fanout-study ]]; then
+  # The kernel's floor first: one write to each of 5,000 loopback connections (a shard's share
+  # of a 10k fan-out), by 1 and 2 threads, with a reading thread on the other side.
+  for senders in 1 2; do
+    floor_cmd=("${send_floor_bin}" --connections 5000 --senders "$senders" --rounds 7)
+    echo "+ ${floor_cmd[*]}" >&2
+    "${floor_cmd[@]}" | jq -c --arg c "$commit" '. + {label: "send-floor-5k-senders-\(.senders)", commit: $c}' \
+      | tee -a "$results"
+  done
   fanout=(--scenario fanout --connections 10000 --triggers 50 --trigger-rate 5 --burst 200)
   for p in 1 2 4; do scenario "fanout-10k-p$p" "${fanout[@]}" --processes "$p"; done
   pin 0 1

@@ -34,4 +34,7 @@ jq -r '
     "\(.label): \(r(.round1.sessions_per_second))/\(r(.round2.sessions_per_second)) sessions/s, " +
     "\(r(.round1.server_cpu_us_per_session)) us server CPU/session, RSS growth round 2: \(.rss_growth_round2_kib) KiB" +
     (if .rss_settled_kib_each_round then ", settled RSS each round \(.rss_settled_kib_each_round) KiB (baseline \(.rss_baseline_kib))" else "" end)
+  elif .tool == "send-floor" then
+    "\(.label): one \(.bytes)-byte write to each of \(.connections) loopback connections by \(.senders) thread(s): " +
+    "\(r(.round_wall_ms_median)) ms, \(r(.wall_us_per_write_median)) us wall and \(r(.sender_cpu_us_per_write_median)) us CPU per write"
   else tostring end' "$1"

@@ -72,18 +72,21 @@ void EmbeddedEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done)
   const bool was_online = online(request.app, request.user_id);
   std::vector<bool> accepted;
   accepted.reserve(request.channels.size());
+  bool any_added = false;
   for (const auto& channel : request.channels) {
     auto result = book_.heartbeat(request.app, channel, request.user_id, request.user_info, now,
                                   request.ttl_ms, request.grace_ms, request.max_members);
     const bool joined = result.status == core::PresenceBook::JoinStatus::Joined;
     accepted.push_back(joined);
     if (!result.member_added) continue;
+    any_added = true;
     // Heartbeats are members but not subscriptions: subscription counts and channel_occupied /
     // channel_vacated stay about connections, while user counts and listings include them.
     snapshot(request.app, channel, &request.user_id, &request.user_info);
     publish_addition(request.app, channel, request.user_id, request.user_info, {});
   }
-  if (!was_online && online(request.app, request.user_id)) {
+  // Only a new membership can bring the user online; a renewal (the common ping) cannot.
+  if (any_added && !was_online && online(request.app, request.user_id)) {
     came_online(request.app, request.user_id);
   }
   if (request.status) set_status_locked(request.app, request.user_id, *request.status);
