@@ -112,7 +112,8 @@ if [[ $mode == quick ]]; then
     "${hb_app[@]}"
   scenario offline-close --scenario offline --repeat 10 \
     --app-id bench-nograce --app-key bench-nograce-key --app-secret bench-nograce-secret
-  scenario churn-1k --scenario churn --connections 1000 --seconds 3 --room-size 10
+  scenario churn-1k --scenario churn --connections 1000 --seconds 3 --room-size 10 \
+    --churn-users 20000
 elif [[ $mode == full ]]; then
   scenario idle-5k --scenario idle --connections 5000 --idle-seconds 35
   scenario idle-19k --scenario idle --connections 19000 --idle-seconds 35 --concurrency 300
@@ -124,7 +125,13 @@ elif [[ $mode == full ]]; then
   scenario offline-close --scenario offline --repeat 40 \
     --app-id bench-nograce --app-key bench-nograce-key --app-secret bench-nograce-secret
   scenario offline-grace --scenario offline --repeat 6
-  scenario churn-1k --scenario churn --connections 1000 --seconds 20 --rounds 3 --room-size 10
+  # Memory after churn: with a bounded set of users (the last-seen table stops growing once
+  # all have been seen), ten rounds; then every session a new user, which the server must
+  # remember (last seen), so its memory grows with them by design.
+  scenario churn-1k-pool --scenario churn --connections 1000 --seconds 5 --rounds 10 \
+    --room-size 10 --churn-users 20000
+  scenario churn-1k-new-users --scenario churn --connections 1000 --seconds 10 --rounds 3 \
+    --room-size 10
 elif [[ $mode == heartbeat ]]; then
   heartbeat_scenarios
 elif [[ $mode == fanout-study ]]; then

@@ -49,6 +49,7 @@ Options parse_options(int argc, char** argv) {
       {"burst", integer(o.burst)},
       {"rx-timestamps", integer(o.rx_timestamps)},
       {"rounds", integer(o.rounds)},
+      {"churn-users", integer(o.churn_users)},
       {"repeat", integer(o.repeat)},
       {"hb-auth", text(o.hb_auth)},
       {"hb-users", integer(o.hb_users)},

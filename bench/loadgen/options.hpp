@@ -25,6 +25,9 @@ struct Options {
   double idle_seconds = 10;  // idle: how long to watch the server's CPU
   double seconds = 10;       // churn, heartbeat: how long to run (churn: per round)
   int rounds = 2;            // churn: rounds, RSS measured after each settles
+  // churn: 0 = a new user id every session (the server's last-seen table grows with them);
+  // N = ids cycle through N per generator process, so the set of users stays bounded.
+  int churn_users = 0;
 
   // Fan-out.
   std::string trigger = "rest";  // rest (POST /apps/{id}/events) | client-event

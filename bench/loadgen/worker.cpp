@@ -61,9 +61,12 @@ class Worker final : public ClientEvents {
   void on_established(PusherClient& client) override {
     ++established_;
     if (step_ == Step::Churn) {
-      // Each session is a new user, so every one is a member_added and a member_removed.
-      const std::string user =
-          "c" + std::to_string(plan_.index) + "-" + std::to_string(churn_ids_[&client]);
+      // Each session is a user not in the room, so every one is a member_added and a
+      // member_removed; with --churn-users the ids come round again (never two at once: the
+      // pool is larger than the parallel sessions).
+      std::uint64_t serial = churn_ids_[&client];
+      if (options_.churn_users > 0) serial %= static_cast<std::uint64_t>(options_.churn_users);
+      const std::string user = "c" + std::to_string(plan_.index) + "-" + std::to_string(serial);
       return client.subscribe(app_, channel_for(client.id()), user);
     }
     if (subscribe_on_open_) return subscribe(client);

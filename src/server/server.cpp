@@ -1,5 +1,7 @@
 #include "server/server.hpp"
 
+#include <malloc.h>
+
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
@@ -21,6 +23,8 @@ namespace {
 
 // How often the engine ends graces: the granularity of member_removed timing.
 constexpr auto kEngineTick = std::chrono::milliseconds(100);
+// Free heap memory is returned to the system every this many ticks (10 s).
+constexpr int kTicksPerMemoryTrim = 20;
 // How long shutdown waits for close frames to be written before it stops anyway.
 constexpr int kShutdownPolls = 30;
 constexpr auto kShutdownPoll = std::chrono::milliseconds(100);
@@ -150,8 +154,18 @@ void Server::tick_engine() {
   engine_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
     engine_.tick(now_ms());
+    trim_memory_now_and_then();
     tick_engine();
   });
+}
+
+// glibc keeps what the threads free in their arenas for reuse; after a burst (a join storm,
+// reconnect waves) that memory stays resident though nothing uses it. Handing the free pages
+// back now and then lets the resident size follow the live heap down again.
+void Server::trim_memory_now_and_then() {
+  if (++ticks_since_trim_ < kTicksPerMemoryTrim) return;
+  ticks_since_trim_ = 0;
+  ::malloc_trim(0);
 }
 
 void Server::begin_shutdown() {

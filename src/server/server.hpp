@@ -36,6 +36,7 @@ class Server {
   std::vector<std::unique_ptr<Shard>> make_shards();
   void accept_next();
   void tick_engine();
+  void trim_memory_now_and_then();
   void begin_shutdown();
   void wait_for_connections_to_close(int attempts_left);
 
@@ -50,6 +51,7 @@ class Server {
   boost::asio::ip::tcp::acceptor acceptor_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer engine_timer_;
+  int ticks_since_trim_ = 0;
   boost::asio::steady_timer shutdown_timer_;
   std::size_t next_shard_ = 0;
 };
