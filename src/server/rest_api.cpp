@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 
@@ -221,6 +222,22 @@ void answer_with_info(ServerContext& context, core::AppIndex app, std::vector<Tr
       });
 }
 
+// Answers, then publishes. Both the answer and this thread's share of the deliveries are
+// posted to the caller's thread; answering first puts the answer ahead, so a backend is not
+// kept waiting behind a large fan-out (and its next trigger can start on the other threads
+// meanwhile). Everything that could refuse the request has been checked before.
+void answer_then_publish(ServerContext& context, core::AppIndex app, std::vector<Trigger> triggers,
+                         bool batch, Respond respond) {
+  const bool wants_info =
+      std::any_of(triggers.begin(), triggers.end(), [](const Trigger& t) { return t.info.any(); });
+  if (wants_info) {
+    answer_with_info(context, app, triggers, batch, std::move(respond));
+  } else {
+    respond(ok(json::object{}));
+  }
+  for (const auto& trigger : triggers) publish(context, app, trigger);
+}
+
 void post_events(ServerContext& context, core::AppIndex app, const RestRequest& request,
                  Respond respond) {
   auto body = parse_body_object(request);
@@ -228,10 +245,9 @@ void post_events(ServerContext& context, core::AppIndex app, const RestRequest& 
   auto trigger = parse_trigger(std::get<json::object>(body), true,
                                context.apps.app(app).max_event_data_bytes, "");
   if (auto* refusal = std::get_if<Refusal>(&trigger)) return respond(refusal->response);
-  publish(context, app, std::get<Trigger>(trigger));
   std::vector<Trigger> triggers;
   triggers.push_back(std::move(std::get<Trigger>(trigger)));
-  answer_with_info(context, app, std::move(triggers), false, std::move(respond));
+  answer_then_publish(context, app, std::move(triggers), false, std::move(respond));
 }
 
 void post_batch_events(ServerContext& context, core::AppIndex app, const RestRequest& request,
@@ -256,8 +272,7 @@ void post_batch_events(ServerContext& context, core::AppIndex app, const RestReq
     if (auto* refusal = std::get_if<Refusal>(&trigger)) return respond(refusal->response);
     triggers.push_back(std::move(std::get<Trigger>(trigger)));
   }
-  for (const auto& trigger : triggers) publish(context, app, trigger);
-  answer_with_info(context, app, std::move(triggers), true, std::move(respond));
+  answer_then_publish(context, app, std::move(triggers), true, std::move(respond));
 }
 
 void get_channels(ServerContext& context, core::AppIndex app, const RestRequest& request,
