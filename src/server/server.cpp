@@ -24,7 +24,7 @@ namespace {
 // How often the engine ends graces: the granularity of member_removed timing.
 constexpr auto kEngineTick = std::chrono::milliseconds(100);
 // Free heap memory is returned to the system every this many ticks (10 s).
-constexpr int kTicksPerMemoryTrim = 20;
+constexpr int kTicksPerMemoryTrim = 100;
 // How long shutdown waits for close frames to be written before it stops anyway.
 constexpr int kShutdownPolls = 30;
 constexpr auto kShutdownPoll = std::chrono::milliseconds(100);
