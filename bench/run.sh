@@ -82,6 +82,21 @@ scenario() {
 # The heartbeat app: heartbeat_ttl_ms = 2000, offline_grace_ms = 0 (greendot.bench.toml).
 hb_app=(--app-id bench-hb --app-key bench-hb-key --app-secret bench-hb-secret)
 
+# The kernel's floor under the fan-out: one write to each of 5,000 loopback connections (a
+# shard's share of a 10k fan-out), by 1 and 2 threads, a thread reading the other ends.
+send_floor() {
+  local senders floor_cmd line
+  for senders in 1 2; do
+    floor_cmd=("${send_floor_bin}" --connections 5000 --senders "$senders" --rounds 7)
+    echo "+ ${floor_cmd[*]}" >&2
+    line=$("${floor_cmd[@]}")
+    if command -v jq >/dev/null; then
+      line=$(jq -c --arg c "$commit" '. + {label: "send-floor-5k-senders-\(.senders)", commit: $c}' <<<"$line")
+    fi
+    echo "$line" | tee -a "$results"
+  done
+}
+
 heartbeat_scenarios() {
   # Scenario 4: pings/s without pipelining and with 8 requests in flight per connection,
   # signed and with tokens; "with expiries": 200k users at a 2 s TTL, so every ping is a join
@@ -119,6 +134,7 @@ elif [[ $mode == full ]]; then
   scenario idle-19k --scenario idle --connections 19000 --idle-seconds 35 --concurrency 300
   scenario storm-1000 --scenario storm --connections 1000 --step-timeout 60
   scenario storm-5000 --scenario storm --connections 5000 --step-timeout 120
+  send_floor
   scenario fanout-10k --scenario fanout --connections 10000 --triggers 50 --trigger-rate 5 \
     --burst 200
   heartbeat_scenarios
@@ -135,14 +151,7 @@ elif [[ $mode == full ]]; then
 elif [[ $mode == heartbeat ]]; then
   heartbeat_scenarios
 elif [[ $mode == fanout-study ]]; then
-  # The kernel's floor first: one write to each of 5,000 loopback connections (a shard's share
-  # of a 10k fan-out), by 1 and 2 threads, with a reading thread on the other side.
-  for senders in 1 2; do
-    floor_cmd=("${send_floor_bin}" --connections 5000 --senders "$senders" --rounds 7)
-    echo "+ ${floor_cmd[*]}" >&2
-    "${floor_cmd[@]}" | jq -c --arg c "$commit" '. + {label: "send-floor-5k-senders-\(.senders)", commit: $c}' \
-      | tee -a "$results"
-  done
+  send_floor
   fanout=(--scenario fanout --connections 10000 --triggers 50 --trigger-rate 5 --burst 200)
   for p in 1 2 4; do scenario "fanout-10k-p$p" "${fanout[@]}" --processes "$p"; done
   pin 0 1
