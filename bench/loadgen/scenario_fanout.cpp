@@ -2,6 +2,7 @@
 // it does not exist, by a client event on the same channel, which takes the same broker and
 // per-shard fan-out path). Phase 1 paces triggers to read latency; phase 2 sends a burst back
 // to back to read throughput at saturation and the server's CPU per delivered message.
+#include <cmath>
 #include <memory>
 
 #include "clock.hpp"
@@ -91,6 +92,24 @@ Histogram last_receipt(const Replies& stats, const std::vector<std::int64_t>& se
   return h;
 }
 
+// Per trigger, in order: ms from its send to its last receipt (0: none arrived). Shows
+// whether a p99 comes from every trigger's tail or from a few slow triggers, and when.
+json::array last_receipt_per_trigger(const Replies& stats,
+                                     const std::vector<std::int64_t>& sent_ns) {
+  std::vector<std::int64_t> last(sent_ns.size(), 0);
+  for (const auto& reply : stats) {
+    const auto& seq_last = reply.at("seq_last").as_array();
+    for (std::size_t i = 0; i < seq_last.size() && i < last.size(); ++i) {
+      last[i] = std::max(last[i], seq_last[i].to_number<std::int64_t>());
+    }
+  }
+  json::array out;
+  for (std::size_t i = 1; i < last.size(); ++i) {
+    out.push_back(last[i] == 0 ? 0.0 : std::round(double(last[i] - sent_ns[i]) / 1e5) / 10);
+  }
+  return out;
+}
+
 }  // namespace
 
 int run_fanout(const Options& o) {
@@ -169,6 +188,7 @@ int run_fanout(const Options& o) {
           {"paced_delivered", Workers::sum(paced, "events")},
           {"paced_recipient_latency", paced_recipient.summary_ms()},
           {"paced_last_receipt_latency", paced_last.summary_ms()},
+          {"paced_last_receipt_ms_per_trigger", last_receipt_per_trigger(paced, sent)},
           {"paced_first_receipt_latency", paced_first.summary_ms()},
           {"paced_trigger_to_server_write", paced_server_side.summary_ms()},
           {"paced_server_write_to_generator_read", paced_generator_side.summary_ms()},
