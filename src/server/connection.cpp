@@ -171,6 +171,10 @@ void Connection::enqueue(engine::SharedFrame frame) {
     // it has not been sent yet is dropped; the close is posted because this may run inside a
     // fan-out loop over the very subscriber list the close changes.
     overflowed_ = true;
+    // Once per connection: an operator needs to know that clients are being dropped (they
+    // reconnect and may be dropped again), and why.
+    spdlog::info("closing connection {} with 4100: more than max_outbound_bytes ({}) queued",
+                 socket_id_.to_string(), limit);
     outbound_.drop_unstarted();
     asio::post(shard_.io(), [self = shared_from_this()] { self->close(4100, "Over capacity"); });
     return;

@@ -55,6 +55,9 @@ describe('slow consumers', () => {
     const overflowError = slow.events('pusher:error').find((m) => m.data?.code === 4100);
     assert.ok(overflowError, 'pusher:error 4100 before the close');
     assert.ok(slow.events('client-bulk').length < sent, 'the slow consumer did not get everything');
+    // The operator is told, once, which connection was dropped and why.
+    const drops = (server.stdout() + server.stderr()).match(/closing connection \S+ with 4100: more than max_outbound_bytes \(1048576\) queued/g) ?? [];
+    assert.equal(drops.length, 1, `one log line for the dropped connection\n${server.logs()}`);
     // The sender and the healthy receiver are fine.
     assert.ok(sender.isOpen);
     await sender.ping(10000);
