@@ -52,8 +52,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
   if (identity.error == pusher::IdentityError::None) {
     check(!identity.identity.user_id.empty());
     check(identity.identity.user_id.size() <= kMaxUserIdLength);
-    check(identity.identity.user_info.size() <= kMaxUserInfoBytes ||
-          identity.identity.user_info == "null");
+    check(identity.identity.user_info.size() <= kMaxUserInfoBytes);
   } else {
     check(!identity.message.empty());
   }

@@ -73,21 +73,27 @@ Replies wait_for_receipts(Workers& workers, std::uint64_t expected, double timeo
   }
 }
 
+// Per trigger: the monotonic time of its last (or first) receipt anywhere; 0 when none came.
+std::vector<std::int64_t> receipt_times(const Replies& stats, std::size_t triggers, bool first) {
+  std::vector<std::int64_t> times(triggers, 0);
+  for (const auto& reply : stats) {
+    const auto& seq = reply.at(first ? "seq_first" : "seq_last").as_array();
+    for (std::size_t i = 0; i < seq.size() && i < times.size(); ++i) {
+      const auto t = seq[i].to_number<std::int64_t>();
+      if (t == 0) continue;
+      times[i] = first ? (times[i] == 0 ? t : std::min(times[i], t)) : std::max(times[i], t);
+    }
+  }
+  return times;
+}
+
 // Per trigger: the time from its send to its last (or first) receipt anywhere.
 Histogram last_receipt(const Replies& stats, const std::vector<std::int64_t>& sent_ns,
                        bool first = false) {
-  std::vector<std::int64_t> last(sent_ns.size(), 0);
-  for (const auto& reply : stats) {
-    const auto& seq_last = reply.at(first ? "seq_first" : "seq_last").as_array();
-    for (std::size_t i = 0; i < seq_last.size() && i < last.size(); ++i) {
-      const auto t = seq_last[i].to_number<std::int64_t>();
-      if (t == 0) continue;
-      last[i] = first ? (last[i] == 0 ? t : std::min(last[i], t)) : std::max(last[i], t);
-    }
-  }
+  const auto times = receipt_times(stats, sent_ns.size(), first);
   Histogram h;
-  for (std::size_t i = 1; i < last.size(); ++i) {
-    if (last[i] != 0) h.record(last[i] - sent_ns[i]);
+  for (std::size_t i = 1; i < times.size(); ++i) {
+    if (times[i] != 0) h.record(times[i] - sent_ns[i]);
   }
   return h;
 }
@@ -96,16 +102,10 @@ Histogram last_receipt(const Replies& stats, const std::vector<std::int64_t>& se
 // whether a p99 comes from every trigger's tail or from a few slow triggers, and when.
 json::array last_receipt_per_trigger(const Replies& stats,
                                      const std::vector<std::int64_t>& sent_ns) {
-  std::vector<std::int64_t> last(sent_ns.size(), 0);
-  for (const auto& reply : stats) {
-    const auto& seq_last = reply.at("seq_last").as_array();
-    for (std::size_t i = 0; i < seq_last.size() && i < last.size(); ++i) {
-      last[i] = std::max(last[i], seq_last[i].to_number<std::int64_t>());
-    }
-  }
+  const auto times = receipt_times(stats, sent_ns.size(), false);
   json::array out;
-  for (std::size_t i = 1; i < last.size(); ++i) {
-    out.push_back(last[i] == 0 ? 0.0 : std::round(double(last[i] - sent_ns[i]) / 1e5) / 10);
+  for (std::size_t i = 1; i < times.size(); ++i) {
+    out.push_back(times[i] == 0 ? 0.0 : std::round(double(times[i] - sent_ns[i]) / 1e5) / 10);
   }
   return out;
 }

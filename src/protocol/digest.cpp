@@ -15,7 +15,6 @@ namespace {
 struct MacDeleter {
   void operator()(EVP_MAC* mac) const { EVP_MAC_free(mac); }
   void operator()(EVP_MAC_CTX* context) const { EVP_MAC_CTX_free(context); }
-  void operator()(EVP_MD* md) const { EVP_MD_free(md); }
 };
 
 [[noreturn]] void unavailable(const char* what) {

@@ -268,10 +268,8 @@ asio::awaitable<void> session(Shard& shard, asio::ip::tcp::socket socket) {
       co_return co_await answer_and_close(error_response(
           Request{}, http::status::bad_request, "Malformed HTTP request: " + ec.message()));
     }
-    if (ec) {
-      co_await flush();
-      co_return;
-    }
+    // The client went away (nothing is waiting to be written: a buffered request cannot end so).
+    if (ec) co_return;
 
     const Request& request = parser.get();
     auto url = boost::urls::parse_origin_form(request.target());
