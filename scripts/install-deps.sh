@@ -6,6 +6,7 @@
 #   build  compilers, CMake and the libraries needed to build and run the server and its unit
 #          tests (the default CMake build includes them)
 #   test   (the default) build, plus clang, sanitizer runtimes, benchmarks, formatting, curl,
+#          php-cli (runs the README's PHP token snippet),
 #          Node.js >= 18 with npm, and the integration tests' node modules
 #
 # Idempotent: it asks dpkg what is missing and touches apt only then, so a run on a machine that
@@ -20,7 +21,7 @@ readonly BUILD_PACKAGES=(
   libssl-dev libsqlite3-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
 )
-readonly TEST_PACKAGES=(libbenchmark-dev clang libclang-rt-14-dev clang-format curl)
+readonly TEST_PACKAGES=(libbenchmark-dev clang libclang-rt-14-dev clang-format curl php-cli)
 readonly MIN_NODE_MAJOR=18
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

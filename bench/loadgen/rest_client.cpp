@@ -118,9 +118,12 @@ std::string pusher_signed_target(std::string_view method, const std::string& pat
          "&auth_signature=" + greendot::protocol::hmac_sha256_hex(secret, to_sign);
 }
 
-std::string user_token(const std::string& secret, const std::string& user, int ttl_seconds) {
+std::string user_token(const std::string& app_id, const std::string& secret,
+                       const std::string& user, int ttl_seconds) {
+  // Made for the app, opening every context: the scenario pings rooms of its own choosing.
   return greendot::protocol::sign_user_token(
       "{\"sub\":" + greendot::protocol::json_string(user) +
+          ",\"aud\":" + greendot::protocol::json_string(app_id) + ",\"contexts\":[\"*\"]" +
           ",\"exp\":" + std::to_string(std::time(nullptr) + ttl_seconds) + "}",
       secret);
 }

@@ -41,8 +41,9 @@ std::string pusher_signed_target(std::string_view method, const std::string& pat
                                  const std::string& secret,
                                  std::map<std::string, std::string> query = {});
 
-// An HS256 JWT {"sub":user,"exp":now+ttl}, signed with the app secret.
-std::string user_token(const std::string& secret, const std::string& user, int ttl_seconds);
+// An HS256 JWT {"sub":user,"aud":app,"contexts":["*"],"exp":now+ttl}, signed with the secret.
+std::string user_token(const std::string& app_id, const std::string& secret,
+                       const std::string& user, int ttl_seconds);
 
 // POST /apps/{id}/events for one channel; `data` is the event's data string.
 HttpResponse trigger_event(RestClient& client, const std::string& app_id, const std::string& key,

@@ -1,4 +1,4 @@
-// Scenario 4, HTTP heartbeats (greendot's presence endpoints, src/server/presence_api.hpp).
+// Scenario 4, HTTP heartbeats (greendot's presence endpoints, src/api/presence_api.hpp).
 //
 //  heartbeat   pings per second: --hb-threads event loops (epoll), --concurrency kept-alive
 //              HTTP/1.1 connections over all of them, --hb-depth requests pipelined on each,
@@ -82,7 +82,7 @@ class RequestMaker {
     if (token_auth(o_)) {
       body = R"({"contexts":[")" + context + R"("]})";
       auto [it, fresh] = tokens_.try_emplace(user);
-      if (fresh) it->second = user_token(o_.app_secret, user_name(user), 3600);
+      if (fresh) it->second = user_token(o_.app_id, o_.app_secret, user_name(user), 3600);
       auth = "Authorization: Bearer " + it->second + "\r\n";
     } else {
       body = R"({"user_id":")" + user_name(user) + R"(","contexts":[")" + context + R"("]})";

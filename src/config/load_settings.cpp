@@ -51,7 +51,8 @@ constexpr Range kMaxEventDataBytesRange{1, 1 << 20};
 constexpr Range kMaxWatchlistSizeRange{0, 100'000};
 constexpr Range kMaxBatchEventsRange{1, 1000};
 constexpr Range kHeartbeatTtlMsRange{1000, 86'400'000};
-constexpr Range kWebhookBatchMsRange{0, 60'000};  // 0: send each event as soon as it comes
+constexpr Range kMaxTokenLifetimeSRange{10, 7 * 86'400};  // a week at most: tokens are short-lived
+constexpr Range kWebhookBatchMsRange{0, 60'000};          // 0: send each event as soon as it comes
 constexpr Range kWebhookBatchMaxEventsRange{1, 10'000};
 constexpr Range kWebhookTimeoutMsRange{100, 300'000};
 constexpr Range kWebhookRetrySecondsRange{0, 86'400};  // 0: one attempt, no retries
@@ -285,6 +286,7 @@ void read_app_options(TableReader& reader, AppConfig& app) {
   reader.number("max_event_data_bytes", app.max_event_data_bytes, kMaxEventDataBytesRange);
   reader.number("max_batch_events", app.max_batch_events, kMaxBatchEventsRange);
   reader.number("heartbeat_ttl_ms", app.heartbeat_ttl_ms, kHeartbeatTtlMsRange);
+  reader.number("max_token_lifetime_s", app.max_token_lifetime_s, kMaxTokenLifetimeSRange);
   if (const auto* origins = reader.array("allowed_origins")) {
     app.allowed_origins = read_origins(*origins, reader.where("allowed_origins"));
   }

@@ -55,6 +55,9 @@ struct AppConfig {
 
   // An HTTP heartbeat keeps its user present for this long (pages ping every 30 s).
   std::uint32_t heartbeat_ttl_ms = 90000;
+  // The longest a user token may be valid for (exp - now, and exp - iat): a leaked token is
+  // good for no longer than this. Pages fetch a fresh one before it expires.
+  std::uint32_t max_token_lifetime_s = 3600;
   // Origins whose pages may call the browser endpoints (CORS), e.g. "https://example.com";
   // "*" allows any. Empty: no cross-origin calls.
   std::vector<std::string> allowed_origins;

@@ -16,6 +16,11 @@ namespace json = boost::json;
 
 namespace {
 
+// Bounds on what a token may list, so that a forged-looking but signed token cannot make every
+// request scan thousands of entries.
+constexpr std::size_t kMaxAudiences = 16;
+constexpr std::size_t kMaxContexts = 100;
+
 constexpr std::string_view kAlphabet =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -41,6 +46,22 @@ std::optional<std::int64_t> whole_seconds(const json::value& v) {
     return static_cast<std::int64_t>(v.get_double());
   }
   return std::nullopt;
+}
+
+// A string, or an array of at most `max` non-empty strings (a lone string counts as one).
+std::optional<std::vector<std::string>> string_list(const json::value& v, std::size_t max) {
+  std::vector<std::string> out;
+  if (v.is_string()) {
+    if (v.get_string().empty()) return std::nullopt;
+    out.emplace_back(v.get_string());
+    return out;
+  }
+  if (!v.is_array() || v.get_array().size() > max) return std::nullopt;
+  for (const auto& item : v.get_array()) {
+    if (!item.is_string() || item.get_string().empty()) return std::nullopt;
+    out.emplace_back(item.get_string());
+  }
+  return out;
 }
 
 }  // namespace
@@ -145,6 +166,24 @@ std::variant<UserToken, TokenProblem> verify_user_token(std::string_view token,
     return TokenProblem{"The token's user_info must be an object"};
   }
   result.user_info = info && info->is_object() ? json::serialize(*info) : "null";
+  if (const json::value* iat = payload->if_contains("iat")) {
+    result.issued_s = whole_seconds(*iat);
+    if (!result.issued_s) return TokenProblem{"iat must be a number"};
+  }
+  if (const json::value* aud = payload->if_contains("aud")) {
+    auto names = string_list(*aud, kMaxAudiences);
+    if (!names) return TokenProblem{"aud must be a string or an array of at most 16 strings"};
+    result.audiences = std::move(*names);
+  }
+  if (const json::value* contexts = payload->if_contains("contexts")) {
+    if (!contexts->is_array()) return TokenProblem{"contexts must be an array of strings"};
+    auto names = string_list(*contexts, kMaxContexts);
+    if (!names) {
+      return TokenProblem{"contexts must be an array of at most " + std::to_string(kMaxContexts) +
+                          " non-empty strings"};
+    }
+    result.contexts = std::move(*names);
+  }
   return result;
 }
 

@@ -13,10 +13,10 @@
 
 #include <chrono>
 
+#include "api/routes.hpp"
 #include "protocol/json_text.hpp"
 #include "protocol/websocket_handshake.hpp"
 #include "server/connection.hpp"
-#include "server/rest_api.hpp"
 #include "server/shard.hpp"
 #include "server/sse_stream.hpp"
 
@@ -85,21 +85,6 @@ bool is_websocket_upgrade(const Request& request) {
          header_has_token(request[http::field::upgrade], "websocket");
 }
 
-Response route_plain(const Request& request, std::string_view path) {
-  if (path == "/health") {
-    if (request.method() != http::verb::get && request.method() != http::verb::head) {
-      return error_response(request, http::status::method_not_allowed, "Use GET /health");
-    }
-    return json_response(request, http::status::ok, R"({"status":"ok"})");
-  }
-  if (path.starts_with(kAppPathPrefix)) {
-    return error_response(request, http::status::upgrade_required,
-                          "This endpoint only accepts WebSocket connections "
-                          "(Connection: Upgrade, Upgrade: websocket)");
-  }
-  return error_response(request, http::status::not_found, "Not found: " + std::string(path));
-}
-
 // Answers an upgrade request; true when the socket now belongs to a Connection.
 asio::awaitable<bool> upgrade(Shard& shard, asio::ip::tcp::socket& socket,
                               beast::flat_buffer& buffer, const Request& request,
@@ -144,52 +129,37 @@ asio::awaitable<bool> upgrade(Shard& shard, asio::ip::tcp::socket& socket,
   co_return true;
 }
 
-Response rest_answer(const Request& request, RestResponse answer) {
+Response api_answer(const Request& request, api::RestResponse answer) {
   Response response =
       json_response(request, static_cast<http::status>(answer.status), std::move(answer.body));
   for (auto& [name, value] : answer.headers) response.set(name, value);
   return response;
 }
 
-// Hands a request to the REST API and waits for its answer, which may come from another
-// thread (the engine's): it is posted back to this one.
-asio::awaitable<Response> serve_rest(Shard& shard, const Request& request,
-                                     const boost::urls::url_view& url) {
-  RestRequest rest;
-  rest.method = std::string(request.method_string());
-  rest.path = std::string(url.encoded_path());
-  for (auto param : url.params()) rest.query.emplace_back(param.key, param.value);
-  rest.body = request.body();
-  rest.authorization = std::string(request[http::field::authorization]);
-  rest.origin = std::string(request[http::field::origin]);
-  RestResponse answer =
-      co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(RestResponse)>(
-          [&shard, &rest](auto handler) {
-            auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-            handle_rest(shard.context(), std::move(rest), [&shard, shared](RestResponse response) {
-              asio::post(shard.io(), [shared, response = std::move(response)]() mutable {
-                (*shared)(std::move(response));
-              });
-            });
-          },
-          asio::use_awaitable);
-  co_return rest_answer(request, std::move(answer));
+api::RestRequest api_request(const Request& request, const boost::urls::url_view& url) {
+  api::RestRequest out;
+  out.method = std::string(request.method_string());
+  out.path = std::string(url.encoded_path());
+  for (auto param : url.params()) out.query.emplace_back(param.key, param.value);
+  out.body = request.body();
+  out.authorization = std::string(request[http::field::authorization]);
+  out.origin = std::string(request[http::field::origin]);
+  return out;
 }
 
-// GET /apps/{id}/client/stream: an SSE stream takes the socket over; its refusals (4xx) are
-// answered here like any REST error, and the session goes on.
-std::optional<Response> open_stream(Shard& shard, asio::ip::tcp::socket& socket,
-                                    const Request& request, const boost::urls::url_view& url,
-                                    std::string app_id) {
-  StreamRequest stream;
-  stream.method = std::string(request.method_string());
-  stream.app_id = std::move(app_id);
-  for (auto param : url.params()) stream.query.emplace_back(param.key, param.value);
-  stream.authorization = std::string(request[http::field::authorization]);
-  stream.origin = std::string(request[http::field::origin]);
-  auto refusal = open_sse_stream(shard, socket, stream);
-  if (!refusal) return std::nullopt;
-  return rest_answer(request, std::move(*refusal));
+// Hands a resolved request to its handler and waits for the answer, which may come from
+// another thread (the engine's): it is posted back to this one.
+asio::awaitable<api::RestResponse> call_api(Shard& shard, api::ApiCall& call) {
+  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(api::RestResponse)>(
+      [&shard, &call](auto handler) {
+        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+        api::answer(call, [&shard, shared](api::RestResponse response) {
+          asio::post(shard.io(), [shared, response = std::move(response)]() mutable {
+            (*shared)(std::move(response));
+          });
+        });
+      },
+      asio::use_awaitable);
 }
 
 // Appends the response's bytes, as Beast would write them, to `out`.
@@ -282,17 +252,20 @@ asio::awaitable<void> session(Shard& shard, asio::ip::tcp::socket socket) {
       co_await upgrade(shard, socket, buffer, request, *url);
       co_return;
     }
+    // Every other request goes through the route table (api/routes).
+    const api::RestRequest call_request = api_request(request, *url);
+    auto resolution = api::resolve(shard.context(), call_request);
     Response response;
-    // Before the REST routing, which would answer it: a stream takes the socket over.
-    if (auto app_id = stream_app_id(url->path())) {
+    if (resolution.answer) {
+      response = api_answer(request, std::move(*resolution.answer));
+    } else if (resolution.call->route.kind == api::RouteKind::Stream) {
+      // A stream takes the socket over; its refusals are answered here and the session goes on.
       if (!co_await flush()) co_return;
-      auto refusal = open_stream(shard, socket, request, *url, std::move(*app_id));
+      auto refusal = open_sse_stream(shard, socket, *resolution.call);
       if (!refusal) co_return;
-      response = std::move(*refusal);
-    } else if (is_rest_path(url->path())) {
-      response = co_await serve_rest(shard, request, *url);
+      response = api_answer(request, std::move(*refusal));
     } else {
-      response = route_plain(request, url->path());
+      response = api_answer(request, co_await call_api(shard, *resolution.call));
     }
     append_serialized(out, response);
     if (!response.keep_alive() || out.size() >= kMaxPendingAnswerBytes) {

@@ -13,7 +13,6 @@
 
 #include "core/channel_name.hpp"
 #include "protocol/json_text.hpp"
-#include "protocol/user_token.hpp"
 #include "server/discard_input.hpp"
 
 namespace greendot::server {
@@ -24,108 +23,11 @@ using asio::ip::tcp;
 
 namespace {
 
-constexpr std::string_view kAppsPrefix = "/apps/";
-constexpr std::string_view kStreamSuffix = "/client/stream";
-constexpr std::string_view kPresencePrefix = "presence-";
 // Pusher's names for the member events; the stream uses the part after it.
 constexpr std::string_view kInternalPrefix = "pusher_internal:";
 constexpr std::string_view kCrlf = "\r\n";
 // The zero-size chunk that ends a chunked body.
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
-
-// ---------------------------------------------------------------------------------------------
-// Request checks
-
-std::int64_t unix_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string_view query_value(const protocol::QueryParams& query, std::string_view key) {
-  for (const auto& [k, v] : query) {
-    if (k == key) return v;
-  }
-  return {};
-}
-
-// EventSource cannot set headers, so the token usually comes in the query; fetch-based
-// clients may send Authorization: Bearer instead.
-std::string_view token_of(const StreamRequest& request) {
-  constexpr std::string_view kBearer = "Bearer ";
-  std::string_view authorization = request.authorization;
-  if (authorization.starts_with(kBearer)) return authorization.substr(kBearer.size());
-  return query_value(request.query, "token");
-}
-
-// A request without an Origin header is not cross-origin (or not from a browser).
-bool origin_allowed(const config::AppConfig& config, const std::string& origin) {
-  if (origin.empty()) return true;
-  return std::any_of(
-      config.allowed_origins.begin(), config.allowed_origins.end(),
-      [&](const std::string& allowed) { return allowed == "*" || allowed == origin; });
-}
-
-// Every answer to an allowed origin carries the CORS headers, errors included, so that pages
-// can read them.
-RestResponse with_cors(RestResponse response, const std::string& origin) {
-  if (!origin.empty()) {
-    response.headers.emplace_back("Access-Control-Allow-Origin", origin);
-    response.headers.emplace_back("Vary", "Origin");
-  }
-  return response;
-}
-
-RestResponse preflight() {
-  RestResponse response{204, {}, {}};
-  response.headers = {{"Access-Control-Allow-Methods", "GET, OPTIONS"},
-                      {"Access-Control-Allow-Headers", "Authorization, Last-Event-ID"},
-                      {"Access-Control-Max-Age", "600"}};
-  return response;
-}
-
-// presence-{context}, or the 400 that explains what a context may be.
-std::variant<std::string, RestResponse> channel_of(const StreamRequest& request) {
-  const std::string_view context = query_value(request.query, "context");
-  if (context.empty()) return rest_error(400, "Give the context as ?context=chat.42");
-  std::string channel = std::string(kPresencePrefix) + std::string(context);
-  if (core::classify_channel(channel) != core::ChannelKind::Presence) {
-    return rest_error(400, "Invalid context \"" + std::string(context) +
-                               "\": 1 to 155 characters from [A-Za-z0-9_-=@,.;]");
-  }
-  return channel;
-}
-
-// Who the stream is, or the answer to send instead: a CORS preflight or a 4xx refusal.
-std::variant<SseStream::Member, RestResponse> member_of(const StreamRequest& request,
-                                                        const config::AppConfig& config,
-                                                        core::AppIndex app) {
-  if (request.method == "OPTIONS") return preflight();
-  if (request.method != "GET") {
-    RestResponse refusal =
-        rest_error(405, "Use GET for /apps/" + request.app_id + "/client/stream");
-    refusal.headers.emplace_back("Allow", "GET, OPTIONS");
-    return refusal;
-  }
-  const std::string_view token = token_of(request);
-  if (token.empty()) {
-    return rest_error(401, "A user token is needed: ?token=<token> or Authorization: Bearer");
-  }
-  auto verified =
-      protocol::verify_user_token(token, config.secret, unix_seconds(), config.max_user_id_length);
-  if (auto* problem = std::get_if<protocol::TokenProblem>(&verified)) {
-    return rest_error(401, problem->message);
-  }
-  auto& user = std::get<protocol::UserToken>(verified);
-  if (user.user_info.size() > config.max_user_info_bytes) {
-    return rest_error(413, "The token's user_info is larger than " +
-                               std::to_string(config.max_user_info_bytes) + " bytes");
-  }
-  auto channel = channel_of(request);
-  if (auto* refusal = std::get_if<RestResponse>(&channel)) return std::move(*refusal);
-  return SseStream::Member{app, std::move(std::get<std::string>(channel)), std::move(user.user_id),
-                           std::move(user.user_info), request.origin};
-}
 
 // A stream holds a socket like a WebSocket connection, so it counts against max_connections.
 bool take_connection_slot(AppRegistry& apps, core::AppIndex app) {
@@ -173,7 +75,7 @@ std::string status_line(int status) {
 
 // A complete JSON error response, for refusals after the socket was taken over.
 std::string error_response(int status, std::string_view message, const std::string& origin) {
-  const std::string body = rest_error(status, message).body;
+  const std::string body = api::rest_error(status, message).body;
   return status_line(status) +
          "Server: greendot\r\nContent-Type: application/json\r\nContent-Length: " +
          std::to_string(body.size()) + "\r\nConnection: close\r\n" + cors_lines(origin) + "\r\n" +
@@ -281,34 +183,18 @@ std::string chunk_size_line(std::size_t size) {
 // ---------------------------------------------------------------------------------------------
 // Route
 
-std::optional<std::string> stream_app_id(std::string_view path) {
-  if (!path.starts_with(kAppsPrefix) || !path.ends_with(kStreamSuffix)) return std::nullopt;
-  if (path.size() <= kAppsPrefix.size() + kStreamSuffix.size()) return std::nullopt;
-  std::string_view id =
-      path.substr(kAppsPrefix.size(), path.size() - kAppsPrefix.size() - kStreamSuffix.size());
-  if (id.find('/') != std::string_view::npos) return std::nullopt;
-  return std::string(id);
-}
-
-std::optional<RestResponse> open_sse_stream(Shard& shard, tcp::socket& socket,
-                                            const StreamRequest& request) {
+std::optional<api::RestResponse> open_sse_stream(Shard& shard, tcp::socket& socket,
+                                                 const api::ApiCall& call) {
   auto& context = shard.context();
-  core::AppIndex app = 0;
-  const config::AppConfig* config = context.apps.find_by_id(request.app_id, &app);
-  if (!config) return rest_error(404, "Unknown app id \"" + request.app_id + "\"");
-  if (!config->enabled) return rest_error(403, "Application disabled");
-  if (!origin_allowed(*config, request.origin)) {
-    return rest_error(403, "Origin " + request.origin + " is not in this app's allowed_origins");
-  }
-  auto member = member_of(request, *config, app);
-  if (auto* refusal = std::get_if<RestResponse>(&member)) {
-    return with_cors(std::move(*refusal), request.origin);
-  }
-  if (context.stopping) {
-    return with_cors(rest_error(503, "Server is shutting down; reconnect"), request.origin);
-  }
-  if (!take_connection_slot(context.apps, app)) {
-    return with_cors(rest_error(429, "Application is over connection quota"), request.origin);
+  auto refusal = [&](api::RestResponse response) {
+    for (auto& header : api::answer_headers(call)) response.headers.push_back(std::move(header));
+    return response;
+  };
+  auto member = api::stream_member(call);
+  if (auto* problem = std::get_if<api::RestResponse>(&member)) return refusal(std::move(*problem));
+  if (context.stopping) return refusal(api::rest_error(503, "Server is shutting down; reconnect"));
+  if (!take_connection_slot(context.apps, call.app)) {
+    return refusal(api::rest_error(429, "Application is over connection quota"));
   }
   auto stream = std::make_shared<SseStream>(shard, std::move(socket),
                                             std::move(std::get<SseStream::Member>(member)));

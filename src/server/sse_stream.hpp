@@ -1,8 +1,9 @@
 // SseStream: a page's Server-Sent Events view of one presence context,
 //   GET /apps/{app_id}/client/stream?context=X&token=JWT   (or Authorization: Bearer JWT)
-// authenticated by a user token. While it is open it is a session of the token's user in
-// presence-{context}, like one more tab: it joins the channel through the engine, receives the
-// channel's broadcasts from the shard's LocalFanout and re-encodes them as SSE events
+// authenticated by a user token whose contexts claim opens X. While it is open it is a session of
+// the token's user in presence-{context}, like one more tab: it joins the channel through the
+// engine, receives the channel's broadcasts from the shard's LocalFanout and re-encodes them as SSE
+// events
 // (`snapshot` first, then `member_added`, `member_removed` and any other channel event).
 //
 // Independent of Beast: the route hands over the socket after the request has been read, and
@@ -18,44 +19,26 @@
 #include <string_view>
 #include <vector>
 
+#include "api/client_api.hpp"
+#include "api/routes.hpp"
 #include "engine/presence_engine.hpp"
 #include "server/local_fanout.hpp"
-#include "server/rest_api.hpp"
 #include "server/shard.hpp"
 
 namespace greendot::server {
 
-// The parts of a stream request the checks need, without the HTTP library's types.
-struct StreamRequest {
-  std::string method;  // "GET", ...
-  std::string app_id;
-  protocol::QueryParams query;
-  std::string authorization;  // the Authorization header
-  std::string origin;         // the Origin header
-};
-
-// The app id of a stream path "/apps/{id}/client/stream" (decoded), nothing for other paths.
-std::optional<std::string> stream_app_id(std::string_view path);
-
-// Checks a stream request and, when it is acceptable, takes over the socket (the stream then
-// answers it: 200 and events, or 409 when the channel is full) and returns nothing. Otherwise
-// the socket is untouched and the answer to send is returned: 4xx JSON, or 204 to a CORS
-// preflight, with the CORS headers when the Origin is allowed.
-std::optional<RestResponse> open_sse_stream(Shard& shard, boost::asio::ip::tcp::socket& socket,
-                                            const StreamRequest& request);
+// Opens the stream of a checked request (api/routes resolved it; api/client_api knows who it
+// is). When it is acceptable, takes over the socket (the stream then answers it: 200 and
+// events, or 409 when the channel is full) and returns nothing. Otherwise the socket is
+// untouched and the refusal to send is returned, with the route's CORS headers.
+std::optional<api::RestResponse> open_sse_stream(Shard& shard, boost::asio::ip::tcp::socket& socket,
+                                                 const api::ApiCall& call);
 
 class SseStream final : public std::enable_shared_from_this<SseStream>,
                         public FrameSink,
                         public StreamListHook {
  public:
-  // Who the stream is: checked by open_sse_stream.
-  struct Member {
-    core::AppIndex app = 0;
-    std::string channel;    // presence-{context}
-    std::string user_id;    // from the token
-    std::string user_info;  // JSON text, from the token
-    std::string origin;     // echoed in Access-Control-Allow-Origin when not empty
-  };
+  using Member = api::StreamMember;
 
   // Holds one of the app's connection slots (taken by open_sse_stream) until finished.
   SseStream(Shard& shard, boost::asio::ip::tcp::socket socket, Member member);

@@ -410,13 +410,17 @@ describe('HTTP heartbeats and presence endpoints', () => {
       assert.deepEqual(obsB.of('two-tabs'), ['added'], 'still present in the other context');
       assert.deepEqual(await hb.memberIds('presence-page.b'), ['observer', 'two-tabs']);
 
-      // The token in the query string works for the beacon too (?token=).
+      // A token in the URL would end up in access logs: only the SSE stream takes one there.
       const res = await plain(server, main, 'POST', `/client/offline?token=${token}`, { headers: { 'content-type': 'application/json' }, body: '{"context":"page.b"}' });
-      assert.deepEqual(okJson(res), {});
+      assertError(res, 400, 'offline with ?token=');
+      assert.match(res.json.error, /Authorization/);
+      // In the Authorization header it works.
+      const withHeader = await plain(server, main, 'POST', '/client/offline', { headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"context":"page.b"}' });
+      assert.deepEqual(okJson(withHeader), {});
       await obsB.removed('two-tabs');
     });
 
-    test('GET client/users?ids= answers for several users, with ?token= too', { timeout: 10000 }, async () => {
+    test('GET client/users?ids= answers for several users; a token in the URL is refused', { timeout: 10000 }, async () => {
       await hb.beat('cu-1', ['cu']);
       const token = userToken(main, 'cu-viewer');
       const body = usersJson(await client.users(server, main, token, 'cu-1,cu-never'));
@@ -424,8 +428,7 @@ describe('HTTP heartbeats and presence endpoints', () => {
       assertNear(body.users['cu-1'].last_seen, Date.now(), 3000, 'last_seen of an online user');
       assert.deepEqual(body, { users: { 'cu-1': { online: true, last_seen: body.users['cu-1'].last_seen }, 'cu-never': { online: false, last_seen: null } } });
 
-      const viaQuery = usersJson(await plain(server, main, 'GET', `/client/users?ids=cu-never&token=${token}`));
-      assert.deepEqual(viaQuery, { users: { 'cu-never': { online: false, last_seen: null } } });
+      assertError(await plain(server, main, 'GET', `/client/users?ids=cu-never&token=${token}`), 400, 'users with ?token=');
       await hb.goOffline('cu-1');
     });
   });
@@ -611,28 +614,47 @@ describe('HTTP heartbeats and presence endpoints', () => {
         },
       });
 
-    function assertPreflightOk(res, origin) {
+    function assertPreflightOk(res, origin, method = 'POST') {
       assert.equal(res.status, 204, `preflight from ${origin}: ${res.status} ${res.body}`);
       assert.equal(res.headers['access-control-allow-origin'], origin, 'Access-Control-Allow-Origin echoes the origin');
       const methods = (res.headers['access-control-allow-methods'] ?? '').split(',').map((m) => m.trim());
-      for (const m of ['GET', 'POST', 'OPTIONS']) assert.ok(methods.includes(m), `Allow-Methods has ${m}: ${methods}`);
+      for (const m of [method, 'OPTIONS']) assert.ok(methods.includes(m), `Allow-Methods has ${m}: ${methods}`);
       const allowed = (res.headers['access-control-allow-headers'] ?? '').split(',').map((h) => h.trim().toLowerCase());
       for (const h of ['authorization', 'content-type']) assert.ok(allowed.includes(h), `Allow-Headers has ${h}: ${allowed}`);
       assert.match(res.headers.vary ?? '', /Origin/i, 'Vary: Origin');
     }
 
-    test('preflight from an allowed origin → 204 with the CORS headers; from another origin → 403', { timeout: 10000 }, async () => {
+    test('preflights are answered with the route\'s methods; a disallowed origin\'s real request gets a readable 403', { timeout: 10000 }, async () => {
       assertPreflightOk(await preflight(main, GOOD_ORIGIN), GOOD_ORIGIN);
       assertPreflightOk(await preflight(main, GOOD_ORIGIN, '/client/offline'), GOOD_ORIGIN);
-      assertPreflightOk(await preflight(main, GOOD_ORIGIN, '/client/users'), GOOD_ORIGIN);
+      assertPreflightOk(await preflight(main, GOOD_ORIGIN, '/client/users'), GOOD_ORIGIN, 'GET');
+      assertPreflightOk(await preflight(main, GOOD_ORIGIN, '/client/stream'), GOOD_ORIGIN, 'GET');
 
-      const refused = await preflight(main, OTHER_ORIGIN);
-      assertError(refused, 403, 'preflight from a disallowed origin');
-      assert.equal(refused.headers['access-control-allow-origin'], undefined, 'no Access-Control-Allow-Origin for a refused origin');
-      // Same scheme and host but another port is another origin.
-      assertError(await preflight(main, `${GOOD_ORIGIN}:8443`), 403, 'other port');
+      // The preflight of a refused origin passes, so that the browser lets the page read the
+      // refusal of the real request instead of reporting "Failed to fetch".
+      const token = userToken(main, 'cors-refused');
+      for (const origin of [OTHER_ORIGIN, `${GOOD_ORIGIN}:8443`]) {
+        assertPreflightOk(await preflight(main, origin), origin);
+        const refused = await client.ping(server, main, token, { contexts: ['cors'] }, { origin });
+        assertError(refused, 403, `ping from ${origin}`);
+        assert.match(refused.json.error, /allowed_origins/, 'the error names the setting');
+        assert.equal(refused.headers['access-control-allow-origin'], origin, 'the page can read the refusal');
+      }
       // No allowed_origins: every cross-origin call is refused.
-      assertError(await preflight(noOrigins, GOOD_ORIGIN), 403, 'app without allowed_origins');
+      assertError(await client.ping(server, noOrigins, userToken(noOrigins, 'u'), { contexts: ['x'] }, { origin: GOOD_ORIGIN }), 403, 'app without allowed_origins');
+    });
+
+    test('refused origins are logged, once per origin per minute', { timeout: 10000 }, async () => {
+      const origin = 'https://logged-refusal.example';
+      const token = userToken(main, 'cors-logged');
+      for (let i = 0; i < 5; i += 1) assertError(await client.ping(server, main, token, { contexts: ['cors'] }, { origin }), 403, `refusal ${i}`);
+      const lines = () => server.stderr().split('\n').concat(server.stdout().split('\n')).filter((l) => l.includes(origin));
+      await waitFor(() => lines().length >= 1, 5000, 'a log line for the refused origin');
+      // A later request that is logged proves the earlier log lines were written already.
+      assertError(await client.ping(server, main, token, { contexts: ['cors'] }, { origin: 'https://second-refusal.example' }), 403, 'another origin');
+      await waitFor(() => (server.stderr() + server.stdout()).includes('https://second-refusal.example'), 5000, 'the second origin logged');
+      assert.equal(lines().length, 1, `one line for five refusals: ${lines().join('\n')}`);
+      assert.match(lines()[0], /allowed_origins/);
     });
 
     test('allowed_origins ["*"] allows any origin (echoed)', { timeout: 10000 }, async () => {
@@ -669,10 +691,10 @@ describe('HTTP heartbeats and presence endpoints', () => {
       okJson(server2server);
       assert.equal(server2server.headers['access-control-allow-origin'], undefined);
 
-      // A disallowed origin is refused, whatever the token.
+      // A disallowed origin is refused, whatever the token, readably.
       const refused = await client.ping(server, main, token, { contexts: ['cors'] }, { origin: OTHER_ORIGIN });
       assertError(refused, 403, 'ping from a disallowed origin');
-      assert.equal(refused.headers['access-control-allow-origin'], undefined);
+      assert.equal(refused.headers['access-control-allow-origin'], OTHER_ORIGIN);
       assertError(await client.users(server, main, token, 'x', { origin: OTHER_ORIGIN }), 403, 'users from a disallowed origin');
       await hb.goOffline('cors-user');
     });
@@ -715,6 +737,9 @@ describe('HTTP heartbeats and presence endpoints', () => {
         [{ user_id: 'u', contexts: [] }, 400, 'empty array'],
         [{ user_id: 'u', contexts: Array.from({ length: 101 }, (_, i) => `c${i}`) }, 400, '101 contexts'],
         [{ user_id: 'u', context: 'a b' }, 400, 'single bad context'],
+        // Not silently presence-presence-chat.42.
+        [{ user_id: 'u', contexts: ['presence-chat.42'] }, 400, 'a context with its channel prefix'],
+        [{ user_id: 'u', context: 'presence-chat.42' }, 400, 'a single context with its channel prefix'],
       ];
       for (const [body, status, label] of cases) {
         assertError(await hb.heartbeat(body), status, `heartbeat: ${label}`);
@@ -903,7 +928,9 @@ describe('privacy', () => {
     // Partial updates keep the other field.
     assert.deepEqual(okJson(await hb.putPrivacy('apx', { visibility: 'nobody' })), { visibility: 'nobody', last_seen: 'approximate' });
     assert.deepEqual(okJson(await hb.getPrivacy('apx')), { visibility: 'nobody', last_seen: 'approximate' });
-    assert.deepEqual(okJson(await hb.putPrivacy('apx', {})), { visibility: 'nobody', last_seen: 'approximate' });
+    assertError(await hb.putPrivacy('apx', {}), 400, 'a PUT that changes nothing');
+    assertError(await hb.putPrivacy('apx', { visiblity: 'nobody' }), 400, 'a misspelt setting');
+    assert.deepEqual(okJson(await hb.getPrivacy('apx')), { visibility: 'nobody', last_seen: 'approximate' }, 'unchanged by the refusals');
     assert.deepEqual(okJson(await hb.putPrivacy('apx', { visibility: 'everyone', last_seen: 'exact' })), { visibility: 'everyone', last_seen: 'exact' });
     assert.deepEqual(await hb.one('apx'), { online: false, last_seen: (await hb.one('apx', { unfiltered: true })).last_seen });
   });

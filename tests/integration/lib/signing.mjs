@@ -15,9 +15,14 @@ function parseOrNull(text) {
   }
 }
 
-/** A user token: JWT HS256 signed with the app secret (or as `opts` bends it). */
-export function userToken(app, sub, { exp = nowSeconds() + 3600, userInfo, header = { alg: 'HS256', typ: 'JWT' }, secret = app.secret, extra = {} } = {}) {
+/**
+ * A user token: JWT HS256 signed with the app secret (or as `opts` bends it), made for the app
+ * (`aud`) and opening `contexts` (every context unless narrowed; `null` leaves the claim out).
+ */
+export function userToken(app, sub, { exp = nowSeconds() + 3600, userInfo, header = { alg: 'HS256', typ: 'JWT' }, secret = app.secret, aud = app.id, contexts = ['*'], extra = {} } = {}) {
   const payload = { sub, exp, ...extra };
+  if (aud !== null) payload.aud = aud;
+  if (contexts !== null) payload.contexts = contexts;
   if (userInfo !== undefined) payload.user_info = userInfo;
   const signingInput = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}`;
   const signature = crypto.createHmac('sha256', secret).update(signingInput).digest('base64url');

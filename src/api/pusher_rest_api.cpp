@@ -1,4 +1,4 @@
-#include "server/rest_api.hpp"
+#include "api/pusher_rest_api.hpp"
 
 #include <boost/json.hpp>
 
@@ -10,22 +10,18 @@
 #include "engine/broker.hpp"
 #include "protocol/json_text.hpp"
 #include "protocol/pusher_messages.hpp"
-#include "server/presence_api.hpp"
 
-namespace greendot::server {
+namespace greendot::api {
 
 namespace json = boost::json;
 using core::ChannelKind;
 
 namespace {
 
-constexpr std::string_view kPrefix = "/apps/";
 // Pusher's limits: 100 channels per trigger, 200-character event names. Data size and batch
 // length are per app (max_event_data_bytes, max_batch_events).
 constexpr std::size_t kMaxChannelsPerTrigger = 100;
 constexpr std::size_t kMaxEventNameLength = 200;
-
-using Respond = std::function<void(RestResponse)>;
 
 RestResponse error(int status, std::string_view message) {
   return rest_error(status, message);
@@ -176,7 +172,7 @@ Checked<Trigger> parse_trigger(const json::object& o, bool allow_many_channels,
   return trigger;
 }
 
-void publish(ServerContext& context, core::AppIndex app, const Trigger& trigger) {
+void publish(server::ServerContext& context, core::AppIndex app, const Trigger& trigger) {
   const std::string data_json = protocol::json_string(trigger.data);
   for (const auto& channel : trigger.channels) {
     context.broker.publish(engine::ChannelMessage{
@@ -189,8 +185,8 @@ void publish(ServerContext& context, core::AppIndex app, const Trigger& trigger)
 }
 
 // The info attributes of several triggers, asked of the engine in one query.
-void answer_with_info(ServerContext& context, core::AppIndex app, std::vector<Trigger> triggers,
-                      bool batch, Respond respond) {
+void answer_with_info(server::ServerContext& context, core::AppIndex app,
+                      std::vector<Trigger> triggers, bool batch, Respond respond) {
   std::vector<std::string> channels;
   for (const auto& t : triggers) {
     if (t.info.any()) channels.insert(channels.end(), t.channels.begin(), t.channels.end());
@@ -226,8 +222,8 @@ void answer_with_info(ServerContext& context, core::AppIndex app, std::vector<Tr
 // posted to the caller's thread; answering first puts the answer ahead, so a backend is not
 // kept waiting behind a large fan-out (and its next trigger can start on the other threads
 // meanwhile). Everything that could refuse the request has been checked before.
-void answer_then_publish(ServerContext& context, core::AppIndex app, std::vector<Trigger> triggers,
-                         bool batch, Respond respond) {
+void answer_then_publish(server::ServerContext& context, core::AppIndex app,
+                         std::vector<Trigger> triggers, bool batch, Respond respond) {
   const bool wants_info =
       std::any_of(triggers.begin(), triggers.end(), [](const Trigger& t) { return t.info.any(); });
   if (wants_info) {
@@ -238,8 +234,12 @@ void answer_then_publish(ServerContext& context, core::AppIndex app, std::vector
   for (const auto& trigger : triggers) publish(context, app, trigger);
 }
 
-void post_events(ServerContext& context, core::AppIndex app, const RestRequest& request,
-                 Respond respond) {
+}  // namespace
+
+void post_events(ApiCall& call, Respond respond) {
+  auto& context = call.context;
+  const auto app = call.app;
+  const auto& request = call.request;
   auto body = parse_body_object(request);
   if (auto* refusal = std::get_if<Refusal>(&body)) return respond(refusal->response);
   auto trigger = parse_trigger(std::get<json::object>(body), true,
@@ -250,8 +250,10 @@ void post_events(ServerContext& context, core::AppIndex app, const RestRequest& 
   answer_then_publish(context, app, std::move(triggers), false, std::move(respond));
 }
 
-void post_batch_events(ServerContext& context, core::AppIndex app, const RestRequest& request,
-                       Respond respond) {
+void post_batch_events(ApiCall& call, Respond respond) {
+  auto& context = call.context;
+  const auto app = call.app;
+  const auto& request = call.request;
   auto body = parse_body_object(request);
   if (auto* refusal = std::get_if<Refusal>(&body)) return respond(refusal->response);
   const json::value* batch = std::get<json::object>(body).if_contains("batch");
@@ -275,8 +277,10 @@ void post_batch_events(ServerContext& context, core::AppIndex app, const RestReq
   answer_then_publish(context, app, std::move(triggers), true, std::move(respond));
 }
 
-void get_channels(ServerContext& context, core::AppIndex app, const RestRequest& request,
-                  Respond respond) {
+void get_channels(ApiCall& call, Respond respond) {
+  auto& context = call.context;
+  const auto app = call.app;
+  const auto& request = call.request;
   const std::string* prefix = query_param(request, "filter_by_prefix");
   InfoRequest info;
   if (const std::string* text = query_param(request, "info")) {
@@ -298,8 +302,14 @@ void get_channels(ServerContext& context, core::AppIndex app, const RestRequest&
       });
 }
 
-void get_channel(ServerContext& context, core::AppIndex app, const RestRequest& request,
-                 std::string channel, Respond respond) {
+void get_channel(ApiCall& call, Respond respond) {
+  std::string channel = call.params.at(0);
+  if (!core::classify_channel(channel)) {
+    return respond(error(400, "Invalid channel name \"" + channel + "\""));
+  }
+  auto& context = call.context;
+  const auto app = call.app;
+  const auto& request = call.request;
   InfoRequest info;
   if (const std::string* text = query_param(request, "info")) {
     auto wanted = parse_info(*text);
@@ -318,106 +328,30 @@ void get_channel(ServerContext& context, core::AppIndex app, const RestRequest& 
       });
 }
 
-void get_users(ServerContext& context, core::AppIndex app, std::string channel, Respond respond) {
+void get_channel_users(ApiCall& call, Respond respond) {
+  std::string channel = call.params.at(0);
+  if (!core::classify_channel(channel)) {
+    return respond(error(400, "Invalid channel name \"" + channel + "\""));
+  }
   if (core::classify_channel(channel) != ChannelKind::Presence) {
     return respond(error(400, "Users are only available for presence- channels"));
   }
-  context.engine.channel_users(app, channel,
-                               [respond = std::move(respond)](std::vector<std::string> users) {
-                                 json::array list;
-                                 for (auto& id : users) list.push_back(json::object{{"id", id}});
-                                 respond(ok(json::object{{"users", std::move(list)}}));
-                               });
+  call.context.engine.channel_users(call.app, channel,
+                                    [respond = std::move(respond)](std::vector<std::string> users) {
+                                      json::array list;
+                                      for (auto& id : users)
+                                        list.push_back(json::object{{"id", id}});
+                                      respond(ok(json::object{{"users", std::move(list)}}));
+                                    });
 }
 
-std::int64_t unix_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// Splits "/apps/{id}/rest/of/path" into id and the parts after it.
-std::vector<std::string_view> split_path(std::string_view path) {
-  std::vector<std::string_view> parts;
-  path.remove_prefix(kPrefix.size());
-  while (true) {
-    auto slash = path.find('/');
-    parts.push_back(path.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash + 1);
+void terminate_user_connections(ApiCall& call, Respond respond) {
+  const std::string& user = call.params.at(0);
+  if (!core::valid_user_id(user, call.config->max_user_id_length)) {
+    return respond(error(400, "Invalid user id \"" + user + "\""));
   }
-  return parts;
+  call.context.terminate_user(call.app, user);
+  respond(ok(json::object{}));
 }
 
-}  // namespace
-
-RestResponse rest_error(int status, std::string_view message) {
-  std::string body = "{\"error\":";
-  protocol::append_json_string(body, message);
-  body.push_back('}');
-  return {status, std::move(body), {}};
-}
-
-bool is_rest_path(std::string_view path) {
-  return path.starts_with(kPrefix);
-}
-
-void handle_rest(ServerContext& context, RestRequest request, Respond respond) {
-  const auto parts = split_path(request.path);
-  core::AppIndex app = 0;
-  const config::AppConfig* config = context.apps.find_by_id(parts[0], &app);
-  if (!config) return respond(error(404, "Unknown app id \"" + std::string(parts[0]) + "\""));
-  if (!config->enabled) return respond(error(403, "Application disabled"));
-  // What follows "/apps/{id}/", e.g. "events" or "client/ping".
-  const std::string_view rest =
-      std::string_view(request.path)
-          .substr(std::min(request.path.size(), kPrefix.size() + parts[0].size() + 1));
-  if (parts.size() > 1 && parts[1] == "client") {
-    // Pages authenticate with a user token, not the app's signature.
-    constexpr std::string_view kClient = "client/";
-    return handle_client(context, app, request, rest.substr(std::min(rest.size(), kClient.size())),
-                         std::move(respond));
-  }
-  auto auth =
-      protocol::verify_rest_request(request.method, request.path, request.query, request.body,
-                                    config->key, config->secret, unix_seconds());
-  if (!auth.ok) return respond(error(401, auth.problem));
-  if (is_signed_presence_path(rest)) {
-    return handle_signed_presence(context, app, request, rest, std::move(respond));
-  }
-
-  const auto& method = request.method;
-  auto need = [&](std::string_view wanted) {
-    if (method == wanted) return true;
-    respond(error(405, "Use " + std::string(wanted) + " for " + request.path));
-    return false;
-  };
-  const std::size_t n = parts.size();
-  if (n == 2 && parts[1] == "events") {
-    if (need("POST")) post_events(context, app, request, std::move(respond));
-  } else if (n == 2 && parts[1] == "batch_events") {
-    if (need("POST")) post_batch_events(context, app, request, std::move(respond));
-  } else if (n == 2 && parts[1] == "channels") {
-    if (need("GET")) get_channels(context, app, request, std::move(respond));
-  } else if ((n == 3 || (n == 4 && parts[3] == "users")) && parts[1] == "channels") {
-    std::string channel(parts[2]);
-    if (!core::classify_channel(channel)) {
-      return respond(error(400, "Invalid channel name \"" + channel + "\""));
-    }
-    if (!need("GET")) return;
-    if (n == 3) return get_channel(context, app, request, std::move(channel), std::move(respond));
-    get_users(context, app, std::move(channel), std::move(respond));
-  } else if (n == 4 && parts[1] == "users" && parts[3] == "terminate_connections") {
-    if (!need("POST")) return;
-    std::string user(parts[2]);
-    if (!core::valid_user_id(user, config->max_user_id_length)) {
-      return respond(error(400, "Invalid user id \"" + user + "\""));
-    }
-    context.terminate_user(app, user);
-    respond(ok(json::object{}));
-  } else {
-    respond(error(404, "No such endpoint: " + std::string(method) + " " + request.path));
-  }
-}
-
-}  // namespace greendot::server
+}  // namespace greendot::api
