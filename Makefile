@@ -1,11 +1,13 @@
 # The two commands a new user needs are `make run` and `make test`; the rest serve them.
 BUILD_DIR ?= build
 ASAN_BUILD_DIR ?= build-asan
+RELEASE_BUILD_DIR ?= build-release
 FUZZ_BUILD_DIR ?= build-fuzz
 CONFIG ?= config/greendot.dev.toml
 FUZZ_SECONDS ?= 30
 
-.PHONY: run build deps-build deps-test test unit-test integration-test test-sanitize fuzz format clean
+.PHONY: run build build-release deps-build deps-test test unit-test integration-test test-release \
+  test-sanitize fuzz format clean
 
 # Installs what is missing, builds, and starts greendot with the development app.
 run: deps-build build
@@ -32,6 +34,15 @@ unit-test:
 integration-test:
 	cd tests/integration && GREENDOT_BIN=$(abspath $(BUILD_DIR))/greendot npm test
 
+# A Release build (-O3), where GCC's optimiser reports warnings that the other builds do not
+# (errors under -Werror), and the unit tests on it.
+build-release:
+	cmake -S . -B $(RELEASE_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release
+	cmake --build $(RELEASE_BUILD_DIR)
+
+test-release: deps-test build-release
+	$(MAKE) --no-print-directory unit-test BUILD_DIR=$(RELEASE_BUILD_DIR)
+
 # The same tests against a build with AddressSanitizer and UndefinedBehaviorSanitizer.
 test-sanitize: deps-test
 	cmake -S . -B $(ASAN_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DGREENDOT_SANITIZE=ON
@@ -53,7 +64,7 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(FUZZ_BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_BUILD_DIR) $(RELEASE_BUILD_DIR) $(FUZZ_BUILD_DIR)
 
 # Benchmarks (bench/README.md): every scenario of issue #3, figures as JSON lines and a summary.
 BENCH_BUILD_DIR ?= build-bench

@@ -21,7 +21,9 @@ readonly BUILD_PACKAGES=(
   libssl-dev libsqlite3-dev libtomlplusplus-dev libcli11-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev
 )
-readonly TEST_PACKAGES=(libbenchmark-dev clang libclang-rt-14-dev clang-format curl php-cli)
+# sqlite3: the integration tests read the data file to see when a write has reached it.
+# php-cli: runs the README's PHP token snippet.
+readonly TEST_PACKAGES=(libbenchmark-dev clang libclang-rt-14-dev clang-format curl sqlite3 php-cli)
 readonly MIN_NODE_MAJOR=18
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

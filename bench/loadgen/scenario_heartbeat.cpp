@@ -54,7 +54,11 @@ namespace {
 constexpr std::int64_t kMs = 1'000'000;
 
 std::string user_name(int user) {
-  return "u" + std::to_string(user);
+  // Appended rather than "u" + std::to_string(user), for which GCC 12 at -O3 reports a false
+  // -Wrestrict overlap.
+  std::string name = "u";
+  name.append(std::to_string(user));
+  return name;
 }
 
 std::string context_of(const Options& o, int user) {

@@ -66,7 +66,9 @@ class Worker final : public ClientEvents {
       // pool is larger than the parallel sessions).
       std::uint64_t serial = churn_ids_[&client];
       if (options_.churn_users > 0) serial %= static_cast<std::uint64_t>(options_.churn_users);
-      const std::string user = "c" + std::to_string(plan_.index) + "-" + std::to_string(serial);
+      // Appended: GCC 12 at -O3 reports a false -Wrestrict for "c" + std::to_string(...).
+      std::string user = "c";
+      user.append(std::to_string(plan_.index)).append("-").append(std::to_string(serial));
       return client.subscribe(app_, channel_for(client.id()), user);
     }
     if (subscribe_on_open_) return subscribe(client);
@@ -145,7 +147,9 @@ class Worker final : public ClientEvents {
   }
 
   void subscribe(PusherClient& client) {
-    client.subscribe(app_, channel_for(client.id()), "u" + std::to_string(client.id()));
+    std::string user = "u";  // appended, as above
+    user.append(std::to_string(client.id()));
+    client.subscribe(app_, channel_for(client.id()), user);
   }
 
   // ---- commands ----

@@ -15,6 +15,7 @@
 #include <iterator>
 #include <limits>
 #include <map>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <system_error>
@@ -249,53 +250,103 @@ ServerSettings read_server(const toml::table& table) {
 }
 
 // "*" or scheme://host[:port], exactly as browsers send it in the Origin header.
+void check_origin(std::string_view where, std::string_view value) {
+  const bool looks_like_origin = (value.starts_with("http://") || value.starts_with("https://")) &&
+                                 value.find('/', value.find("//") + 2) == std::string::npos;
+  if (value != "*" && !looks_like_origin) {
+    fail(where,
+         "must be \"*\" or an origin like \"https://example.com\" (no path), got " + quoted(value));
+  }
+}
+
 std::vector<std::string> read_origins(const toml::array& array, const std::string& where) {
   std::vector<std::string> origins;
   for (std::size_t i = 0; i < array.size(); ++i) {
     const std::string item_where = where + "[" + std::to_string(i) + "]";
     const auto* origin = array.get(i)->as_string();
     if (origin == nullptr) fail(item_where, "must be a string");
-    const std::string value = origin->get();
-    const bool looks_like_origin =
-        (value.starts_with("http://") || value.starts_with("https://")) &&
-        value.find('/', value.find("//") + 2) == std::string::npos;
-    if (value != "*" && !looks_like_origin) {
-      fail(item_where, "must be \"*\" or an origin like \"https://example.com\" (no path), got \"" +
-                           value + "\"");
-    }
-    origins.push_back(value);
+    check_origin(item_where, origin->get());
+    origins.push_back(origin->get());
   }
   return origins;
 }
 
+// A per-app setting that is one switch or one number: its key in [[apps]] and [app_defaults],
+// and the variable that sets it for the app given by GREENDOT_APP_ID. One table for both, so
+// that a new setting cannot be forgotten by either.
+struct AppScalar {
+  std::string_view key;
+  std::string_view env;
+  bool AppConfig::*flag = nullptr;             // a switch, or
+  std::uint32_t AppConfig::*number = nullptr;  // a number within `range`
+  Range range{};
+};
+
+constexpr AppScalar app_switch(std::string_view key, std::string_view env, bool AppConfig::*flag) {
+  return {key, env, flag, nullptr, {}};
+}
+
+constexpr AppScalar app_number(std::string_view key, std::string_view env,
+                               std::uint32_t AppConfig::*number, Range range) {
+  return {key, env, nullptr, number, range};
+}
+
+constexpr std::array kAppScalars{
+    app_switch("enabled", "GREENDOT_APP_ENABLED", &AppConfig::enabled),
+    app_switch("client_events", "GREENDOT_APP_CLIENT_EVENTS", &AppConfig::client_events),
+    app_number("client_events_per_second", "GREENDOT_APP_CLIENT_EVENTS_PER_SECOND",
+               &AppConfig::client_events_per_second, kClientEventsPerSecondRange),
+    app_number("max_presence_members", "GREENDOT_APP_MAX_PRESENCE_MEMBERS",
+               &AppConfig::max_presence_members, kMaxPresenceMembersRange),
+    app_number("max_user_info_bytes", "GREENDOT_APP_MAX_USER_INFO_BYTES",
+               &AppConfig::max_user_info_bytes, kMaxUserInfoBytesRange),
+    app_number("max_user_id_length", "GREENDOT_APP_MAX_USER_ID_LENGTH",
+               &AppConfig::max_user_id_length, kMaxUserIdLengthRange),
+    app_number("max_connections", "GREENDOT_APP_MAX_CONNECTIONS", &AppConfig::max_connections,
+               kMaxConnectionsRange),
+    app_number("max_channels_per_connection", "GREENDOT_APP_MAX_CHANNELS_PER_CONNECTION",
+               &AppConfig::max_channels_per_connection, kMaxChannelsPerConnectionRange),
+    app_number("offline_grace_ms", "GREENDOT_APP_OFFLINE_GRACE_MS", &AppConfig::offline_grace_ms,
+               kOfflineGraceMsRange),
+    app_switch("user_authentication", "GREENDOT_APP_USER_AUTHENTICATION",
+               &AppConfig::user_authentication),
+    app_number("max_watchlist_size", "GREENDOT_APP_MAX_WATCHLIST_SIZE",
+               &AppConfig::max_watchlist_size, kMaxWatchlistSizeRange),
+    app_number("max_event_data_bytes", "GREENDOT_APP_MAX_EVENT_DATA_BYTES",
+               &AppConfig::max_event_data_bytes, kMaxEventDataBytesRange),
+    app_number("max_batch_events", "GREENDOT_APP_MAX_BATCH_EVENTS", &AppConfig::max_batch_events,
+               kMaxBatchEventsRange),
+    app_number("heartbeat_ttl_ms", "GREENDOT_APP_HEARTBEAT_TTL_MS", &AppConfig::heartbeat_ttl_ms,
+               kHeartbeatTtlMsRange),
+    app_number("max_token_lifetime_s", "GREENDOT_APP_MAX_TOKEN_LIFETIME_S",
+               &AppConfig::max_token_lifetime_s, kMaxTokenLifetimeSRange),
+    app_number("webhook_batch_ms", "GREENDOT_APP_WEBHOOK_BATCH_MS", &AppConfig::webhook_batch_ms,
+               kWebhookBatchMsRange),
+    app_number("webhook_batch_max_events", "GREENDOT_APP_WEBHOOK_BATCH_MAX_EVENTS",
+               &AppConfig::webhook_batch_max_events, kWebhookBatchMaxEventsRange),
+    app_number("webhook_timeout_ms", "GREENDOT_APP_WEBHOOK_TIMEOUT_MS",
+               &AppConfig::webhook_timeout_ms, kWebhookTimeoutMsRange),
+    app_number("webhook_retry_seconds", "GREENDOT_APP_WEBHOOK_RETRY_SECONDS",
+               &AppConfig::webhook_retry_seconds, kWebhookRetrySecondsRange),
+    app_number("webhook_queue_limit", "GREENDOT_APP_WEBHOOK_QUEUE_LIMIT",
+               &AppConfig::webhook_queue_limit, kWebhookQueueLimitRange),
+};
+
+// The list setting the environment can give too: comma-separated there.
+constexpr std::string_view kAllowedOriginsEnv = "GREENDOT_APP_ALLOWED_ORIGINS";
+
 // Every per-app setting except the identity, so that [app_defaults] can hold them too.
 void read_app_options(TableReader& reader, AppConfig& app) {
-  reader.boolean("enabled", app.enabled);
-  reader.boolean("client_events", app.client_events);
-  reader.number("client_events_per_second", app.client_events_per_second,
-                kClientEventsPerSecondRange);
-  reader.number("max_presence_members", app.max_presence_members, kMaxPresenceMembersRange);
-  reader.number("max_user_info_bytes", app.max_user_info_bytes, kMaxUserInfoBytesRange);
-  reader.number("max_user_id_length", app.max_user_id_length, kMaxUserIdLengthRange);
-  reader.number("max_connections", app.max_connections, kMaxConnectionsRange);
-  reader.number("max_channels_per_connection", app.max_channels_per_connection,
-                kMaxChannelsPerConnectionRange);
-  reader.number("offline_grace_ms", app.offline_grace_ms, kOfflineGraceMsRange);
-  reader.boolean("user_authentication", app.user_authentication);
-  reader.number("max_watchlist_size", app.max_watchlist_size, kMaxWatchlistSizeRange);
-  reader.number("max_event_data_bytes", app.max_event_data_bytes, kMaxEventDataBytesRange);
-  reader.number("max_batch_events", app.max_batch_events, kMaxBatchEventsRange);
-  reader.number("heartbeat_ttl_ms", app.heartbeat_ttl_ms, kHeartbeatTtlMsRange);
-  reader.number("max_token_lifetime_s", app.max_token_lifetime_s, kMaxTokenLifetimeSRange);
+  for (const AppScalar& setting : kAppScalars) {
+    if (setting.flag != nullptr) {
+      reader.boolean(setting.key, app.*setting.flag);
+    } else {
+      reader.number(setting.key, app.*setting.number, setting.range);
+    }
+  }
   if (const auto* origins = reader.array("allowed_origins")) {
     app.allowed_origins = read_origins(*origins, reader.where("allowed_origins"));
   }
-  reader.number("webhook_batch_ms", app.webhook_batch_ms, kWebhookBatchMsRange);
-  reader.number("webhook_batch_max_events", app.webhook_batch_max_events,
-                kWebhookBatchMaxEventsRange);
-  reader.number("webhook_timeout_ms", app.webhook_timeout_ms, kWebhookTimeoutMsRange);
-  reader.number("webhook_retry_seconds", app.webhook_retry_seconds, kWebhookRetrySecondsRange);
-  reader.number("webhook_queue_limit", app.webhook_queue_limit, kWebhookQueueLimitRange);
 }
 
 std::vector<std::string> read_event_types(const toml::array& array, const std::string& where) {
@@ -591,6 +642,79 @@ void apply_app(const Givens& givens, const AppConfig& defaults, std::vector<AppC
   existing->secret = std::move(given.secret);
 }
 
+// The per-app settings that the environment gives for the app of GREENDOT_APP_ID.
+struct AppEnvironment {
+  std::vector<std::pair<const AppScalar*, Given>> scalars;
+  std::optional<Given> allowed_origins;
+  bool empty() const { return scalars.empty() && !allowed_origins; }
+  const std::string& first_source() const {
+    return scalars.empty() ? allowed_origins->source : scalars.front().second.source;
+  }
+};
+
+AppEnvironment app_environment(const EnvironmentLookup& env) {
+  AppEnvironment given;
+  // Empty counts as unset, as for the other variables.
+  for (const AppScalar& setting : kAppScalars) {
+    if (auto text = env(std::string(setting.env)); text && !text->empty()) {
+      given.scalars.emplace_back(&setting, Given{std::string(setting.env), std::move(*text)});
+    }
+  }
+  if (auto text = env(std::string(kAllowedOriginsEnv)); text && !text->empty()) {
+    given.allowed_origins = Given{std::string(kAllowedOriginsEnv), std::move(*text)};
+  }
+  return given;
+}
+
+bool parsed_switch(std::string_view where, std::string_view text) {
+  if (text == "true") return true;
+  if (text == "false") return false;
+  fail(where, "must be true or false, got " + quoted(text));
+}
+
+// "https://a.example, http://localhost:5173": commas between origins, spaces around them allowed.
+std::vector<std::string> parsed_origins(std::string_view where, std::string_view text) {
+  std::vector<std::string> origins;
+  std::string_view rest = text;
+  while (true) {
+    const std::size_t comma = rest.find(',');
+    std::string_view item = rest.substr(0, comma);
+    while (item.starts_with(' ')) item.remove_prefix(1);
+    while (item.ends_with(' ')) item.remove_suffix(1);
+    if (item.empty()) fail(where, "has an empty origin between commas, got " + quoted(text));
+    check_origin(where, item);
+    origins.emplace_back(item);
+    if (comma == std::string_view::npos) return origins;
+    rest.remove_prefix(comma + 1);
+  }
+}
+
+// Last, so that these win over the file and over GREENDOT_OFFLINE_GRACE_MS for that one app.
+void apply_app_environment(const AppEnvironment& given, const Givens& givens,
+                           std::vector<AppConfig>& apps) {
+  if (given.empty()) return;
+  const Given* id = find(givens, "app_id");
+  if (id == nullptr) {
+    throw ConfigError(given.first_source() +
+                      " sets the app given by GREENDOT_APP_ID, GREENDOT_APP_KEY and "
+                      "GREENDOT_APP_SECRET (or --app-id, --app-key and --app-secret), which "
+                      "are not set");
+  }
+  AppConfig& app =
+      *std::find_if(apps.begin(), apps.end(), [&](const AppConfig& a) { return a.id == id->text; });
+  for (const auto& [setting, value] : given.scalars) {
+    if (setting->flag != nullptr) {
+      app.*setting->flag = parsed_switch(value.source, value.text);
+    } else {
+      app.*setting->number = parsed_number<std::uint32_t>(value.source, value.text, setting->range);
+    }
+  }
+  if (given.allowed_origins) {
+    app.allowed_origins =
+        parsed_origins(given.allowed_origins->source, given.allowed_origins->text);
+  }
+}
+
 void apply_offline_grace(const Givens& givens, std::vector<AppConfig>& apps) {
   if (const Given* given = find(givens, "offline_grace_ms")) {
     const auto grace_ms =
@@ -641,6 +765,7 @@ Settings load_settings(int argc, const char* const* argv, const EnvironmentLooku
   apply_server(givens, file.settings.server);
   apply_app(givens, file.app_defaults, file.settings.apps);
   apply_offline_grace(givens, file.settings.apps);
+  apply_app_environment(app_environment(env), givens, file.settings.apps);
   check_apps(file.settings.apps, config);
   return std::move(file.settings);
 }

@@ -63,6 +63,16 @@ void apply_mask(char* data, std::size_t size, const std::array<std::uint8_t, 4>&
   for (; i < size; ++i) data[i] = static_cast<char>(data[i] ^ key[i % 4]);
 }
 
+// The key as it applies to the byte after `unmasked` bytes: rotated so that it starts at
+// key[unmasked % 4]. Written out rather than with std::rotate, for which GCC 12 at -O3 reports a
+// false -Wstringop-overflow.
+std::array<std::uint8_t, 4> key_after(const std::array<std::uint8_t, 4>& key,
+                                      std::size_t unmasked) {
+  std::array<std::uint8_t, 4> rotated{};
+  for (std::size_t i = 0; i < rotated.size(); ++i) rotated[i] = key[(i + unmasked) % key.size()];
+  return rotated;
+}
+
 // Cuts the buffer back to `keep` bytes once the event handler returns or throws, so that the
 // delivered payload never leaks into the next message. A large allocation is given back when
 // nothing remains, since most connections only ever see small messages.
@@ -234,7 +244,7 @@ std::string_view FrameParser::consume_payload(std::string_view bytes, const Sink
   buffer_.append(bytes.substr(0, size));
   if (masked_) {
     apply_mask(buffer_.data() + start, size, mask_);
-    std::rotate(mask_.begin(), mask_.begin() + size % mask_.size(), mask_.end());
+    mask_ = key_after(mask_, size);
   }
   remaining_ -= size;
   if (remaining_ == 0) finish_frame(sink);

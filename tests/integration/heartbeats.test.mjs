@@ -15,6 +15,7 @@
 
 import { describe, test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -208,6 +209,21 @@ process.on('exit', () => {
   for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * A user's row in the SQLite file of `dataDir`, as a restart would read it (the committed state,
+ * write-ahead log included), or null while there is none. Read with the sqlite3 tool, read-only.
+ */
+function storedUser(dataDir, appId, userId) {
+  const file = path.join(dataDir, 'greendot.sqlite3');
+  if (!fs.existsSync(file)) return null;
+  const quote = (text) => `'${text.replaceAll("'", "''")}'`;
+  const query =
+    'SELECT last_seen_ms, visibility, last_seen_privacy FROM users ' +
+    `WHERE app_id = ${quote(appId)} AND user_id = ${quote(userId)}`;
+  const out = execFileSync('sqlite3', ['-readonly', '-json', file, query], { encoding: 'utf8' });
+  return out.trim() === '' ? null : JSON.parse(out)[0];
+}
+
 // ---------------------------------------------------------------------------------------------
 
 describe('HTTP heartbeats and presence endpoints', () => {
@@ -342,8 +358,11 @@ describe('HTTP heartbeats and presence endpoints', () => {
         const afterAnswer = removed.at - answeredAt;
         assert.ok(afterSend >= 1500, `member_removed came ${afterSend} ms after the last heartbeat was sent, before 1.5 s`);
         assert.ok(afterAnswer <= 2000 + 1500, `member_removed came ${afterAnswer} ms after the last heartbeat was answered (TTL 2 s)`);
-        // Keep the keeper pinging for a while longer than a TTL.
-        await sleep(2500);
+        // Keep the keeper pinging for longer than a TTL: until another user who pings once, after
+        // the keeper's latest ping, has expired. Had the keeper's pings not counted, its removal
+        // (an earlier deadline) would have come first.
+        okJson(await b.heartbeat({ user_id: 'quitter-2', contexts: ['expiry'] }), 'quitter-2 ping');
+        await obs.removed('quitter-2', 2000 + 1500 + 1000);
         assert.deepEqual(obs.of('keeper'), ['added'], 'the user who keeps pinging stays');
         assert.deepEqual(await b.memberIds('presence-expiry'), ['keeper', 'observer']);
       } finally {
@@ -453,7 +472,6 @@ describe('HTTP heartbeats and presence endpoints', () => {
 
       await hb.goOffline('mix');
       await sentinel(hb, obs, 'mixed.1');
-      await sleep(200);
       assert.deepEqual(obs.of('mix'), ['added'], 'heartbeat offline while the socket is open does not remove them');
       assert.deepEqual(await hb.memberIds('presence-mixed.1'), ['mix', 'observer']);
       assert.equal((await hb.one('mix')).online, true);
@@ -474,7 +492,8 @@ describe('HTTP heartbeats and presence endpoints', () => {
       await hb.beat('mox', ['mixed.2'], info);
 
       mox.disconnect();
-      await sleep(300);
+      // Until greendot has seen the socket go: the observer's is the only subscription left.
+      await waitFor(async () => okJson(await hb.channel('presence-mixed.2', 'subscription_count')).subscription_count === 1, 5000, 'the socket gone');
       await sentinel(hb, obs, 'mixed.2');
       assert.deepEqual(obs.of('mox'), ['added'], 'the heartbeat keeps them present after the socket closed');
       assert.deepEqual(await hb.memberIds('presence-mixed.2'), ['mox', 'observer']);
@@ -499,8 +518,9 @@ describe('HTTP heartbeats and presence endpoints', () => {
       const backAt = Date.now();
       assert.ok(backAt - offlineAt < 500, `came back ${backAt - offlineAt} ms after going offline: test setup too slow for the grace`);
 
-      await sleep(1000 + 500);
-      await sentinel(b, obs, 'reload');
+      // Until a user who went offline after it has been removed: the reloader's removal, had
+      // the return not cancelled it, was due earlier and would have come first.
+      await obs.removed(await sentinel(b, obs, 'reload'), 1000 + 1500 + 1000);
       assert.deepEqual(obs.of('reloader'), ['added'], 'a return within the grace makes no event');
       const members = (await b.memberIds('presence-reload')).filter((id) => !id.startsWith('sentinel-')); // sentinels linger in grace
       assert.deepEqual(members, ['observer', 'reloader']);
@@ -520,8 +540,8 @@ describe('HTTP heartbeats and presence endpoints', () => {
       okJson(await client.beacon(server, graceful, token));
       okJson(await client.ping(server, graceful, token, { contexts: ['reload.page'] }));
       assert.ok(Date.now() - t0 < 500, 'test setup too slow for the grace');
-      await sleep(1500);
-      await sentinel(backend(server, graceful), obs, 'reload.page');
+      // As above: a user who left later has been removed, so this one's removal would have come.
+      await obs.removed(await sentinel(backend(server, graceful), obs, 'reload.page'), 1000 + 1500 + 1000);
       assert.deepEqual(obs.of('reloading-page'), ['added']);
       okJson(await client.beacon(server, graceful, token));
       await obs.removed('reloading-page', 1000 + 1500 + 1000);
@@ -539,7 +559,6 @@ describe('HTTP heartbeats and presence endpoints', () => {
       assert.equal(online.online, true);
       assertNear(online.last_seen, Date.now(), 2000, 'last_seen while online');
 
-      await sleep(300);
       const offlineAt = Date.now();
       await hb.goOffline('ls-1');
       const offline = await hb.one('ls-1');
@@ -547,7 +566,8 @@ describe('HTTP heartbeats and presence endpoints', () => {
       assert.equal(offline.online, false);
       assertNear(offline.last_seen, offlineAt, 2000, 'last_seen after going offline');
 
-      // It stays put while they are away.
+      // It stays put while they are away. What is checked is that time passing (past a store
+      // flush, every second) does not move it, so here the wait itself is the condition.
       await sleep(1200);
       assert.deepEqual(await hb.one('ls-1'), offline);
 
@@ -587,7 +607,8 @@ describe('HTTP heartbeats and presence endpoints', () => {
         const before = await b1.one('durable');
         assert.equal(before.online, false);
         assertNear(before.last_seen, offlineAt, 2000, 'last_seen before the kill');
-        await sleep(1500); // the store writes every second
+        // The store writes every second: wait until the file has it, as the next start reads it.
+        await waitFor(() => storedUser(dir, app.id, 'durable')?.last_seen_ms === before.last_seen, 5000, 'last_seen in the SQLite file');
         await s1.kill();
         assert.equal(s1.exitInfo.signal, 'SIGKILL');
         s1 = null;
@@ -958,7 +979,11 @@ describe('privacy', () => {
     try {
       let b = backend(s, app);
       okJson(await b.putPrivacy('p-a', { visibility: 'nobody', last_seen: 'hidden' }));
-      await sleep(1500);
+      // Until the store has written it (every second): 1 = nobody, 2 = hidden.
+      await waitFor(() => {
+        const row = storedUser(dir, app.id, 'p-a');
+        return row?.visibility === 1 && row?.last_seen_privacy === 2;
+      }, 5000, 'privacy in the SQLite file');
       await s.kill();
       s = await startServer({ server: { data_dir: dir }, apps: [app] });
       b = backend(s, app);

@@ -200,11 +200,14 @@ describe('presence', () => {
       const rejoinMs = Date.now() - leftAt;
       assert.ok(rejoinMs < GRACE_MS, `rejoined ${rejoinMs} ms after leaving: test setup too slow for the grace`);
 
-      // Let the grace run out twice over, then use a sentinel user to flush the observer's stream.
-      await sleep(2 * GRACE_MS);
+      // A user who joins and leaves after the reload: once its member_removed has come, the
+      // grace of 7's first connection, due earlier, has ended too, and its removal would have
+      // come first.
       const sentinel = clients.pusher(graceUser(8));
       await subscribed(sentinel.subscribe(channel));
       await waitFor(() => obs.of(8).length === 1, 5000, 'member_added 8');
+      sentinel.disconnect();
+      await waitFor(() => obs.of(8).includes('removed'), GRACE_MS + 5000, 'member_removed 8');
       assert.deepEqual(obs.of(7), ['added'], 'the reload was invisible to others');
       assert.ok(obs.ch.members.get('7'));
     });
@@ -236,10 +239,12 @@ describe('presence', () => {
       await waitFor(() => obs.of('flip').length === 1, 5000, 'member_added flip');
       c.unsubscribe(channel);
       assertSucceededPresence(await c.subscribePresence(grace, channel, 'flip', {}), channel);
-      await sleep(2 * GRACE_MS);
+      // As above: a later user's removal proves the earlier grace has passed.
       const s = await clients.raw({ app: grace });
       assertSucceededPresence(await s.subscribePresence(grace, channel, 'sentinel', {}), channel);
       await waitFor(() => obs.of('sentinel').length === 1, 5000, 'member_added sentinel');
+      s.unsubscribe(channel);
+      await waitFor(() => obs.of('sentinel').includes('removed'), GRACE_MS + 5000, 'member_removed sentinel');
       assert.deepEqual(obs.of('flip'), ['added']);
     });
   });

@@ -63,9 +63,11 @@ describe('watchlists, invisibility and status', () => {
     await waitFor(() => seen.some((e) => e[0] === 'offline' && e.includes('w-2')), 5000, 'w-2 offline');
     already.disconnect();
     await waitFor(() => seen.some((e) => e[0] === 'offline' && e.includes('w-1')), 5000, 'w-1 offline');
-    // Users not on the list are never reported.
+    // Users not on the list are never reported: w-2 signs in after w-3, so an event about w-3
+    // would have come before w-2's.
     await signedIn('w-3');
-    await new Promise((r) => setTimeout(r, 300));
+    await signedIn('w-2');
+    await waitFor(() => seen.filter((e) => e[0] === 'online' && e.includes('w-2')).length === 2, 5000, 'w-2 online again');
     assert.ok(!seen.some((e) => e.includes('w-3')));
   });
 

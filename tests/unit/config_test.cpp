@@ -361,6 +361,147 @@ TEST_F(LoadSettingsTest, EnvironmentValueOverriddenByAFlagIsNotParsed) {
   EXPECT_EQ(load({"--port", "9000"}).server.port, 9000);
 }
 
+// ---- Per-app settings of the app that the environment gives ----
+
+// Each per-app setting that is one value, with its variable and a value other than the default.
+struct AppOverride {
+  const char* env;
+  const char* value;
+  std::string (*read)(const AppConfig&);
+};
+
+std::string text_of(bool value) {
+  return value ? "true" : "false";
+}
+
+const AppOverride kAppOverrides[] = {
+    {"GREENDOT_APP_ENABLED", "false", [](const AppConfig& a) { return text_of(a.enabled); }},
+    {"GREENDOT_APP_CLIENT_EVENTS", "false",
+     [](const AppConfig& a) { return text_of(a.client_events); }},
+    {"GREENDOT_APP_CLIENT_EVENTS_PER_SECOND", "25",
+     [](const AppConfig& a) { return std::to_string(a.client_events_per_second); }},
+    {"GREENDOT_APP_MAX_PRESENCE_MEMBERS", "5000",
+     [](const AppConfig& a) { return std::to_string(a.max_presence_members); }},
+    {"GREENDOT_APP_MAX_USER_INFO_BYTES", "2048",
+     [](const AppConfig& a) { return std::to_string(a.max_user_info_bytes); }},
+    {"GREENDOT_APP_MAX_USER_ID_LENGTH", "64",
+     [](const AppConfig& a) { return std::to_string(a.max_user_id_length); }},
+    {"GREENDOT_APP_MAX_CONNECTIONS", "300",
+     [](const AppConfig& a) { return std::to_string(a.max_connections); }},
+    {"GREENDOT_APP_MAX_CHANNELS_PER_CONNECTION", "20",
+     [](const AppConfig& a) { return std::to_string(a.max_channels_per_connection); }},
+    {"GREENDOT_APP_OFFLINE_GRACE_MS", "1500",
+     [](const AppConfig& a) { return std::to_string(a.offline_grace_ms); }},
+    {"GREENDOT_APP_USER_AUTHENTICATION", "false",
+     [](const AppConfig& a) { return text_of(a.user_authentication); }},
+    {"GREENDOT_APP_MAX_WATCHLIST_SIZE", "7",
+     [](const AppConfig& a) { return std::to_string(a.max_watchlist_size); }},
+    {"GREENDOT_APP_MAX_EVENT_DATA_BYTES", "4096",
+     [](const AppConfig& a) { return std::to_string(a.max_event_data_bytes); }},
+    {"GREENDOT_APP_MAX_BATCH_EVENTS", "3",
+     [](const AppConfig& a) { return std::to_string(a.max_batch_events); }},
+    {"GREENDOT_APP_HEARTBEAT_TTL_MS", "45000",
+     [](const AppConfig& a) { return std::to_string(a.heartbeat_ttl_ms); }},
+    {"GREENDOT_APP_WEBHOOK_BATCH_MS", "0",
+     [](const AppConfig& a) { return std::to_string(a.webhook_batch_ms); }},
+    {"GREENDOT_APP_WEBHOOK_BATCH_MAX_EVENTS", "10",
+     [](const AppConfig& a) { return std::to_string(a.webhook_batch_max_events); }},
+    {"GREENDOT_APP_WEBHOOK_TIMEOUT_MS", "800",
+     [](const AppConfig& a) { return std::to_string(a.webhook_timeout_ms); }},
+    {"GREENDOT_APP_WEBHOOK_RETRY_SECONDS", "0",
+     [](const AppConfig& a) { return std::to_string(a.webhook_retry_seconds); }},
+    {"GREENDOT_APP_WEBHOOK_QUEUE_LIMIT", "50",
+     [](const AppConfig& a) { return std::to_string(a.webhook_queue_limit); }},
+};
+
+TEST_F(LoadSettingsTest, EveryPerAppSettingCanComeFromTheEnvironment) {
+  const AppConfig defaults;
+  for (const AppOverride& o : kAppOverrides) {
+    env_.clear();
+    set_env_app("a", "k", "s");
+    ASSERT_NE(o.read(defaults), o.value) << o.env << ": pick a value that is not the default";
+    env_[o.env] = o.value;
+    const Settings settings = load();
+    ASSERT_EQ(settings.apps.size(), 1u);
+    EXPECT_EQ(o.read(settings.apps[0]), o.value) << o.env;
+  }
+}
+
+TEST_F(LoadSettingsTest, AllowedOriginsFromTheEnvironmentAreCommaSeparated) {
+  set_env_app("a", "k", "s");
+  env_["GREENDOT_APP_ALLOWED_ORIGINS"] =
+      "https://app.example, http://localhost:5173,http://[::1]:8080";
+  EXPECT_EQ(load().apps[0].allowed_origins,
+            (std::vector<std::string>{"https://app.example", "http://localhost:5173",
+                                      "http://[::1]:8080"}));
+  env_["GREENDOT_APP_ALLOWED_ORIGINS"] = "*";
+  EXPECT_EQ(load().apps[0].allowed_origins, std::vector<std::string>{"*"});
+}
+
+TEST_F(LoadSettingsTest, PerAppEnvironmentSettingsWinForThatAppOnly) {
+  const std::string config = write_config(R"(
+[[apps]]
+id = "dev-app"
+key = "dev-key"
+secret = "dev-secret"
+max_presence_members = 7
+allowed_origins = ["https://file.example"]
+
+[[apps]]
+id = "other"
+key = "other-key"
+secret = "other-secret"
+)");
+  set_env_app("dev-app", "dev-key", "dev-secret");
+  env_["GREENDOT_APP_MAX_PRESENCE_MEMBERS"] = "70";
+  env_["GREENDOT_APP_ALLOWED_ORIGINS"] = "https://env.example";
+  env_["GREENDOT_OFFLINE_GRACE_MS"] = "250";    // every app...
+  env_["GREENDOT_APP_OFFLINE_GRACE_MS"] = "0";  // ...but this one
+  const Settings settings = load({"--config", config});
+  ASSERT_EQ(settings.apps.size(), 2u);
+  EXPECT_EQ(settings.apps[0].max_presence_members, 70u);
+  EXPECT_EQ(settings.apps[0].allowed_origins, std::vector<std::string>{"https://env.example"});
+  EXPECT_EQ(settings.apps[0].offline_grace_ms, 0u);
+  EXPECT_EQ(settings.apps[1].max_presence_members, AppConfig{}.max_presence_members);
+  EXPECT_TRUE(settings.apps[1].allowed_origins.empty());
+  EXPECT_EQ(settings.apps[1].offline_grace_ms, 250u);
+}
+
+TEST_F(LoadSettingsTest, BadPerAppEnvironmentValuesSayWhichVariableAndWhy) {
+  set_env_app("a", "k", "s");
+  env_["GREENDOT_APP_MAX_PRESENCE_MEMBERS"] = "0";
+  EXPECT_EQ(error(), "GREENDOT_APP_MAX_PRESENCE_MEMBERS: must be a positive integer, got 0");
+  env_["GREENDOT_APP_MAX_PRESENCE_MEMBERS"] = "many";
+  EXPECT_EQ(error(), "GREENDOT_APP_MAX_PRESENCE_MEMBERS: must be an integer, got \"many\"");
+  env_.erase("GREENDOT_APP_MAX_PRESENCE_MEMBERS");
+
+  env_["GREENDOT_APP_CLIENT_EVENTS"] = "yes";
+  EXPECT_EQ(error(), "GREENDOT_APP_CLIENT_EVENTS: must be true or false, got \"yes\"");
+  env_.erase("GREENDOT_APP_CLIENT_EVENTS");
+
+  env_["GREENDOT_APP_ALLOWED_ORIGINS"] = "https://a.example/app";
+  EXPECT_EQ(error(),
+            "GREENDOT_APP_ALLOWED_ORIGINS: must be \"*\" or an origin like "
+            "\"https://example.com\" (no path), got \"https://a.example/app\"");
+  env_["GREENDOT_APP_ALLOWED_ORIGINS"] = "https://a.example,,https://b.example";
+  EXPECT_EQ(error(),
+            "GREENDOT_APP_ALLOWED_ORIGINS: has an empty origin between commas, got "
+            "\"https://a.example,,https://b.example\"");
+}
+
+TEST_F(LoadSettingsTest, PerAppEnvironmentSettingWithoutAnEnvironmentAppIsAnError) {
+  env_["GREENDOT_APP_MAX_PRESENCE_MEMBERS"] = "70";
+  EXPECT_EQ(file_error(kOneApp),
+            "GREENDOT_APP_MAX_PRESENCE_MEMBERS sets the app given by GREENDOT_APP_ID, "
+            "GREENDOT_APP_KEY and GREENDOT_APP_SECRET (or --app-id, --app-key and --app-secret), "
+            "which are not set");
+  EXPECT_EQ(load({"--config", write_config(kOneApp), "--app-id", "dev-app", "--app-key", "k",
+                  "--app-secret", "s"})
+                .apps[0]
+                .max_presence_members,
+            70u);
+}
+
 // ---- The file: unreadable, malformed, unknown keys, wrong types ----
 
 TEST_F(LoadSettingsTest, MissingFileIsAnError) {

@@ -141,6 +141,9 @@ const delay = (ms) => new Promise((r) => setTimeout(r, ms));
  * @param {object} [opts.server]  [server] table overrides (activity_timeout, pong_timeout, ...)
  * @param {object[]} [opts.apps]  app entries (use makeApp); default: one app
  * @param {string[]} [opts.args]  extra command-line arguments
+ * @param {string} [opts.configFile]  a config file of the repository to start with instead of one
+ *   written from opts.server and opts.apps (which should then describe its apps); the port and
+ *   the data directory are still the test's own
  */
 export async function startServer(opts = {}) {
   if (!fs.existsSync(binaryPath)) {
@@ -160,10 +163,16 @@ export async function startServer(opts = {}) {
   };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'greendot-itest-'));
   tempDirs.add(dir);
-  const configPath = path.join(dir, 'greendot.toml');
-  fs.writeFileSync(configPath, toToml({ server: serverTable, apps }));
+  let configPath = path.join(dir, 'greendot.toml');
+  const args = [...(opts.args ?? [])];
+  if (opts.configFile) {
+    configPath = opts.configFile;
+    args.unshift('--port', String(port), '--data-dir', dir);
+  } else {
+    fs.writeFileSync(configPath, toToml({ server: serverTable, apps }));
+  }
 
-  const child = spawn(binaryPath, ['--config', configPath, ...(opts.args ?? [])], {
+  const child = spawn(binaryPath, ['--config', configPath, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...childEnv(), ...(opts.env ?? {}) },
   });
