@@ -6,7 +6,7 @@
 
 #include <algorithm>
 
-#include "protocol/signature.hpp"
+#include "auth/channel_auth.hpp"
 #include "server/connection.hpp"
 
 namespace greendot::server {
@@ -94,8 +94,7 @@ void Connection::handle_subscribe(const boost::json::value& data) {
   }
   if (*kind == ChannelKind::Presence) return subscribe_presence(channel, request);
   if (core::needs_authorization(*kind)) {
-    const std::string to_sign = protocol::channel_string_to_sign(socket_id_.to_string(), channel);
-    if (!request.auth || !protocol::verify_auth(*request.auth, app().key, app().secret, to_sign)) {
+    if (!auth::subscription_authorized(app(), socket_id_.to_string(), channel, request.auth)) {
       return refuse_subscription(channel, "AuthError", "Invalid signature for " + channel, 401);
     }
   }
@@ -111,9 +110,8 @@ void Connection::subscribe_presence(std::string channel, const pusher::Subscribe
     return refuse_subscription(channel, "InvalidChannelData", "Presence channels need channel_data",
                                400);
   }
-  const std::string to_sign =
-      protocol::presence_string_to_sign(socket_id_.to_string(), channel, *request.channel_data);
-  if (!request.auth || !protocol::verify_auth(*request.auth, config.key, config.secret, to_sign)) {
+  if (!auth::presence_authorized(config, socket_id_.to_string(), channel, *request.channel_data,
+                                 request.auth)) {
     return refuse_subscription(channel, "AuthError", "Invalid signature for " + channel, 401);
   }
   auto identity = pusher::parse_channel_data(*request.channel_data, config.max_user_id_length,
@@ -195,9 +193,7 @@ void Connection::handle_signin(const boost::json::value& data) {
   auto parsed = pusher::read_signin(data);
   if (const auto* problem = problem_of(parsed)) return close(4009, problem->message);
   const auto& request = std::get<pusher::SigninRequest>(parsed);
-  const std::string to_sign =
-      protocol::user_string_to_sign(socket_id_.to_string(), request.user_data);
-  if (!protocol::verify_auth(request.auth, config.key, config.secret, to_sign)) {
+  if (!auth::signin_authorized(config, socket_id_.to_string(), request.user_data, request.auth)) {
     return close(4009, "Invalid signature for pusher:signin");
   }
   auto parsed_user = pusher::parse_user_data(request.user_data, config.max_user_id_length);
