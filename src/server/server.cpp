@@ -10,14 +10,20 @@
 #include <stdexcept>
 #include <thread>
 
-#include "server/http_session.hpp"
 #include "storage/memory_user_store.hpp"
 #include "storage/sqlite_user_store.hpp"
+#include "transport/http_session.hpp"
 
 namespace greendot::server {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
+
+core::Millis now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 namespace {
 
@@ -138,7 +144,7 @@ void Server::accept_next() {
                            if (ec == asio::error::operation_aborted) return;
                            if (!ec) {
                              asio::post(shard.io(), [&shard, socket = std::move(socket)]() mutable {
-                               serve_http(shard, std::move(socket));
+                               transport::serve_http(shard, std::move(socket));
                              });
                            } else {
                              // Out of file descriptors and the like: keep serving those already

@@ -14,11 +14,13 @@
 #include "engine/local_broker.hpp"
 #include "server/app_registry.hpp"
 #include "server/server_context.hpp"
-#include "server/shard.hpp"
 #include "storage/user_store.hpp"
+#include "transport/shard.hpp"
 #include "webhooks/webhook_dispatcher.hpp"
 
 namespace greendot::server {
+
+using transport::Shard;
 
 class Server {
  public:

@@ -1,11 +1,11 @@
-#include "server/outbound_queue.hpp"
+#include "transport/outbound_queue.hpp"
 
 #include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
 
-namespace greendot::server {
+namespace greendot::transport {
 namespace {
 
 engine::SharedFrame frame(std::string text) {
@@ -113,4 +113,4 @@ TEST(OutboundQueue, ClearForgetsEverything) {
 }
 
 }  // namespace
-}  // namespace greendot::server
+}  // namespace greendot::transport

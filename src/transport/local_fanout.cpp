@@ -1,8 +1,8 @@
-#include "server/local_fanout.hpp"
+#include "transport/local_fanout.hpp"
 
 #include <algorithm>
 
-namespace greendot::server {
+namespace greendot::transport {
 
 void LocalFanout::add(core::AppIndex app, std::string_view channel, FrameSink* sink) {
   if (apps_.size() <= app) apps_.resize(app + 1);
@@ -49,4 +49,4 @@ std::size_t LocalFanout::subscriber_count(core::AppIndex app, std::string_view c
   return sinks ? sinks->size() : 0;
 }
 
-}  // namespace greendot::server
+}  // namespace greendot::transport

@@ -10,7 +10,7 @@
 
 #include "engine/broker.hpp"
 
-namespace greendot::server {
+namespace greendot::transport {
 
 class OutboundQueue {
  public:
@@ -41,4 +41,4 @@ class OutboundQueue {
   std::size_t bytes_ = 0;
 };
 
-}  // namespace greendot::server
+}  // namespace greendot::transport

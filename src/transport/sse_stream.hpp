@@ -22,10 +22,10 @@
 #include "api/client_api.hpp"
 #include "api/routes.hpp"
 #include "engine/presence_engine.hpp"
-#include "server/local_fanout.hpp"
-#include "server/shard.hpp"
+#include "transport/local_fanout.hpp"
+#include "transport/shard.hpp"
 
-namespace greendot::server {
+namespace greendot::transport {
 
 // Opens the stream of a checked request (api/routes resolved it; api/client_api knows who it
 // is). When it is acceptable, takes over the socket (the stream then answers it: 200 and
@@ -86,4 +86,4 @@ class SseStream final : public std::enable_shared_from_this<SseStream>,
   bool writing_now_ = false;
 };
 
-}  // namespace greendot::server
+}  // namespace greendot::transport

@@ -7,9 +7,9 @@
 #include <algorithm>
 
 #include "auth/channel_auth.hpp"
-#include "server/connection.hpp"
+#include "transport/connection.hpp"
 
-namespace greendot::server {
+namespace greendot::transport {
 
 namespace pusher = protocol::pusher;
 using core::ChannelKind;
@@ -290,4 +290,4 @@ void Connection::handle_client_event(pusher::ClientMessage& message) {
                                             socket_id_.to_string(), subscription->user_id));
 }
 
-}  // namespace greendot::server
+}  // namespace greendot::transport

@@ -1,6 +1,6 @@
-#include "server/outbound_queue.hpp"
+#include "transport/outbound_queue.hpp"
 
-namespace greendot::server {
+namespace greendot::transport {
 
 namespace {
 
@@ -76,4 +76,4 @@ void OutboundQueue::release_if_drained() {
   offset_ = 0;
 }
 
-}  // namespace greendot::server
+}  // namespace greendot::transport

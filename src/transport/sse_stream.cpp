@@ -1,4 +1,4 @@
-#include "server/sse_stream.hpp"
+#include "transport/sse_stream.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
@@ -13,9 +13,9 @@
 
 #include "core/channel_name.hpp"
 #include "protocol/json_text.hpp"
-#include "server/discard_input.hpp"
+#include "transport/discard_input.hpp"
 
-namespace greendot::server {
+namespace greendot::transport {
 
 namespace asio = boost::asio;
 namespace json = boost::json;
@@ -30,7 +30,7 @@ constexpr std::string_view kCrlf = "\r\n";
 constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
 // A stream holds a socket like a WebSocket connection, so it counts against max_connections.
-bool take_connection_slot(AppRegistry& apps, core::AppIndex app) {
+bool take_connection_slot(server::AppRegistry& apps, core::AppIndex app) {
   const auto limit = apps.app(app).max_connections;
   auto& count = apps.connections(app);
   if (limit != 0 && count.fetch_add(1) >= limit) {
@@ -372,4 +372,4 @@ void SseStream::finish() {
   spdlog::debug("sse stream of user {} in {} ended", member_.user_id, member_.channel);
 }
 
-}  // namespace greendot::server
+}  // namespace greendot::transport

@@ -1,4 +1,4 @@
-#include "server/http_session.hpp"
+#include "transport/http_session.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
@@ -16,11 +16,11 @@
 #include "api/routes.hpp"
 #include "protocol/json_text.hpp"
 #include "protocol/websocket_handshake.hpp"
-#include "server/connection.hpp"
-#include "server/shard.hpp"
-#include "server/sse_stream.hpp"
+#include "transport/connection.hpp"
+#include "transport/shard.hpp"
+#include "transport/sse_stream.hpp"
 
-namespace greendot::server {
+namespace greendot::transport {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -287,4 +287,4 @@ void serve_http(Shard& shard, asio::ip::tcp::socket socket) {
   });
 }
 
-}  // namespace greendot::server
+}  // namespace greendot::transport

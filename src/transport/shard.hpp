@@ -15,10 +15,14 @@
 
 #include "core/liveness_tracker.hpp"
 #include "engine/broker.hpp"
-#include "server/local_fanout.hpp"
 #include "server/server_context.hpp"
+#include "transport/local_fanout.hpp"
 
-namespace greendot::server {
+namespace greendot::transport {
+
+// The wiring every transport shares (server/server_context.hpp).
+using server::now_ms;
+using server::ServerContext;
 
 class Connection;
 class SseStream;
@@ -96,4 +100,4 @@ class Shard final : public engine::MessageSink {
   std::thread thread_;
 };
 
-}  // namespace greendot::server
+}  // namespace greendot::transport

@@ -1,13 +1,13 @@
-#include "server/shard.hpp"
+#include "transport/shard.hpp"
 
 #include <boost/asio/post.hpp>
 
 #include <chrono>
 
-#include "server/connection.hpp"
-#include "server/sse_stream.hpp"
+#include "transport/connection.hpp"
+#include "transport/sse_stream.hpp"
 
-namespace greendot::server {
+namespace greendot::transport {
 
 namespace asio = boost::asio;
 
@@ -19,12 +19,6 @@ constexpr auto kSweepInterval = std::chrono::milliseconds(250);
 constexpr core::Millis kKeepAliveInterval = 15000;
 
 }  // namespace
-
-core::Millis now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 Shard::Shard(ServerContext& context, unsigned index)
     : context_(context),
@@ -160,4 +154,4 @@ void Shard::join() {
   if (thread_.joinable()) thread_.join();
 }
 
-}  // namespace greendot::server
+}  // namespace greendot::transport

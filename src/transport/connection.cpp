@@ -1,6 +1,6 @@
-#include "server/connection.hpp"
+#include "transport/connection.hpp"
 
-#include "server/discard_input.hpp"
+#include "transport/discard_input.hpp"
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
@@ -10,7 +10,7 @@
 #include <cerrno>
 #include <charconv>
 
-namespace greendot::server {
+namespace greendot::transport {
 
 namespace asio = boost::asio;
 namespace ws = protocol::websocket;
@@ -284,4 +284,4 @@ void Connection::finish() {
   shard_.detach(*this);
 }
 
-}  // namespace greendot::server
+}  // namespace greendot::transport

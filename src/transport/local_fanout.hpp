@@ -9,7 +9,7 @@
 
 #include "engine/broker.hpp"
 
-namespace greendot::server {
+namespace greendot::transport {
 
 // What a subscriber must offer to receive broadcasts.
 class FrameSink {
@@ -37,4 +37,4 @@ class LocalFanout {
   std::vector<Channels> apps_;  // indexed by app
 };
 
-}  // namespace greendot::server
+}  // namespace greendot::transport

@@ -4,11 +4,11 @@
 
 #include <boost/asio/ip/tcp.hpp>
 
-namespace greendot::server {
+namespace greendot::transport {
 
 class Shard;
 
 // Serves HTTP on `socket` (already owned by the shard's thread) until it closes or upgrades.
 void serve_http(Shard& shard, boost::asio::ip::tcp::socket socket);
 
-}  // namespace greendot::server
+}  // namespace greendot::transport

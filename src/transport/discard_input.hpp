@@ -6,7 +6,7 @@
 
 #include <span>
 
-namespace greendot::server {
+namespace greendot::transport {
 
 // Reads whatever is ready on a non-blocking socket into `scratch` and drops it, a few reads
 // at most so that one chatty peer cannot hold the thread. False when the peer has closed or
@@ -22,4 +22,4 @@ inline bool discard_ready_input(boost::asio::ip::tcp::socket& socket, std::span<
   return true;
 }
 
-}  // namespace greendot::server
+}  // namespace greendot::transport

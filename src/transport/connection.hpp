@@ -16,11 +16,11 @@
 #include "engine/presence_engine.hpp"
 #include "protocol/pusher_messages.hpp"
 #include "protocol/websocket_frame.hpp"
-#include "server/local_fanout.hpp"
-#include "server/outbound_queue.hpp"
-#include "server/shard.hpp"
+#include "transport/local_fanout.hpp"
+#include "transport/outbound_queue.hpp"
+#include "transport/shard.hpp"
 
-namespace greendot::server {
+namespace greendot::transport {
 
 class Connection final : public std::enable_shared_from_this<Connection>,
                          public FrameSink,
@@ -106,4 +106,4 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   bool waiting_writable_ = false;  // the socket's buffer was full; a write wait is pending
 };
 
-}  // namespace greendot::server
+}  // namespace greendot::transport
