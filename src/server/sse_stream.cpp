@@ -290,7 +290,7 @@ std::optional<std::string> stream_app_id(std::string_view path) {
   return std::string(id);
 }
 
-std::optional<RestResponse> open_sse_stream(Shard& shard, tcp::socket& socket,
+std::optional<RestResponse> open_sse_stream(Shard& shard, tcp::socket& socket, ConnectionSlot& slot,
                                             const StreamRequest& request) {
   auto& context = shard.context();
   core::AppIndex app = 0;
@@ -310,7 +310,7 @@ std::optional<RestResponse> open_sse_stream(Shard& shard, tcp::socket& socket,
   if (!take_connection_slot(context.apps, app)) {
     return with_cors(rest_error(429, "Application is over connection quota"), request.origin);
   }
-  auto stream = std::make_shared<SseStream>(shard, std::move(socket),
+  auto stream = std::make_shared<SseStream>(shard, std::move(socket), std::move(slot),
                                             std::move(std::get<SseStream::Member>(member)));
   stream->start();
   return std::nullopt;
@@ -319,9 +319,10 @@ std::optional<RestResponse> open_sse_stream(Shard& shard, tcp::socket& socket,
 // ---------------------------------------------------------------------------------------------
 // Stream
 
-SseStream::SseStream(Shard& shard, tcp::socket socket, Member member)
+SseStream::SseStream(Shard& shard, tcp::socket socket, ConnectionSlot slot, Member member)
     : shard_(shard),
       socket_(std::move(socket)),
+      slot_(std::move(slot)),
       member_(std::move(member)),
       socket_id_(protocol::SocketId::random()) {
   shard_.attach(*this);
@@ -371,7 +372,11 @@ void SseStream::on_joined(engine::JoinOutcome outcome) {
   streaming_ = true;
   // The snapshot goes first and the fan-out is joined only now: like a WebSocket joiner, the
   // stream never sees a member event older than its snapshot.
-  enqueue(snapshot_event(outcome.presence_data));
+  // The member list is the answer the client asked for, not a backlog: it is queued whatever
+  // its size, and only what follows it counts against max_outbound_bytes.
+  snapshot_ = snapshot_event(outcome.presence_data);
+  queue_.push_back(snapshot_);
+  start_write();
   shard_.fanout().add(member_.app, member_.channel, this);
   in_fanout_ = true;
 }
@@ -442,7 +447,13 @@ void SseStream::start_write() {
   asio::async_write(socket_, buffers,
                     [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
                       self->writing_now_ = false;
-                      for (const auto& event : self->writing_) self->queued_bytes_ -= event->size();
+                      for (const auto& event : self->writing_) {
+                        if (event == self->snapshot_) {
+                          self->snapshot_.reset();
+                        } else {
+                          self->queued_bytes_ -= event->size();
+                        }
+                      }
                       self->writing_.clear();
                       if (ec) return self->finish();
                       self->start_write();
@@ -481,6 +492,7 @@ void SseStream::finish() {
   boost::system::error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
+  slot_.release();
   queue_.clear();
   shard_.detach(*this);
   spdlog::debug("sse stream of user {} in {} ended", member_.user_id, member_.channel);

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "engine/presence_engine.hpp"
+#include "server/connection_slots.hpp"
 #include "server/local_fanout.hpp"
 #include "server/rest_api.hpp"
 #include "server/shard.hpp"
@@ -41,8 +42,9 @@ std::optional<std::string> stream_app_id(std::string_view path);
 // answers it: 200 and events, or 409 when the channel is full) and returns nothing. Otherwise
 // the socket is untouched and the answer to send is returned: 4xx JSON, or 204 to a CORS
 // preflight, with the CORS headers when the Origin is allowed.
+// The stream takes `slot` (the socket's place under the server's connection limits) with it.
 std::optional<RestResponse> open_sse_stream(Shard& shard, boost::asio::ip::tcp::socket& socket,
-                                            const StreamRequest& request);
+                                            ConnectionSlot& slot, const StreamRequest& request);
 
 class SseStream final : public std::enable_shared_from_this<SseStream>,
                         public FrameSink,
@@ -58,7 +60,7 @@ class SseStream final : public std::enable_shared_from_this<SseStream>,
   };
 
   // Holds one of the app's connection slots (taken by open_sse_stream) until finished.
-  SseStream(Shard& shard, boost::asio::ip::tcp::socket socket, Member member);
+  SseStream(Shard& shard, boost::asio::ip::tcp::socket socket, ConnectionSlot slot, Member member);
   ~SseStream();
 
   // Joins the channel and starts watching the socket for the client going away.
@@ -85,6 +87,7 @@ class SseStream final : public std::enable_shared_from_this<SseStream>,
 
   Shard& shard_;
   boost::asio::ip::tcp::socket socket_;
+  ConnectionSlot slot_;
   Member member_;
   protocol::SocketId socket_id_;
   core::SessionId session_ = 0;
@@ -93,7 +96,8 @@ class SseStream final : public std::enable_shared_from_this<SseStream>,
   std::string chunk_head_;                    // the size line of the chunk being written
   std::vector<engine::SharedFrame> queue_;    // SSE events waiting to be written
   std::vector<engine::SharedFrame> writing_;  // being written now (one chunk)
-  std::size_t queued_bytes_ = 0;              // in both
+  std::size_t queued_bytes_ = 0;              // in both, but for the snapshot
+  engine::SharedFrame snapshot_;              // the member list, until written
   bool in_channel_ = false;  // the engine holds our session (from join until leave/refusal)
   bool in_fanout_ = false;   // from the snapshot on
   bool streaming_ = false;   // the 200 head is queued and the body has not ended

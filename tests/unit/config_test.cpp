@@ -391,7 +391,8 @@ TEST_F(LoadSettingsTest, UnknownKeysAreNamedWithTheirTable) {
   EXPECT_EQ(file_error(std::string("[server]\nprot = 1\n") + kOneApp),
             "server.prot: unknown key; expected host, port, threads, activity_timeout, "
             "pong_timeout, max_message_bytes, max_outbound_bytes, max_http_request_bytes, "
-            "log_level or data_dir");
+            "http_timeout_ms, max_connections_total, max_connections_per_ip, log_level or "
+            "data_dir");
   EXPECT_EQ(file_error(std::string(kOneApp) + "[[apps]]\nid = \"b\"\nkey = \"kb\"\nsecrt = \"x\"\n")
                 .substr(0, 36),
             "apps[1].secrt: unknown key; expected");
