@@ -141,6 +141,7 @@ const delay = (ms) => new Promise((r) => setTimeout(r, ms));
  * @param {object} [opts.server]  [server] table overrides (activity_timeout, pong_timeout, ...)
  * @param {object[]} [opts.apps]  app entries (use makeApp); default: one app
  * @param {string[]} [opts.args]  extra command-line arguments
+ * @param {string[]} [opts.launcher]  a command that execs the binary, e.g. ['prlimit', '--nofile=64:64']
  */
 export async function startServer(opts = {}) {
   if (!fs.existsSync(binaryPath)) {
@@ -163,7 +164,12 @@ export async function startServer(opts = {}) {
   const configPath = path.join(dir, 'greendot.toml');
   fs.writeFileSync(configPath, toToml({ server: serverTable, apps }));
 
-  const child = spawn(binaryPath, ['--config', configPath, ...(opts.args ?? [])], {
+  // `launcher` runs the binary through a command that execs it (e.g. ['prlimit', '--nofile=64:64']),
+  // so that the child's pid stays the server's.
+  const launcher = opts.launcher ?? [];
+  const command = launcher.length > 0 ? launcher[0] : binaryPath;
+  const args = [...launcher.slice(1), ...(launcher.length > 0 ? [binaryPath] : []), '--config', configPath, ...(opts.args ?? [])];
+  const child = spawn(command, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...childEnv(), ...(opts.env ?? {}) },
   });
