@@ -1,6 +1,7 @@
 #include "config/load_settings.hpp"
 
 #include "config/http_url.hpp"
+#include "config/limit_check.hpp"
 
 #include <toml++/toml.h>
 #include <CLI/CLI.hpp>
@@ -41,6 +42,8 @@ constexpr Range kPongTimeoutRange{1, 600};
 constexpr Range kMaxMessageBytesRange{128, 16 << 20};
 constexpr Range kMaxOutboundBytesRange{1024, 1 << 30};
 constexpr Range kMaxHttpRequestBytesRange{1024, 64 << 20};
+constexpr Range kHttpTimeoutMsRange{100, 3'600'000};
+constexpr Range kServerConnectionsRange{0, 100'000'000};  // 0: derived (total), no limit (per IP)
 constexpr Range kClientEventsPerSecondRange{1, 10'000};
 constexpr Range kMaxPresenceMembersRange{1, 1'000'000};
 constexpr Range kMaxUserInfoBytesRange{1, 1 << 20};
@@ -243,6 +246,9 @@ ServerSettings read_server(const toml::table& table) {
   reader.number("max_message_bytes", server.max_message_bytes, kMaxMessageBytesRange);
   reader.number("max_outbound_bytes", server.max_outbound_bytes, kMaxOutboundBytesRange);
   reader.number("max_http_request_bytes", server.max_http_request_bytes, kMaxHttpRequestBytesRange);
+  reader.number("http_timeout_ms", server.http_timeout_ms, kHttpTimeoutMsRange);
+  reader.number("max_connections_total", server.max_connections_total, kServerConnectionsRange);
+  reader.number("max_connections_per_ip", server.max_connections_per_ip, kServerConnectionsRange);
   reader.string("log_level", server.log_level, check_log_level);
   reader.string("data_dir", server.data_dir, check_anything);
   reader.reject_unknown_keys();
@@ -752,6 +758,17 @@ void check_apps(const std::vector<AppConfig>& apps, const Given* config) {
   }
 }
 
+// Every contradiction at once, so that one edit fixes the file.
+void check_limits_agree(const Settings& settings) {
+  std::string message;
+  for (const auto& problem : contradicting_limits(settings)) {
+    if (message.find(problem) != std::string::npos) continue;  // the same for several apps
+    if (!message.empty()) message += "\n";
+    message += problem;
+  }
+  if (!message.empty()) throw ConfigError(message);
+}
+
 }  // namespace
 
 Settings load_settings(int argc, const char* const* argv, const EnvironmentLookup& env) {
@@ -767,6 +784,7 @@ Settings load_settings(int argc, const char* const* argv, const EnvironmentLooku
   apply_offline_grace(givens, file.settings.apps);
   apply_app_environment(app_environment(env), givens, file.settings.apps);
   check_apps(file.settings.apps, config);
+  check_limits_agree(file.settings);
   return std::move(file.settings);
 }
 

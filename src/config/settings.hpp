@@ -95,6 +95,16 @@ struct ServerSettings {
   std::uint32_t max_outbound_bytes = 1024 * 1024;
   // Largest HTTP request (head and body) accepted.
   std::uint32_t max_http_request_bytes = 64 * 1024;
+  // How long an HTTP connection may take to send a request, to take an answer, or wait for the
+  // engine's; past it the connection is closed (slow clients, clients that never read).
+  std::uint32_t http_timeout_ms = 30000;
+
+  // Sockets held at once (HTTP sessions, WebSocket connections, SSE streams); 0 derives it
+  // from the open-file limit, keeping some descriptors for everything else.
+  std::uint32_t max_connections_total = 0;
+  // Of those, from one client address (IPv6: one /64); 0 means no limit. Behind a proxy every
+  // client has the proxy's address: raise it or set 0 there.
+  std::uint32_t max_connections_per_ip = 4096;
 
   // trace, debug, info, warn, error, off
   std::string log_level = "info";

@@ -1,6 +1,7 @@
 #include "server/server.hpp"
 
 #include <malloc.h>
+#include <sys/resource.h>
 
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
@@ -60,6 +61,38 @@ core::Millis unix_ms() {
       .count();
 }
 
+// Sockets being told they are over a limit, at most, beyond the limits themselves.
+constexpr std::size_t kMaxRefusing = 64;
+// Descriptors kept for everything but clients: the listening socket, each thread's epoll and
+// timers, the database, webhook deliveries, logs, the acceptor's reserve, and the refusals.
+constexpr std::size_t kReservedDescriptors = 64 + kMaxRefusing;
+constexpr auto kRefusalReportInterval = std::chrono::seconds(1);
+
+// Uses every descriptor the hard limit allows (the soft limit is often 1024), and derives the
+// connection limit from it unless max_connections_total is given: clients are refused with an
+// answer before the process runs out.
+std::size_t connection_limit(const config::ServerSettings& settings) {
+  rlimit files{};
+  if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_max != RLIM_INFINITY &&
+      files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &files);
+  }
+  ::getrlimit(RLIMIT_NOFILE, &files);
+  const std::size_t open_files = files.rlim_cur == RLIM_INFINITY ? 1 << 20 : files.rlim_cur;
+  if (settings.max_connections_total != 0) {
+    if (settings.max_connections_total + kReservedDescriptors > open_files) {
+      spdlog::warn(
+          "server.max_connections_total ({}) is more than the open-file limit ({}) "
+          "allows; past about {} connections accepts fail until some close",
+          settings.max_connections_total, open_files,
+          open_files > kReservedDescriptors ? open_files - kReservedDescriptors : 0);
+    }
+    return settings.max_connections_total;
+  }
+  return open_files > 2 * kReservedDescriptors ? open_files - kReservedDescriptors : open_files / 2;
+}
+
 unsigned thread_count(std::uint32_t configured) {
   if (configured != 0) return configured;
   return std::max(1u, std::thread::hardware_concurrency());
@@ -86,7 +119,11 @@ Server::Server(config::Settings settings)
       engine_(broker_, webhooks_, *users_, app_ids(settings_.apps), now_ms, unix_ms),
       context_{settings_.server, apps_, engine_, broker_, webhooks_, {}},
       shards_(make_shards()),
-      acceptor_(shards_.front()->io()),
+      slots_(connection_limit(settings_.server), settings_.server.max_connections_per_ip,
+             kMaxRefusing),
+      acceptor_(
+          shards_.front()->io(), [this]() -> asio::io_context& { return next_context(); },
+          [this](tcp::socket socket) { on_accepted(std::move(socket)); }),
       signals_(shards_.front()->io(), SIGINT, SIGTERM),
       engine_timer_(shards_.front()->io()),
       shutdown_timer_(shards_.front()->io()) {
@@ -103,18 +140,15 @@ void Server::bind() {
   auto address = asio::ip::make_address(s.host, ec);
   if (ec) throw std::runtime_error("server.host: not an IP address: " + s.host);
   tcp::endpoint endpoint(address, s.port);
-  acceptor_.open(endpoint.protocol());
-  acceptor_.set_option(tcp::acceptor::reuse_address(true));
   acceptor_.bind(endpoint, ec);
   if (ec) {
     throw std::runtime_error("cannot listen on " + s.host + ":" + std::to_string(s.port) + ": " +
                              ec.message());
   }
-  acceptor_.listen(asio::socket_base::max_listen_connections);
 }
 
 std::uint16_t Server::port() const {
-  return acceptor_.local_endpoint().port();
+  return acceptor_.port();
 }
 
 int Server::run() {
@@ -123,36 +157,71 @@ int Server::run() {
     spdlog::info("received signal {}, shutting down", signal);
     begin_shutdown();
   });
-  accept_next();
+  acceptor_.start();
   tick_engine();
   if (webhooks_.has_targets()) webhooks_.start();
   for (auto& shard : shards_) shard->start();
   spdlog::info("greendot listening on {}:{} with {} threads and {} apps", settings_.server.host,
                port(), shards_.size(), apps_.size());
+  spdlog::info("at most {} connections, {} per client address", slots_.max_total(),
+               slots_.max_per_address() == 0 ? std::string("any number")
+                                             : std::to_string(slots_.max_per_address()));
   for (auto& shard : shards_) shard->join();
   webhooks_.stop();
   spdlog::info("greendot stopped");
   return 0;
 }
 
-void Server::accept_next() {
-  // Connections are spread over the shards in turn; each lives on its shard for good.
+// Connections are spread over the shards in turn; each lives on its shard for good.
+asio::io_context& Server::next_context() {
   Shard& shard = *shards_[next_shard_];
   next_shard_ = (next_shard_ + 1) % shards_.size();
-  acceptor_.async_accept(shard.io(),
-                         [this, &shard](const boost::system::error_code& ec, tcp::socket socket) {
-                           if (ec == asio::error::operation_aborted) return;
-                           if (!ec) {
-                             asio::post(shard.io(), [&shard, socket = std::move(socket)]() mutable {
-                               transport::serve_http(shard, std::move(socket));
-                             });
-                           } else {
-                             // Out of file descriptors and the like: keep serving those already
-                             // connected.
-                             spdlog::warn("accept failed: {}", ec.message());
-                           }
-                           if (!context_.stopping) accept_next();
-                         });
+  return shard.io();
+}
+
+// Every accepted socket holds a slot until it is closed. One over a limit is still served
+// far enough to be told so in a way its client understands (see serve_http).
+void Server::on_accepted(tcp::socket socket) {
+  boost::system::error_code ec;
+  const auto remote = socket.remote_endpoint(ec);
+  if (ec) return;  // gone already
+  auto slot = slots_.take(remote.address());
+  if (!slot || !slot->admitted()) {
+    report_refusal(slot ? slot->admission() : Admission::OverTotal,
+                   ConnectionSlots::address_key(remote.address()));
+  }
+  if (!slot) {
+    return transport::refuse_and_close(socket.release(), 503, "Service Unavailable",
+                            "The server has reached its connection limit; try again shortly");
+  }
+  auto& context = socket.get_executor().context();
+  for (auto& shard_ptr : shards_) {
+    if (&shard_ptr->io() != &context) continue;
+    Shard& shard = *shard_ptr;
+    asio::post(shard.io(), [&shard, socket = std::move(socket), slot = std::move(*slot)]() mutable {
+      transport::serve_http(shard, std::move(socket), std::move(slot));
+    });
+    return;
+  }
+}
+
+void Server::report_refusal(Admission admission, const std::string& address) {
+  ++refusals_unreported_;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_refusal_report_ < kRefusalReportInterval) return;
+  if (admission == Admission::OverPerAddress) {
+    spdlog::warn(
+        "refusing connections: {} has server.max_connections_per_ip ({}) open; {} "
+        "refused since the last report",
+        address, slots_.max_per_address(), refusals_unreported_);
+  } else {
+    spdlog::warn(
+        "refusing connections: server.max_connections_total ({}) reached; {} refused "
+        "since the last report",
+        slots_.max_total(), refusals_unreported_);
+  }
+  refusals_unreported_ = 0;
+  last_refusal_report_ = now;
 }
 
 void Server::tick_engine() {
@@ -176,8 +245,7 @@ void Server::trim_memory_now_and_then() {
 
 void Server::begin_shutdown() {
   if (context_.stopping.exchange(true)) return;
-  boost::system::error_code ignored;
-  acceptor_.close(ignored);
+  acceptor_.close();
   for (auto& shard : shards_) shard->close_all_for_shutdown();
   wait_for_connections_to_close(kShutdownPolls);
 }

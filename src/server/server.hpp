@@ -15,11 +15,16 @@
 #include "server/app_registry.hpp"
 #include "server/server_context.hpp"
 #include "storage/user_store.hpp"
+#include "transport/acceptor.hpp"
+#include "transport/connection_slots.hpp"
 #include "transport/shard.hpp"
 #include "webhooks/webhook_dispatcher.hpp"
 
 namespace greendot::server {
 
+using transport::Acceptor;
+using transport::Admission;
+using transport::ConnectionSlots;
 using transport::Shard;
 
 class Server {
@@ -36,7 +41,9 @@ class Server {
 
  private:
   std::vector<std::unique_ptr<Shard>> make_shards();
-  void accept_next();
+  boost::asio::io_context& next_context();
+  void on_accepted(boost::asio::ip::tcp::socket socket);
+  void report_refusal(Admission admission, const std::string& address);
   void tick_engine();
   void trim_memory_now_and_then();
   void begin_shutdown();
@@ -50,12 +57,16 @@ class Server {
   engine::EmbeddedEngine engine_;
   ServerContext context_;
   std::vector<std::unique_ptr<Shard>> shards_;
-  boost::asio::ip::tcp::acceptor acceptor_;
+  ConnectionSlots slots_;
+  Acceptor acceptor_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer engine_timer_;
   int ticks_since_trim_ = 0;
   boost::asio::steady_timer shutdown_timer_;
   std::size_t next_shard_ = 0;
+  // Refused admissions since the last log line (acceptor thread only).
+  std::uint64_t refusals_unreported_ = 0;
+  std::chrono::steady_clock::time_point last_refusal_report_{};
 };
 
 }  // namespace greendot::server

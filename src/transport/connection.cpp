@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 
 namespace greendot::transport {
 
@@ -23,20 +24,26 @@ constexpr int kMinProtocol = 5;
 constexpr int kMaxProtocol = 7;
 // Reads per readiness before yielding to other connections of the thread.
 constexpr int kReadsPerWakeup = 4;
+// How long the close frame of a connection dropped as a slow consumer may wait for room in
+// its socket. A peer that does not read cannot receive it anyway; one that reads slowly gets
+// it as soon as a few hundred bytes have drained.
+constexpr auto kSlowConsumerCloseTimeout = std::chrono::seconds(5);
 
 }  // namespace
 
-void Connection::start(Shard& shard, asio::ip::tcp::socket socket, std::string_view app_key,
-                       std::string_view protocol_version, bool has_protocol, std::string pending) {
-  auto connection = std::make_shared<Connection>(shard, std::move(socket));
+void Connection::start(Shard& shard, asio::ip::tcp::socket socket, ConnectionSlot slot,
+                       std::string_view app_key, std::string_view protocol_version,
+                       bool has_protocol, std::string pending) {
+  auto connection = std::make_shared<Connection>(shard, std::move(socket), std::move(slot));
   connection->open(app_key, protocol_version, has_protocol, std::move(pending));
   // Also after a refusal: the close completes (or is drained) through the read side.
   connection->wait_readable();
 }
 
-Connection::Connection(Shard& shard, asio::ip::tcp::socket socket)
+Connection::Connection(Shard& shard, asio::ip::tcp::socket socket, ConnectionSlot slot)
     : shard_(shard),
       socket_(std::move(socket)),
+      slot_(std::move(slot)),
       parser_(ws::Role::Server, shard.context().settings.max_message_bytes),
       socket_id_(protocol::SocketId::random()) {
   shard_.attach(*this);
@@ -56,6 +63,14 @@ void Connection::open(std::string_view app_key, std::string_view protocol_versio
   socket_.non_blocking(true, ignored);
   socket_.set_option(asio::ip::tcp::no_delay(true), ignored);
   shard_.liveness().touch(*this, now_ms());
+  if (slot_.admission() == Admission::OverTotal) {
+    close(4100, "Over capacity: the server has reached its connection limit");
+    return bound_close();
+  }
+  if (slot_.admission() == Admission::OverPerAddress) {
+    close(4004, "Over connection quota: too many connections from your address");
+    return bound_close();
+  }
 
   auto& apps = shard_.context().apps;
   const config::AppConfig* app = apps.find_by_key(app_key, &app_index_);
@@ -165,22 +180,34 @@ void Connection::send_frame(const engine::SharedFrame& frame) {
 
 void Connection::enqueue(engine::SharedFrame frame) {
   if (closing_ || overflowed_) return;
-  const std::size_t limit = shard_.context().settings.max_outbound_bytes;
-  if (outbound_.bytes() + frame->size() > limit) {
-    // A consumer that cannot keep up is let go rather than allowed to grow our memory. What
-    // it has not been sent yet is dropped; the close is posted because this may run inside a
-    // fan-out loop over the very subscriber list the close changes.
-    overflowed_ = true;
-    // Once per connection: an operator needs to know that clients are being dropped (they
-    // reconnect and may be dropped again), and why.
-    spdlog::info("closing connection {} with 4100: more than max_outbound_bytes ({}) queued",
-                 socket_id_.to_string(), limit);
-    outbound_.drop_unstarted();
-    asio::post(shard_.io(), [self = shared_from_this()] { self->close(4100, "Over capacity"); });
-    return;
-  }
+  // The server's own answers queued so far do not count: only what the client falls behind on.
+  const std::size_t behind = outbound_.bytes() - outbound_.answer_bytes();
+  if (behind + frame->size() > shard_.context().settings.max_outbound_bytes) return overflow();
   outbound_.push(std::move(frame));
   request_flush();
+}
+
+// A presence channel's member list may be larger than max_outbound_bytes (1000 members with
+// 1 KB of user_info each are about 2 MB, the info being escaped twice): it is the answer the
+// client asked for, not a backlog, so it is always queued. What bounds its memory is the
+// check before each join (subscribe_presence) and the app's member and channel limits.
+void Connection::send_answer(std::string_view text) {
+  if (closing_ || overflowed_) return;
+  outbound_.push_answer(engine::make_text_frame(text));
+  request_flush();
+}
+
+void Connection::overflow() {
+  // A consumer that cannot keep up is let go rather than allowed to grow our memory. What
+  // it has not been sent yet is dropped; the close is posted because this may run inside a
+  // fan-out loop over the very subscriber list the close changes.
+  overflowed_ = true;
+  // Once per connection: an operator needs to know that clients are being dropped (they
+  // reconnect and may be dropped again), and why.
+  spdlog::info("closing connection {} with 4100: more than max_outbound_bytes ({}) queued",
+               socket_id_.to_string(), shard_.context().settings.max_outbound_bytes);
+  outbound_.drop_unstarted();
+  asio::post(shard_.io(), [self = shared_from_this()] { self->drop_as_slow_consumer(); });
 }
 
 // Frames are not written as they are queued but on the shard's next flush pass, which runs
@@ -211,6 +238,13 @@ void Connection::flush() {
       return finish();
     }
     outbound_.consume(static_cast<std::size_t>(written));
+  }
+  if (closing_ && overflowed_) {
+    // A slow consumer's close frame is in the kernel, which delivers it (and then our FIN)
+    // after the close: nothing is gained by waiting for its answer. Input left unread would
+    // make the close a reset that discards what is still on its way.
+    discard_ready_input(socket_, shard_.read_buffer());
+    return finish();
   }
   if (closing_) {
     // Our close frame is out: tell the peer we send nothing more and wait (draining) for it
@@ -260,6 +294,23 @@ void Connection::close(std::uint16_t code, std::string_view reason) {
   request_flush();
 }
 
+// Unlike other closes, this one is not left to the liveness timeouts (a minute by default):
+// the socket is closed as soon as the close frame is written, or after a short deadline.
+void Connection::drop_as_slow_consumer() {
+  if (closing_) return;  // already closing for another reason, with its own bounds
+  close(4100, "Over capacity");
+  bound_close();
+}
+
+// A refused or dropped connection gets a short time to complete its close, then its socket
+// (and slot) go, rather than at the liveness timeout.
+void Connection::bound_close() {
+  close_deadline_ = std::make_unique<asio::steady_timer>(shard_.io(), kSlowConsumerCloseTimeout);
+  close_deadline_->async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!ec) self->finish();
+  });
+}
+
 void Connection::send_ping() {
   send_text(pusher::ping());
 }
@@ -280,7 +331,9 @@ void Connection::finish() {
   boost::system::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
+  slot_.release();
   outbound_.clear();
+  if (close_deadline_) close_deadline_->cancel();
   shard_.detach(*this);
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <memory>
 #include <string>
@@ -16,6 +17,7 @@
 #include "engine/presence_engine.hpp"
 #include "protocol/pusher_messages.hpp"
 #include "protocol/websocket_frame.hpp"
+#include "transport/connection_slots.hpp"
 #include "transport/local_fanout.hpp"
 #include "transport/outbound_queue.hpp"
 #include "transport/shard.hpp"
@@ -29,10 +31,13 @@ class Connection final : public std::enable_shared_from_this<Connection>,
  public:
   // Takes over a socket whose handshake response has been sent. `app_key` and `query` come
   // from the request target; `pending` are bytes the client sent after its request.
-  static void start(Shard& shard, boost::asio::ip::tcp::socket socket, std::string_view app_key,
-                    std::string_view protocol_version, bool has_protocol, std::string pending);
+  // A `slot` over a connection limit makes it close at once with 4100 (the server is full:
+  // pusher-js retries later) or 4004 (too many from this address: pusher-js stops).
+  static void start(Shard& shard, boost::asio::ip::tcp::socket socket, ConnectionSlot slot,
+                    std::string_view app_key, std::string_view protocol_version, bool has_protocol,
+                    std::string pending);
 
-  Connection(Shard& shard, boost::asio::ip::tcp::socket socket);
+  Connection(Shard& shard, boost::asio::ip::tcp::socket socket, ConnectionSlot slot);
   ~Connection();
 
   void send_frame(const engine::SharedFrame& frame) override;
@@ -64,9 +69,13 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   void drain();
   void consume(std::string_view bytes);
   void send_text(std::string_view text);
+  void send_answer(std::string_view text);
   void enqueue(engine::SharedFrame frame);
+  void overflow();
   void request_flush();
   void wait_writable();
+  void drop_as_slow_consumer();
+  void bound_close();
   void finish();
   void leave_everything();
 
@@ -88,8 +97,11 @@ class Connection final : public std::enable_shared_from_this<Connection>,
 
   Shard& shard_;
   boost::asio::ip::tcp::socket socket_;
+  ConnectionSlot slot_;
   protocol::websocket::FrameParser parser_;
   OutboundQueue outbound_;
+  // Bounds how long a slow consumer's close frame may wait for room in the socket.
+  std::unique_ptr<boost::asio::steady_timer> close_deadline_;
   std::vector<Subscription> subscriptions_;
   std::string signed_in_user_;
   std::vector<std::string> watchlist_;  // of the signed-in user, on this connection

@@ -123,6 +123,10 @@ void Connection::subscribe_presence(std::string channel, const pusher::Subscribe
     return refuse_subscription(channel, "InvalidChannelData", identity.message, 400);
   }
 
+  // A client that has not taken the member lists it was sent already is not reading: it is
+  // let go before it joins, so that nobody is told it came, rather than handed one more list.
+  if (outbound_.answer_bytes() > shard_.context().settings.max_outbound_bytes) return overflow();
+
   const std::uint32_t join_id = ++next_join_id_;
   subscriptions_.push_back(
       Subscription{channel, ChannelKind::Presence, identity.identity.user_id, join_id});
@@ -156,7 +160,7 @@ void Connection::on_joined(std::uint32_t join_id, engine::JoinOutcome outcome) {
   }
   it->join_id = 0;
   shard_.fanout().add(app_index_, it->channel, this);
-  send_text(pusher::presence_subscription_succeeded(it->channel, outcome.presence_data));
+  send_answer(pusher::presence_subscription_succeeded(it->channel, outcome.presence_data));
 }
 
 void Connection::leave(const Subscription& subscription) {
@@ -216,6 +220,9 @@ void Connection::handle_signin(const boost::json::value& data) {
                4302);
   }
   watchlist_ = std::move(user.watchlist);
+  // With max_watchlist_size = 0 nothing is left to watch, so nothing is registered:
+  // leave_everything() unregisters a non-empty watchlist only.
+  if (watchlist_.empty()) return;
   // Listening first, then registering: every change after the answer below reaches us.
   shard_.fanout().add(app_index_, engine::watchlist_channel(signed_in_user_), this);
   engine.watch(app_index_, signed_in_user_, watchlist_,

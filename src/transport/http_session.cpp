@@ -8,12 +8,14 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 
 #include <chrono>
 
 #include "api/routes.hpp"
+#include "protocol/http_framing.hpp"
 #include "protocol/json_text.hpp"
 #include "protocol/websocket_handshake.hpp"
 #include "transport/connection.hpp"
@@ -30,8 +32,6 @@ using Response = http::response<http::string_body>;
 
 namespace {
 
-// A client must send its whole request within this time (slow-loris protection).
-constexpr auto kRequestTimeout = std::chrono::seconds(30);
 constexpr std::size_t kMaxHeaderBytes = 16 * 1024;
 constexpr std::string_view kAppPathPrefix = "/app/";
 // Pipelined answers are written at the latest once this much is waiting.
@@ -80,22 +80,68 @@ bool is_malformed_request(const boost::system::error_code& ec) {
          ec != http::error::partial_message;
 }
 
+// Every Transfer-Encoding line of the request, as one list.
+std::string transfer_encoding_of(const Request& request) {
+  std::string joined;
+  auto [first, last] = request.equal_range(http::field::transfer_encoding);
+  for (auto it = first; it != last; ++it) {
+    if (!joined.empty()) joined.push_back(',');
+    joined.append(it->value());
+  }
+  return joined;
+}
+
 bool is_websocket_upgrade(const Request& request) {
   return header_has_token(request[http::field::connection], "upgrade") &&
          header_has_token(request[http::field::upgrade], "websocket");
 }
 
+// Appends the response's bytes, as Beast would write them, to `out`; only its head when it
+// answers a HEAD request, whose Content-Length still says what a GET would get.
+void append_serialized(std::string& out, Response& response, bool head_only = false) {
+  http::serializer<false, http::string_body> serializer(response);
+  serializer.split(head_only);
+  boost::system::error_code ec;
+  do {
+    serializer.next(ec, [&](boost::system::error_code&, const auto& buffers) {
+      for (auto piece : beast::buffers_range_ref(buffers)) {
+        out.append(static_cast<const char*>(piece.data()), piece.size());
+      }
+      serializer.consume(beast::buffer_bytes(buffers));
+    });
+  } while (!ec && !(head_only ? serializer.is_header_done() : serializer.is_done()));
+}
+
+// Writes `bytes` within `timeout`; false when the client did not take them in time or went.
+asio::awaitable<bool> write_within(beast::tcp_stream& stream, const std::string& bytes,
+                                   std::chrono::milliseconds timeout) {
+  boost::system::error_code ec;
+  stream.expires_after(timeout);
+  co_await asio::async_write(stream, asio::buffer(bytes),
+                             asio::redirect_error(asio::use_awaitable, ec));
+  stream.expires_never();
+  co_return !ec;
+}
+
+asio::awaitable<void> refuse_upgrade(beast::tcp_stream& stream, const Request& request,
+                                     Response response, std::chrono::milliseconds timeout) {
+  response.keep_alive(false);
+  std::string bytes;
+  append_serialized(bytes, response, request.method() == http::verb::head);
+  co_await write_within(stream, bytes, timeout);
+}
+
 // Answers an upgrade request; true when the socket now belongs to a Connection.
-asio::awaitable<bool> upgrade(Shard& shard, asio::ip::tcp::socket& socket,
-                              beast::flat_buffer& buffer, const Request& request,
-                              const boost::urls::url_view& url) {
+asio::awaitable<bool> upgrade(Shard& shard, beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                              const Request& request, const boost::urls::url_view& url,
+                              std::chrono::milliseconds timeout, ConnectionSlot& slot) {
   const std::string path = url.path();  // decoded, so a copy
   std::string_view key = std::string_view(path).substr(kAppPathPrefix.size());
   if (!path.starts_with(kAppPathPrefix) || key.empty() || key.find('/') != std::string_view::npos) {
-    auto response =
-        error_response(request, http::status::not_found, "WebSocket connections go to /app/{key}");
-    response.keep_alive(false);
-    co_await http::async_write(socket, response, asio::use_awaitable);
+    co_await refuse_upgrade(
+        stream, request,
+        error_response(request, http::status::not_found, "WebSocket connections go to /app/{key}"),
+        timeout);
     co_return false;
   }
   const auto client_key = request[http::field::sec_websocket_key];
@@ -105,8 +151,7 @@ asio::awaitable<bool> upgrade(Shard& shard, asio::ip::tcp::socket& socket,
                                    "A WebSocket upgrade needs GET, Sec-WebSocket-Version: 13 and "
                                    "a valid Sec-WebSocket-Key");
     response.set(http::field::sec_websocket_version, "13");
-    response.keep_alive(false);
-    co_await http::async_write(socket, response, asio::use_awaitable);
+    co_await refuse_upgrade(stream, request, std::move(response), timeout);
     co_return false;
   }
 
@@ -114,7 +159,7 @@ asio::awaitable<bool> upgrade(Shard& shard, asio::ip::tcp::socket& socket,
       "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
       "Sec-WebSocket-Accept: " +
       protocol::websocket::accept_key(client_key) + "\r\n\r\n";
-  co_await asio::async_write(socket, asio::buffer(handshake), asio::use_awaitable);
+  if (!co_await write_within(stream, handshake, timeout)) co_return false;
 
   std::string protocol_version;
   bool has_protocol = false;
@@ -124,8 +169,8 @@ asio::awaitable<bool> upgrade(Shard& shard, asio::ip::tcp::socket& socket,
     protocol_version = (*it).value;
   }
   std::string pending(static_cast<const char*>(buffer.data().data()), buffer.size());
-  Connection::start(shard, std::move(socket), key, protocol_version, has_protocol,
-                    std::move(pending));
+  Connection::start(shard, stream.release_socket(), std::move(slot), key, protocol_version,
+                    has_protocol, std::move(pending));
   co_return true;
 }
 
@@ -147,33 +192,36 @@ api::RestRequest api_request(const Request& request, const boost::urls::url_view
   return out;
 }
 
-// Hands a resolved request to its handler and waits for the answer, which may come from
-// another thread (the engine's): it is posted back to this one.
-asio::awaitable<api::RestResponse> call_api(Shard& shard, api::ApiCall& call) {
-  co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(api::RestResponse)>(
-      [&shard, &call](auto handler) {
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        api::answer(call, [&shard, shared](api::RestResponse response) {
-          asio::post(shard.io(), [shared, response = std::move(response)]() mutable {
-            (*shared)(std::move(response));
-          });
-        });
-      },
-      asio::use_awaitable);
-}
+// An answer on its way from another thread. The waiting session holds it, and so does the
+// callback, so that an answer that comes after the session gave up touches only this.
+struct PendingAnswer {
+  explicit PendingAnswer(asio::io_context& io) : wakeup(io) {}
+  asio::steady_timer wakeup;  // cancelled when the answer is in
+  std::optional<api::RestResponse> answer;
+};
 
-// Appends the response's bytes, as Beast would write them, to `out`.
-void append_serialized(std::string& out, Response& response) {
-  http::serializer<false, http::string_body> serializer(response);
-  boost::system::error_code ec;
-  do {
-    serializer.next(ec, [&](boost::system::error_code&, const auto& buffers) {
-      for (auto piece : beast::buffers_range_ref(buffers)) {
-        out.append(static_cast<const char*>(piece.data()), piece.size());
-      }
-      serializer.consume(beast::buffer_bytes(buffers));
+// Hands a resolved request to its handler and waits, at most `timeout`, for its answer, which
+// may come from another thread (the engine's): it is posted back to this one.
+asio::awaitable<Response> call_api(Shard& shard, const Request& request, api::ApiCall& call,
+                                   std::chrono::milliseconds timeout) {
+  auto pending = std::make_shared<PendingAnswer>(shard.io());
+  pending->wakeup.expires_after(timeout);
+  // The answer is always posted, so it cannot arrive before the wait below has begun.
+  api::answer(call, [&io = shard.io(), pending](api::RestResponse answer) {
+    asio::post(io, [pending, answer = std::move(answer)]() mutable {
+      pending->answer = std::move(answer);
+      pending->wakeup.cancel();
     });
-  } while (!ec && !serializer.is_done());
+  });
+  boost::system::error_code ignored;
+  co_await pending->wakeup.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  if (!pending->answer) {
+    Response late = error_response(request, http::status::service_unavailable,
+                                   "The server did not answer in time; try again");
+    late.keep_alive(false);
+    co_return late;
+  }
+  co_return api_answer(request, std::move(*pending->answer));
 }
 
 // Takes a request that is already complete in `buffer` (pipelined behind the one just
@@ -193,20 +241,35 @@ bool parse_buffered(http::request_parser<http::string_body>& parser, beast::flat
   return parser.is_done();
 }
 
-asio::awaitable<void> session(Shard& shard, asio::ip::tcp::socket socket) {
+// Every wait has a deadline (server.http_timeout_ms): reading a request (slow-loris
+// protection), writing answers (a client that pipelines and never reads) and the engine's
+// answer. The stream's timer closes the socket itself and cannot outlive it.
+// The answer to a plain request over a connection limit.
+Response over_limit(const Request& request, Admission admission) {
+  if (admission == Admission::OverPerAddress) {
+    return error_response(request, http::status::too_many_requests,
+                          "Too many connections from your address; close some and retry");
+  }
+  Response response = error_response(request, http::status::service_unavailable,
+                                     "The server has reached its connection limit; retry shortly");
+  response.set(http::field::retry_after, "1");
+  return response;
+}
+
+asio::awaitable<void> session(Shard& shard, asio::ip::tcp::socket socket, ConnectionSlot slot) {
+  beast::tcp_stream stream(std::move(socket));
   beast::flat_buffer buffer;
-  asio::steady_timer deadline(socket.get_executor());
   const std::size_t max_body = shard.context().settings.max_http_request_bytes;
+  const std::chrono::milliseconds timeout{shard.context().settings.http_timeout_ms};
   // Answers not yet written. Requests that arrive pipelined are answered together, in one
   // write, once no complete request is left in the buffer.
   std::string out;
   boost::system::error_code ec;
   auto flush = [&]() -> asio::awaitable<bool> {
     if (out.empty()) co_return true;
-    co_await asio::async_write(socket, asio::buffer(out),
-                               asio::redirect_error(asio::use_awaitable, ec));
+    const bool written = co_await write_within(stream, out, timeout);
     out.clear();
-    co_return !ec;
+    co_return written;
   };
   // The last answer of the session.
   auto answer_and_close = [&](Response response) -> asio::awaitable<void> {
@@ -221,13 +284,10 @@ asio::awaitable<void> session(Shard& shard, asio::ip::tcp::socket socket) {
     ec = {};
     if (!parse_buffered(parser, buffer, ec) && !ec) {
       if (!co_await flush()) co_return;
-      deadline.expires_after(kRequestTimeout);
-      deadline.async_wait([&socket](const boost::system::error_code& ec) {
-        if (!ec) socket.close();
-      });
-      co_await http::async_read(socket, buffer, parser,
+      stream.expires_after(timeout);
+      co_await http::async_read(stream, buffer, parser,
                                 asio::redirect_error(asio::use_awaitable, ec));
-      deadline.cancel();
+      stream.expires_never();
     }
     if (ec == http::error::body_limit) {
       co_return co_await answer_and_close(
@@ -242,6 +302,12 @@ asio::awaitable<void> session(Shard& shard, asio::ip::tcp::socket socket) {
     if (ec) co_return;
 
     const Request& request = parser.get();
+    // Before anything reads the body: a body whose end is guessed leaves the rest of it to
+    // be taken for the next request.
+    if (auto problem = protocol::http::check_transfer_encoding(transfer_encoding_of(request))) {
+      co_return co_await answer_and_close(
+          error_response(request, static_cast<http::status>(problem->status), problem->message));
+    }
     auto url = boost::urls::parse_origin_form(request.target());
     if (!url) {
       co_return co_await answer_and_close(
@@ -249,9 +315,11 @@ asio::awaitable<void> session(Shard& shard, asio::ip::tcp::socket socket) {
     }
     if (is_websocket_upgrade(request)) {
       if (!co_await flush()) co_return;
-      co_await upgrade(shard, socket, buffer, request, *url);
+      co_await upgrade(shard, stream, buffer, request, *url, timeout, slot);
       co_return;
     }
+    if (!slot.admitted())
+      co_return co_await answer_and_close(over_limit(request, slot.admission()));
     // Every other request goes through the route table (api/routes).
     const api::RestRequest call_request = api_request(request, *url);
     auto resolution = api::resolve(shard.context(), call_request);
@@ -261,13 +329,13 @@ asio::awaitable<void> session(Shard& shard, asio::ip::tcp::socket socket) {
     } else if (resolution.call->route.kind == api::RouteKind::Stream) {
       // A stream takes the socket over; its refusals are answered here and the session goes on.
       if (!co_await flush()) co_return;
-      auto refusal = open_sse_stream(shard, socket, *resolution.call);
+      auto refusal = open_sse_stream(shard, stream.socket(), slot, *resolution.call);
       if (!refusal) co_return;
       response = api_answer(request, std::move(*refusal));
     } else {
-      response = api_answer(request, co_await call_api(shard, *resolution.call));
+      response = co_await call_api(shard, request, *resolution.call, timeout);
     }
-    append_serialized(out, response);
+    append_serialized(out, response, request.method() == http::verb::head);
     if (!response.keep_alive() || out.size() >= kMaxPendingAnswerBytes) {
       if (!co_await flush() || !response.keep_alive()) co_return;
     }
@@ -276,15 +344,16 @@ asio::awaitable<void> session(Shard& shard, asio::ip::tcp::socket socket) {
 
 }  // namespace
 
-void serve_http(Shard& shard, asio::ip::tcp::socket socket) {
-  asio::co_spawn(shard.io(), session(shard, std::move(socket)), [](std::exception_ptr error) {
-    if (!error) return;
-    try {
-      std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-      spdlog::debug("http session ended: {}", e.what());
-    }
-  });
+void serve_http(Shard& shard, asio::ip::tcp::socket socket, ConnectionSlot slot) {
+  asio::co_spawn(shard.io(), session(shard, std::move(socket), std::move(slot)),
+                 [](std::exception_ptr error) {
+                   if (!error) return;
+                   try {
+                     std::rethrow_exception(error);
+                   } catch (const std::exception& e) {
+                     spdlog::debug("http session ended: {}", e.what());
+                   }
+                 });
 }
 
 }  // namespace greendot::transport

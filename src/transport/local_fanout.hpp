@@ -25,15 +25,25 @@ class FrameSink {
 
 class LocalFanout {
  public:
+  // Adding a sink that is already subscribed changes nothing.
   void add(core::AppIndex app, std::string_view channel, FrameSink* sink);
+  // Constant time, so that the mass leave of a big channel stays linear.
   void remove(core::AppIndex app, std::string_view channel, FrameSink* sink);
   // Sends the message's frame to every local subscriber of its channel but the excepted one.
   void deliver(const engine::ChannelMessage& message) const;
   std::size_t subscriber_count(core::AppIndex app, std::string_view channel) const;
+  // Channels with at least one subscriber, over every app (for tests and diagnostics).
+  std::size_t channel_count() const;
 
  private:
-  using Channels = std::unordered_map<std::string, std::vector<FrameSink*>>;
-  const std::vector<FrameSink*>* find(core::AppIndex app, std::string_view channel) const;
+  // Delivery walks the vector; removal finds a sink's slot in the index and fills it with the
+  // last one, whose index is updated.
+  struct Subscribers {
+    std::vector<FrameSink*> sinks;
+    std::unordered_map<FrameSink*, std::size_t> index;
+  };
+  using Channels = std::unordered_map<std::string, Subscribers>;
+  const Subscribers* find(core::AppIndex app, std::string_view channel) const;
   std::vector<Channels> apps_;  // indexed by app
 };
 

@@ -17,8 +17,13 @@ class OutboundQueue {
   bool empty() const { return head_ == frames_.size(); }
   // Bytes not yet written.
   std::size_t bytes() const { return bytes_; }
+  // Of those, the bytes of the server's own answers (push_answer), which a slow-consumer limit
+  // does not count: the client asked for them and cannot receive them any other way.
+  std::size_t answer_bytes() const { return answer_bytes_; }
 
   void push(engine::SharedFrame frame);
+  // Queues an answer of the server's own making, e.g. a presence channel's member list.
+  void push_answer(engine::SharedFrame frame);
   // Describes up to `max` pieces of what is unsent, in order, for sendmsg; returns how many.
   std::size_t gather(iovec* out, std::size_t max) const;
   // The kernel took `n` more bytes (at most bytes()).
@@ -33,12 +38,17 @@ class OutboundQueue {
   std::size_t capacity() const { return frames_.capacity(); }
 
  private:
+  struct Entry {
+    engine::SharedFrame frame;
+    bool answer = false;
+  };
   void release_if_drained();
 
-  std::vector<engine::SharedFrame> frames_;
+  std::vector<Entry> frames_;
   std::size_t head_ = 0;    // the first frame not completely written
   std::size_t offset_ = 0;  // bytes of frames_[head_] already written
   std::size_t bytes_ = 0;
+  std::size_t answer_bytes_ = 0;
 };
 
 }  // namespace greendot::transport

@@ -1,5 +1,6 @@
 #include "transport/shard.hpp"
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
 #include <chrono>
@@ -106,7 +107,20 @@ void Shard::terminate_user(core::AppIndex app, std::string user) {
 void Shard::start() {
   next_keep_alive_ = now_ms() + kKeepAliveInterval;
   schedule_sweep();
-  thread_ = std::thread([this] { io_.run(); });
+  thread_ = std::thread([this] { run_loop(); });
+}
+
+void Shard::run_loop() {
+  for (;;) {
+    try {
+      io_.run();  // returns once stopped; after an exception it can be called again
+      return;
+    } catch (const std::exception& e) {
+      spdlog::error("thread {}: a handler failed ({}); serving on", index_, e.what());
+    } catch (...) {
+      spdlog::error("thread {}: a handler failed (unknown exception); serving on", index_);
+    }
+  }
 }
 
 void Shard::schedule_sweep() {

@@ -74,6 +74,9 @@ class Shard final : public engine::MessageSink {
   void join();
 
  private:
+  // The thread's body: a handler that throws is logged and the loop goes on, so that one bad
+  // request cannot end the process and every connection with it.
+  void run_loop();
   void schedule_sweep();
   void flush_pass();
   void send_keep_alives(core::Millis now);

@@ -184,7 +184,7 @@ std::string chunk_size_line(std::size_t size) {
 // Route
 
 std::optional<api::RestResponse> open_sse_stream(Shard& shard, tcp::socket& socket,
-                                                 const api::ApiCall& call) {
+                                                 ConnectionSlot& slot, const api::ApiCall& call) {
   auto& context = shard.context();
   auto refusal = [&](api::RestResponse response) {
     for (auto& header : api::answer_headers(call)) response.headers.push_back(std::move(header));
@@ -196,7 +196,7 @@ std::optional<api::RestResponse> open_sse_stream(Shard& shard, tcp::socket& sock
   if (!take_connection_slot(context.apps, call.app)) {
     return refusal(api::rest_error(429, "Application is over connection quota"));
   }
-  auto stream = std::make_shared<SseStream>(shard, std::move(socket),
+  auto stream = std::make_shared<SseStream>(shard, std::move(socket), std::move(slot),
                                             std::move(std::get<SseStream::Member>(member)));
   stream->start();
   return std::nullopt;
@@ -205,9 +205,10 @@ std::optional<api::RestResponse> open_sse_stream(Shard& shard, tcp::socket& sock
 // ---------------------------------------------------------------------------------------------
 // Stream
 
-SseStream::SseStream(Shard& shard, tcp::socket socket, Member member)
+SseStream::SseStream(Shard& shard, tcp::socket socket, ConnectionSlot slot, Member member)
     : shard_(shard),
       socket_(std::move(socket)),
+      slot_(std::move(slot)),
       member_(std::move(member)),
       socket_id_(protocol::SocketId::random()) {
   shard_.attach(*this);
@@ -257,7 +258,11 @@ void SseStream::on_joined(engine::JoinOutcome outcome) {
   streaming_ = true;
   // The snapshot goes first and the fan-out is joined only now: like a WebSocket joiner, the
   // stream never sees a member event older than its snapshot.
-  enqueue(snapshot_event(outcome.presence_data));
+  // The member list is the answer the client asked for, not a backlog: it is queued whatever
+  // its size, and only what follows it counts against max_outbound_bytes.
+  snapshot_ = snapshot_event(outcome.presence_data);
+  queue_.push_back(snapshot_);
+  start_write();
   shard_.fanout().add(member_.app, member_.channel, this);
   in_fanout_ = true;
 }
@@ -328,7 +333,13 @@ void SseStream::start_write() {
   asio::async_write(socket_, buffers,
                     [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
                       self->writing_now_ = false;
-                      for (const auto& event : self->writing_) self->queued_bytes_ -= event->size();
+                      for (const auto& event : self->writing_) {
+                        if (event == self->snapshot_) {
+                          self->snapshot_.reset();
+                        } else {
+                          self->queued_bytes_ -= event->size();
+                        }
+                      }
                       self->writing_.clear();
                       if (ec) return self->finish();
                       self->start_write();
@@ -367,6 +378,7 @@ void SseStream::finish() {
   boost::system::error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
+  slot_.release();
   queue_.clear();
   shard_.detach(*this);
   spdlog::debug("sse stream of user {} in {} ended", member_.user_id, member_.channel);

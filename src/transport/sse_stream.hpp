@@ -22,6 +22,7 @@
 #include "api/client_api.hpp"
 #include "api/routes.hpp"
 #include "engine/presence_engine.hpp"
+#include "transport/connection_slots.hpp"
 #include "transport/local_fanout.hpp"
 #include "transport/shard.hpp"
 
@@ -31,8 +32,9 @@ namespace greendot::transport {
 // is). When it is acceptable, takes over the socket (the stream then answers it: 200 and
 // events, or 409 when the channel is full) and returns nothing. Otherwise the socket is
 // untouched and the refusal to send is returned, with the route's CORS headers.
+// The stream takes `slot` (the socket's place under the server's connection limits) with it.
 std::optional<api::RestResponse> open_sse_stream(Shard& shard, boost::asio::ip::tcp::socket& socket,
-                                                 const api::ApiCall& call);
+                                                 ConnectionSlot& slot, const api::ApiCall& call);
 
 class SseStream final : public std::enable_shared_from_this<SseStream>,
                         public FrameSink,
@@ -41,7 +43,7 @@ class SseStream final : public std::enable_shared_from_this<SseStream>,
   using Member = api::StreamMember;
 
   // Holds one of the app's connection slots (taken by open_sse_stream) until finished.
-  SseStream(Shard& shard, boost::asio::ip::tcp::socket socket, Member member);
+  SseStream(Shard& shard, boost::asio::ip::tcp::socket socket, ConnectionSlot slot, Member member);
   ~SseStream();
 
   // Joins the channel and starts watching the socket for the client going away.
@@ -68,6 +70,7 @@ class SseStream final : public std::enable_shared_from_this<SseStream>,
 
   Shard& shard_;
   boost::asio::ip::tcp::socket socket_;
+  ConnectionSlot slot_;
   Member member_;
   protocol::SocketId socket_id_;
   core::SessionId session_ = 0;
@@ -76,7 +79,8 @@ class SseStream final : public std::enable_shared_from_this<SseStream>,
   std::string chunk_head_;                    // the size line of the chunk being written
   std::vector<engine::SharedFrame> queue_;    // SSE events waiting to be written
   std::vector<engine::SharedFrame> writing_;  // being written now (one chunk)
-  std::size_t queued_bytes_ = 0;              // in both
+  std::size_t queued_bytes_ = 0;              // in both, but for the snapshot
+  engine::SharedFrame snapshot_;              // the member list, until written
   bool in_channel_ = false;  // the engine holds our session (from join until leave/refusal)
   bool in_fanout_ = false;   // from the snapshot on
   bool streaming_ = false;   // the 200 head is queued and the body has not ended

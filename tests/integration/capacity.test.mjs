@@ -1,8 +1,10 @@
 // Slow consumers: a connection that does not read is closed with 4100 "Over capacity" once its
-// outbound queue passes max_outbound_bytes, and nobody else suffers for it.
+// outbound queue passes max_outbound_bytes, and nobody else suffers for it. Its socket is closed
+// as soon as the close frame is written (or after a short bound), not at the liveness timeout.
 
 import { describe, test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { startServer, makeApp } from './lib/server.mjs';
 import { Clients, waitFor } from './lib/clients.mjs';
 import { assertSucceededPlain } from './lib/expect.mjs';
@@ -30,6 +32,8 @@ describe('slow consumers', () => {
     for (const c of [sender, slow, healthy]) assertSucceededPlain(await c.subscribePrivate(app, channel), channel);
 
     slow.ws._socket.pause(); // stop reading: the kernel buffers fill up, then the server's queue
+    const dropLogged = () => /closing connection \S+ with 4100/.test(server.stdout() + server.stderr());
+    let resumed = false;
     const payload = 'x'.repeat(8000);
     const refused = () => sender.events('pusher:error').length; // rate-limited ones, if the sender is too fast
     const accounted = () => healthy.events('client-bulk').length + refused();
@@ -40,6 +44,13 @@ describe('slow consumers', () => {
     while (sent < 4000) {
       sender.send({ event: 'client-bulk', channel, data: { i: sent, payload } });
       sent++;
+      // Once dropped, the slow consumer reads again, in time to get the close frame that the
+      // server writes as soon as there is room (it does not wait long for a peer that never
+      // reads).
+      if (!resumed && dropLogged()) {
+        slow.ws._socket.resume();
+        resumed = true;
+      }
       if (sent % 32 === 0) {
         await waitFor(
           () => accounted() >= sent || !healthy.isOpen,
@@ -49,7 +60,7 @@ describe('slow consumers', () => {
         assert.ok(healthy.isOpen, `healthy receiver closed: ${JSON.stringify(healthy.closeInfo)}`);
       }
     }
-    slow.ws._socket.resume();
+    assert.ok(resumed, `the slow consumer was dropped while the sender sent\n${server.logs()}`);
     const close = await slow.waitClose(20000);
     assert.equal(close.code, 4100, `slow consumer close; frames seen: ${slow.frames.length}; socket errors: ${slow.socketErrors}`);
     const overflowError = slow.events('pusher:error').find((m) => m.data?.code === 4100);
@@ -66,6 +77,44 @@ describe('slow consumers', () => {
     // docs/protocol.md: closed with 4100 "Over capacity".
     assert.equal(close.reason, 'Over capacity');
     assert.ok(healthy.isOpen);
+  });
+
+  describe('with liveness timeouts of minutes', () => {
+    let patient;
+    let patientClients;
+    const patientApp = makeApp({ client_events_per_second: 10000 });
+    before(async () => {
+      patient = await startServer({ server: { activity_timeout: 600, pong_timeout: 600, max_outbound_bytes: 256 * 1024 }, apps: [patientApp] });
+      patientClients = new Clients(patient);
+    });
+    afterEach(() => patientClients.closeAll());
+    after(async () => {
+      await patientClients?.closeAll();
+      if (patient) assert.equal(await patient.stop(), 0, `greendot exit code\n${patient.logs()}`);
+    });
+
+    test('a consumer dropped with 4100 that never reads loses its socket at once, not at the liveness timeout', { timeout: 60000 }, async () => {
+      const channel = 'private-flood';
+      const openDescriptors = () => fs.readdirSync(`/proc/${patient.pid}/fd`).length;
+      const sender = await patientClients.raw();
+      assertSucceededPlain(await sender.subscribePrivate(patientApp, channel), channel);
+      const before = openDescriptors();
+      const slow = await patientClients.raw();
+      assertSucceededPlain(await slow.subscribePrivate(patientApp, channel), channel);
+      assert.equal(openDescriptors(), before + 1, 'the slow consumer holds one descriptor');
+      slow.ws._socket.pause(); // and never reads again
+      const dropped = () => /closing connection \S+ with 4100/.test(patient.stdout() + patient.stderr());
+      const payload = 'z'.repeat(8000);
+      for (let i = 0; !dropped(); i++) {
+        sender.send({ event: 'client-flood', channel, data: { i, payload } });
+        if (i % 32 === 31) await sender.ping(10000); // paced: the sender's own reads keep up
+        assert.ok(i < 20000, `no 4100 after ${i} events of 8 KB\n${patient.logs()}`);
+      }
+      // With liveness timeouts of 10 minutes, only the prompt close can free it in time.
+      await waitFor(() => openDescriptors() === before, 30000, `the dropped consumer's socket to be closed (${openDescriptors()} descriptors, ${before} before it)`);
+      assert.ok(sender.isOpen);
+      await sender.ping();
+    });
   });
 
   describe('with a small max_outbound_bytes (64 KB)', () => {

@@ -1,5 +1,7 @@
 #include "config/load_settings.hpp"
 
+#include "config/limit_check.hpp"
+
 #include <gtest/gtest.h>
 
 #include <stdlib.h>
@@ -532,7 +534,8 @@ TEST_F(LoadSettingsTest, UnknownKeysAreNamedWithTheirTable) {
   EXPECT_EQ(file_error(std::string("[server]\nprot = 1\n") + kOneApp),
             "server.prot: unknown key; expected host, port, threads, activity_timeout, "
             "pong_timeout, max_message_bytes, max_outbound_bytes, max_http_request_bytes, "
-            "log_level or data_dir");
+            "http_timeout_ms, max_connections_total, max_connections_per_ip, log_level or "
+            "data_dir");
   EXPECT_EQ(file_error(std::string(kOneApp) + "[[apps]]\nid = \"b\"\nkey = \"kb\"\nsecrt = \"x\"\n")
                 .substr(0, 36),
             "apps[1].secrt: unknown key; expected");
@@ -880,6 +883,38 @@ TEST_F(LoadSettingsTest, VersionPrintsTheVersion) {
   const CommandLineExit exit = exit_of({"--version"});
   EXPECT_EQ(exit.code, 0);
   EXPECT_EQ(exit.text, "greendot 0.1.0\n");
+}
+
+}  // namespace
+}  // namespace greendot::config
+
+namespace greendot::config {
+namespace {
+
+TEST_F(LoadSettingsTest, LimitsThatContradictEachOtherAreNamed) {
+  const std::string message = file_error(
+      "[server]\nmax_outbound_bytes = 4096\n" + std::string(kOneApp) +
+      "max_user_info_bytes = 4000\nmax_event_data_bytes = 100\nmax_watchlist_size = 0\n");
+  // Every contradiction at once, one a line: here the client events of the default
+  // max_message_bytes (10240) and member_added with that much user_info.
+  EXPECT_EQ(message,
+            "server.max_outbound_bytes (4096) cannot hold a client event of "
+            "server.max_message_bytes (10240), which takes up to 22100 bytes: raise "
+            "server.max_outbound_bytes to 22100 or lower server.max_message_bytes\n"
+            "server.max_outbound_bytes (4096) cannot hold member_added with "
+            "apps[0].max_user_info_bytes (4000) of user_info, which takes up to 8612 bytes: "
+            "raise server.max_outbound_bytes to 8612 or lower apps[0].max_user_info_bytes");
+}
+
+TEST_F(LoadSettingsTest, TheDefaultLimitsAgree) {
+  EXPECT_TRUE(contradicting_limits(load({"--config", write_config(kOneApp)})).empty());
+  // The largest REST event, escaped, fits the default outbound queue.
+  Settings settings = load({"--config", write_config(kOneApp)});
+  settings.apps[0].max_event_data_bytes = 200'000;
+  const auto problems = contradicting_limits(settings);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].find("apps[0].max_event_data_bytes (200000)"), std::string::npos)
+      << problems[0];
 }
 
 }  // namespace

@@ -112,5 +112,30 @@ TEST(OutboundQueue, ClearForgetsEverything) {
   EXPECT_EQ(gathered(queue), "");
 }
 
+TEST(OutboundQueue, AnswersAreCountedApartUntilWritten) {
+  OutboundQueue queue;
+  queue.push(frame("ab"));
+  queue.push_answer(frame("members"));
+  queue.push(frame("cd"));
+  EXPECT_EQ(queue.bytes(), 11u);
+  EXPECT_EQ(queue.answer_bytes(), 7u);
+  queue.consume(4);  // "ab" and "me"
+  EXPECT_EQ(queue.answer_bytes(), 5u) << "a partly written answer counts what is left of it";
+  queue.consume(5);
+  EXPECT_EQ(queue.answer_bytes(), 0u);
+  EXPECT_EQ(queue.bytes(), 2u);
+}
+
+TEST(OutboundQueue, DroppingForgetsUnstartedAnswersToo) {
+  OutboundQueue queue;
+  queue.push_answer(frame("first"));
+  queue.push_answer(frame("second"));
+  queue.consume(2);
+  queue.drop_unstarted();
+  EXPECT_EQ(queue.answer_bytes(), 3u);
+  queue.clear();
+  EXPECT_EQ(queue.answer_bytes(), 0u);
+}
+
 }  // namespace
 }  // namespace greendot::transport

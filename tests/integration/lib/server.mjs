@@ -144,6 +144,7 @@ const delay = (ms) => new Promise((r) => setTimeout(r, ms));
  * @param {string} [opts.configFile]  a config file of the repository to start with instead of one
  *   written from opts.server and opts.apps (which should then describe its apps); the port and
  *   the data directory are still the test's own
+ * @param {string[]} [opts.launcher]  a command that execs the binary, e.g. ['prlimit', '--nofile=64:64']
  */
 export async function startServer(opts = {}) {
   if (!fs.existsSync(binaryPath)) {
@@ -172,7 +173,12 @@ export async function startServer(opts = {}) {
     fs.writeFileSync(configPath, toToml({ server: serverTable, apps }));
   }
 
-  const child = spawn(binaryPath, ['--config', configPath, ...args], {
+  // `launcher` runs the binary through a command that execs it (e.g. ['prlimit', '--nofile=64:64']),
+  // so that the child's pid stays the server's.
+  const launcher = opts.launcher ?? [];
+  const command = launcher.length > 0 ? launcher[0] : binaryPath;
+  const commandArgs = [...launcher.slice(1), ...(launcher.length > 0 ? [binaryPath] : []), '--config', configPath, ...args];
+  const child = spawn(command, commandArgs, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...childEnv(), ...(opts.env ?? {}) },
   });
