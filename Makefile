@@ -49,16 +49,14 @@ test-sanitize: deps-test
 	cmake --build $(ASAN_BUILD_DIR)
 	$(MAKE) --no-print-directory unit-test integration-test BUILD_DIR=$(ASAN_BUILD_DIR)
 
-# Builds the libFuzzer targets with clang and runs each for FUZZ_SECONDS.
+# Builds the libFuzzer targets with clang, checks that each one's committed seeds
+# (fuzz/corpus/<target>/) reach its parsers, and fuzzes each for FUZZ_SECONDS on a copy of
+# them in $(FUZZ_BUILD_DIR)/corpus/ (scripts/run-fuzz.sh).
 fuzz: deps-test
 	CXX=clang++ cmake -S . -B $(FUZZ_BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DGREENDOT_FUZZ=ON -DGREENDOT_TESTS=OFF -DGREENDOT_BENCH=OFF -DGREENDOT_SANITIZE=ON
 	cmake --build $(FUZZ_BUILD_DIR) --target $(notdir $(basename $(wildcard fuzz/*_fuzz.cpp)))
-	@for target in $(FUZZ_BUILD_DIR)/*_fuzz; do \
-	  name=$$(basename $$target); mkdir -p fuzz/corpus-$$name; \
-	  echo "fuzzing $$name for $(FUZZ_SECONDS) s"; \
-	  $$target -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 fuzz/corpus-$$name || exit 1; \
-	done
+	scripts/run-fuzz.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.hpp')
