@@ -237,28 +237,22 @@ void answer_then_publish(server::ServerContext& context, core::AppIndex app,
 }  // namespace
 
 void post_events(ApiCall& call, Respond respond) {
-  auto& context = call.context;
-  const auto app = call.app;
-  const auto& request = call.request;
-  auto body = parse_body_object(request);
+  auto body = parse_body_object(call.request);
   if (auto* refusal = std::get_if<Refusal>(&body)) return respond(refusal->response);
-  auto trigger = parse_trigger(std::get<json::object>(body), true,
-                               context.apps.app(app).max_event_data_bytes, "");
+  auto trigger =
+      parse_trigger(std::get<json::object>(body), true, call.config->max_event_data_bytes, "");
   if (auto* refusal = std::get_if<Refusal>(&trigger)) return respond(refusal->response);
   std::vector<Trigger> triggers;
   triggers.push_back(std::move(std::get<Trigger>(trigger)));
-  answer_then_publish(context, app, std::move(triggers), false, std::move(respond));
+  answer_then_publish(call.context, call.app, std::move(triggers), false, std::move(respond));
 }
 
 void post_batch_events(ApiCall& call, Respond respond) {
-  auto& context = call.context;
-  const auto app = call.app;
-  const auto& request = call.request;
-  auto body = parse_body_object(request);
+  auto body = parse_body_object(call.request);
   if (auto* refusal = std::get_if<Refusal>(&body)) return respond(refusal->response);
   const json::value* batch = std::get<json::object>(body).if_contains("batch");
   if (!batch || !batch->is_array()) return respond(error(400, "\"batch\" must be an array"));
-  const auto& config = context.apps.app(app);
+  const auto& config = *call.config;
   if (batch->get_array().size() > config.max_batch_events) {
     return respond(error(400, "At most " + std::to_string(config.max_batch_events) +
                                   " events per batch, got " +
@@ -274,7 +268,7 @@ void post_batch_events(ApiCall& call, Respond respond) {
     if (auto* refusal = std::get_if<Refusal>(&trigger)) return respond(refusal->response);
     triggers.push_back(std::move(std::get<Trigger>(trigger)));
   }
-  answer_then_publish(context, app, std::move(triggers), true, std::move(respond));
+  answer_then_publish(call.context, call.app, std::move(triggers), true, std::move(respond));
 }
 
 void get_channels(ApiCall& call, Respond respond) {

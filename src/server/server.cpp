@@ -191,8 +191,9 @@ void Server::on_accepted(tcp::socket socket) {
                    ConnectionSlots::address_key(remote.address()));
   }
   if (!slot) {
-    return transport::refuse_and_close(socket.release(), 503, "Service Unavailable",
-                            "The server has reached its connection limit; try again shortly");
+    return transport::refuse_and_close(
+        socket.release(), 503, "Service Unavailable",
+        "The server has reached its connection limit; try again shortly");
   }
   auto& context = socket.get_executor().context();
   for (auto& shard_ptr : shards_) {
