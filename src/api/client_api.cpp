@@ -64,29 +64,36 @@ void client_ping(ApiCall& call, Respond respond) {
   if (auto* refusal = refusal_of(channels)) return respond(*refusal);
   auto status = status_field(o);
   if (auto* refusal = refusal_of(status)) return respond(*refusal);
+  auto tab = tab_field(o, query_value(call.request, "tab"));
+  if (auto* refusal = refusal_of(tab)) return respond(*refusal);
   for (const auto& channel : std::get<std::vector<std::string>>(channels)) {
     if (auto refusal = scope_refusal(*call.user, channel)) return respond(*refusal);
   }
   heartbeat(call.context, call.app,
             HeartbeatCall{call.user->user_id, call.user->user_info,
                           std::move(std::get<std::vector<std::string>>(channels)),
-                          std::get<std::optional<engine::UserStatus>>(status)},
+                          std::get<std::optional<engine::UserStatus>>(status),
+                          std::move(std::get<std::string>(tab))},
             std::move(respond));
 }
 
 void client_offline(ApiCall& call, Respond respond) {
   auto body = fields_of(call.request);
   if (auto* refusal = refusal_of(body)) return respond(*refusal);
-  auto context = optional_context(std::get<json::object>(body));
+  const auto& o = std::get<json::object>(body);
+  auto context = optional_context(o);
   if (auto* refusal = refusal_of(context)) return respond(*refusal);
+  auto tab = tab_field(o, query_value(call.request, "tab"));
+  if (auto* refusal = refusal_of(tab)) return respond(*refusal);
   std::string channel = std::move(std::get<std::string>(context));
   // Without a context the user's own heartbeats end everywhere: a token can only end its
   // own user's sessions, so that needs no scope.
   if (!channel.empty()) {
     if (auto refusal = scope_refusal(*call.user, channel)) return respond(*refusal);
   }
-  call.context.engine.heartbeat_offline(call.app, call.user->user_id, std::move(channel),
-                                        call.config->offline_grace_ms);
+  call.context.engine.heartbeat_offline(offline_of(*call.config, call.app, call.user->user_id,
+                                                   std::move(channel),
+                                                   std::move(std::get<std::string>(tab))));
   respond({200, "{}", {}});
 }
 

@@ -94,6 +94,8 @@ void signed_heartbeat(ApiCall& call, Respond respond) {
   if (!take(channels, heartbeat_call.channels, respond)) return;
   auto status = status_field(o);
   if (!take(status, heartbeat_call.status, respond)) return;
+  auto tab = tab_field(o, {});
+  if (!take(tab, heartbeat_call.tab, respond)) return;
   heartbeat(call.context, call.app, std::move(heartbeat_call), std::move(respond));
 }
 
@@ -107,8 +109,11 @@ void signed_offline(ApiCall& call, Respond respond) {
   auto context = optional_context(o);
   std::string channel;
   if (!take(context, channel, respond)) return;
-  call.context.engine.heartbeat_offline(call.app, std::move(user_id), std::move(channel),
-                                        call.config->offline_grace_ms);
+  auto tab_text = tab_field(o, {});
+  std::string tab;
+  if (!take(tab_text, tab, respond)) return;
+  call.context.engine.heartbeat_offline(
+      offline_of(*call.config, call.app, std::move(user_id), std::move(channel), std::move(tab)));
   respond(ok(json::object{}));
 }
 

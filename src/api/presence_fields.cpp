@@ -2,6 +2,9 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <cctype>
+
 #include "core/channel_name.hpp"
 #include "protocol/pusher_messages.hpp"
 
@@ -90,6 +93,32 @@ Field<std::optional<engine::UserStatus>> status_field(const json::object& body) 
     return std::optional<engine::UserStatus>{engine::UserStatus::Away};
   }
   return rest_error(400, "\"status\" must be \"online\" or \"away\"");
+}
+
+namespace {
+
+bool valid_tab(std::string_view tab) {
+  if (tab.empty() || tab.size() > 64) return false;
+  return std::all_of(tab.begin(), tab.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':' ||
+           c == '-';
+  });
+}
+
+}  // namespace
+
+Field<std::string> tab_field(const json::object& body, std::string_view query_tab) {
+  const json::value* tab = body.if_contains("tab");
+  if (tab && tab->is_null()) tab = nullptr;
+  if (tab && !tab->is_string()) return rest_error(400, "\"tab\" must be a string");
+  const std::string_view text = tab ? std::string_view(tab->get_string()) : query_tab;
+  if (!tab && query_tab.empty()) return std::string{};
+  if (!valid_tab(text)) {
+    return rest_error(400,
+                      "\"tab\" must be 1 to 64 characters from [A-Za-z0-9_.:-], "
+                      "the same for every ping and the offline of one tab");
+  }
+  return std::string(text);
 }
 
 Field<std::string> user_id_field(const json::object& body, const config::AppConfig& app) {

@@ -40,6 +40,10 @@ Field<std::string> optional_context(const boost::json::object& body);
 // "status": "online" | "away", optional.
 Field<std::optional<engine::UserStatus>> status_field(const boost::json::object& body);
 
+// "tab": the page's tab id, from the body or else from the query string (a text/plain beacon
+// carries no fields); 1 to 64 characters of [A-Za-z0-9_.:-]. Empty when neither names one.
+Field<std::string> tab_field(const boost::json::object& body, std::string_view query_tab);
+
 // "user_id": a string or an integer, a valid user id.
 Field<std::string> user_id_field(const boost::json::object& body, const config::AppConfig& app);
 // "user_info": an object within max_user_info_bytes, "null" when absent.

@@ -77,6 +77,18 @@ json::object render_user(const engine::UserPresence& user, bool apply_privacy) {
   return out;
 }
 
+const char* answer_name(engine::HeartbeatAnswer answer) {
+  switch (answer) {
+    case engine::HeartbeatAnswer::Present:
+      return "present";
+    case engine::HeartbeatAnswer::Full:
+      return "full";
+    case engine::HeartbeatAnswer::TabEnded:
+      return "ended";
+  }
+  return "present";
+}
+
 }  // namespace
 
 void heartbeat(server::ServerContext& context, core::AppIndex app, HeartbeatCall call,
@@ -84,6 +96,7 @@ void heartbeat(server::ServerContext& context, core::AppIndex app, HeartbeatCall
   const auto& config = context.apps.app(app);
   engine::HeartbeatRequest request{app,
                                    call.status,
+                                   std::move(call.tab),
                                    call.channels,
                                    std::move(call.user_id),
                                    std::move(call.user_info),
@@ -91,14 +104,23 @@ void heartbeat(server::ServerContext& context, core::AppIndex app, HeartbeatCall
                                    config.offline_grace_ms,
                                    config.max_presence_members};
   context.engine.heartbeat(
-      std::move(request), [channels = std::move(call.channels), ttl = config.heartbeat_ttl_ms,
-                           respond = std::move(respond)](std::vector<bool> accepted) {
+      std::move(request),
+      [channels = std::move(call.channels), ttl = config.heartbeat_ttl_ms,
+       respond = std::move(respond)](std::vector<engine::HeartbeatAnswer> answers) {
         json::object contexts;
         for (std::size_t i = 0; i < channels.size(); ++i) {
-          contexts[context_of(channels[i])] = accepted[i] ? "present" : "full";
+          contexts[context_of(channels[i])] = answer_name(answers[i]);
         }
         respond(ok(json::object{{"contexts", std::move(contexts)}, {"ttl_ms", ttl}}));
       });
+}
+
+engine::HeartbeatOffline offline_of(const config::AppConfig& config, core::AppIndex app,
+                                    std::string user_id, std::string channel, std::string tab) {
+  engine::HeartbeatOffline offline{app,          std::move(user_id),      std::move(channel),
+                                   std::nullopt, config.offline_grace_ms, config.heartbeat_ttl_ms};
+  if (!tab.empty()) offline.tab = std::move(tab);
+  return offline;
 }
 
 void users_presence(server::ServerContext& context, core::AppIndex app,

@@ -15,31 +15,47 @@ const PresenceBook::Channel* PresenceBook::find_channel(AppIndex app,
   return it == channels_.end() ? nullptr : &it->second;
 }
 
+namespace {
+
+template <class Members>
+auto find_member(Members& members, std::string_view user_id) {
+  return members.find(std::string(user_id));
+}
+
+}  // namespace
+
 PresenceBook::JoinResult PresenceBook::join(AppIndex app, std::string_view channel,
                                             std::string_view user_id, std::string_view user_info,
                                             SessionId session, std::size_t max_members) {
+  auto [result, member] = enter(app, channel, user_id, user_info, max_members);
+  if (result.status != JoinStatus::Joined) return result;
+  auto& sessions = member->second.sessions;
+  if (std::find(sessions.begin(), sessions.end(), session) == sessions.end()) {
+    sessions.push_back(session);
+  }
+  return result;
+}
+
+std::pair<PresenceBook::JoinResult, PresenceBook::MemberIt> PresenceBook::enter(
+    AppIndex app, std::string_view channel, std::string_view user_id, std::string_view user_info,
+    std::size_t max_members) {
   auto [channel_it, channel_created] = channels_.try_emplace(Key{app, std::string(channel)});
   auto& members = channel_it->second.members;
-  auto member_it = members.find(std::string(user_id));
-  if (member_it == members.end()) {
-    if (members.size() >= max_members) {
-      if (channel_created) channels_.erase(channel_it);
-      return {JoinStatus::ChannelFull, false};
-    }
-    Member member;
-    member.user_info = std::string(user_info);
-    member.sessions.push_back(session);
-    members.emplace(std::string(user_id), std::move(member));
-    index_user(app, user_id, channel);
-    return {JoinStatus::Joined, true};
+  auto member_it = find_member(members, user_id);
+  if (member_it != members.end()) {
+    // A return inside the grace cancels the pending removal; the stale deadline is skipped.
+    member_it->second.in_grace = false;
+    return {{JoinStatus::Joined, false}, member_it};
   }
-  Member& member = member_it->second;
-  // A return inside the grace cancels the pending removal; the stale deadline is skipped.
-  member.in_grace = false;
-  if (std::find(member.sessions.begin(), member.sessions.end(), session) == member.sessions.end()) {
-    member.sessions.push_back(session);
+  if (members.size() >= max_members) {
+    if (channel_created) channels_.erase(channel_it);
+    return {{JoinStatus::ChannelFull, false}, member_it};
   }
-  return {JoinStatus::Joined, false};
+  Member member;
+  member.user_info = std::string(user_info);
+  member_it = members.emplace(std::string(user_id), std::move(member)).first;
+  index_user(app, user_id, channel);
+  return {{JoinStatus::Joined, true}, member_it};
 }
 
 std::optional<PresenceEvent> PresenceBook::leave(AppIndex app, std::string_view channel,
@@ -47,52 +63,79 @@ std::optional<PresenceEvent> PresenceBook::leave(AppIndex app, std::string_view 
                                                  Millis now, Millis grace) {
   Channel* c = find_channel(app, channel);
   if (!c) return std::nullopt;
-  auto member_it = c->members.find(std::string(user_id));
+  auto member_it = find_member(c->members, user_id);
   if (member_it == c->members.end()) return std::nullopt;
-  Member& member = member_it->second;
-  auto session_it = std::find(member.sessions.begin(), member.sessions.end(), session);
-  if (session_it == member.sessions.end()) return std::nullopt;
-  member.sessions.erase(session_it);
-  if (!member.sessions.empty()) return std::nullopt;
+  auto& sessions = member_it->second.sessions;
+  auto session_it = std::find(sessions.begin(), sessions.end(), session);
+  if (session_it == sessions.end()) return std::nullopt;
+  sessions.erase(session_it);
+  return session_ended(app, channel, *c, member_it, now, grace);
+}
 
+std::optional<PresenceEvent> PresenceBook::session_ended(AppIndex app, std::string_view channel,
+                                                         Channel& c, MemberIt member_it, Millis now,
+                                                         Millis grace) {
+  Member& member = member_it->second;
+  if (member.present() || member.in_grace) return std::nullopt;
   member.left_at = now;
-  if (grace <= 0) return remove_member(app, channel, *c, member_it);
+  if (grace <= 0) return remove_member(app, channel, c, member_it);
   member.in_grace = true;
   ++member.generation;
-  graces_.schedule(now + grace, GraceKey{app, std::string(channel), std::string(user_id)},
+  graces_.schedule(now + grace, GraceKey{app, std::string(channel), std::string(member_it->first)},
                    member.generation);
   return std::nullopt;
 }
 
 PresenceBook::JoinResult PresenceBook::heartbeat(AppIndex app, std::string_view channel,
                                                  std::string_view user_id,
-                                                 std::string_view user_info, Millis now, Millis ttl,
-                                                 Millis grace, std::size_t max_members) {
-  JoinResult result = join(app, channel, user_id, user_info, kHeartbeatSession, max_members);
+                                                 std::string_view user_info, std::string_view tab,
+                                                 Millis now, Millis ttl, Millis grace,
+                                                 std::size_t max_members) {
+  auto [result, member_it] = enter(app, channel, user_id, user_info, max_members);
   if (result.status != JoinStatus::Joined) return result;
-  Member& member = find_channel(app, channel)->members.find(std::string(user_id))->second;
-  member.heartbeat_expires = now + ttl;
+  Member& member = member_it->second;
+  auto tab_it = std::find_if(member.tabs.begin(), member.tabs.end(),
+                             [&](const HeartbeatTab& t) { return t.id == tab; });
+  if (tab_it == member.tabs.end()) {
+    member.tabs.push_back(HeartbeatTab{std::string(tab), 0});
+    tab_it = std::prev(member.tabs.end());
+  }
+  tab_it->expires = now + ttl;
   member.heartbeat_grace = grace;
-  if (!member.heartbeat_scheduled) {
-    member.heartbeat_scheduled = true;
-    expiries_.schedule(now + ttl, GraceKey{app, std::string(channel), std::string(user_id)},
-                       ++member.heartbeat_generation);
+  // One queued entry per member, at its earliest expiry: a renewal only moves a tab's own
+  // deadline, and an entry that surfaces early is queued again (see expire_heartbeats).
+  if (!member.heartbeat_scheduled || tab_it->expires < member.expiry_at) {
+    schedule_expiry(app, channel, user_id, member, tab_it->expires);
   }
   return result;
 }
 
+void PresenceBook::schedule_expiry(AppIndex app, std::string_view channel, std::string_view user_id,
+                                   Member& member, Millis at) {
+  member.heartbeat_scheduled = true;
+  member.expiry_at = at;
+  expiries_.schedule(at, GraceKey{app, std::string(channel), std::string(user_id)},
+                     ++member.heartbeat_generation);
+}
+
 std::optional<PresenceEvent> PresenceBook::end_heartbeat(AppIndex app, std::string_view channel,
-                                                         std::string_view user_id, Millis now,
+                                                         std::string_view user_id,
+                                                         const std::string* tab, Millis now,
                                                          Millis grace) {
   Channel* c = find_channel(app, channel);
   if (!c) return std::nullopt;
-  auto member_it = c->members.find(std::string(user_id));
+  auto member_it = find_member(c->members, user_id);
   if (member_it == c->members.end()) return std::nullopt;
-  member_it->second.heartbeat_scheduled = false;  // its queued expiry is now stale
-  return leave(app, channel, user_id, kHeartbeatSession, now, grace);
+  auto& tabs = member_it->second.tabs;
+  const std::size_t before = tabs.size();
+  std::erase_if(tabs, [&](const HeartbeatTab& t) { return !tab || t.id == *tab; });
+  if (tabs.size() == before) return std::nullopt;
+  // A queued expiry that finds no tab left does nothing.
+  return session_ended(app, channel, *c, member_it, now, grace);
 }
 
-void PresenceBook::expire_heartbeats(Millis now, std::vector<PresenceEvent>& removed) {
+void PresenceBook::expire_heartbeats(Millis now, std::vector<PresenceEvent>& removed,
+                                     std::vector<UserRef>* expired_users) {
   std::vector<GraceKey> expired;
   expiries_.pop_due(now, [&](const GraceKey& due, std::uint64_t generation) {
     Channel* c = find_channel(due.app, due.channel);
@@ -101,25 +144,37 @@ void PresenceBook::expire_heartbeats(Millis now, std::vector<PresenceEvent>& rem
     if (member_it == c->members.end()) return;
     Member& member = member_it->second;
     if (!member.heartbeat_scheduled || member.heartbeat_generation != generation) return;
-    if (member.heartbeat_expires > now) {
-      expiries_.schedule(member.heartbeat_expires, due, generation);
-      return;
-    }
     member.heartbeat_scheduled = false;
-    expired.push_back(due);
+    const std::size_t before = member.tabs.size();
+    std::erase_if(member.tabs, [&](const HeartbeatTab& t) { return t.expires <= now; });
+    if (!member.tabs.empty()) {
+      Millis next = member.tabs.front().expires;
+      for (const auto& t : member.tabs) next = std::min(next, t.expires);
+      expiries_.schedule(next, due, generation);
+      member.heartbeat_scheduled = true;
+      member.expiry_at = next;
+    }
+    if (member.tabs.size() != before) {
+      expired.push_back(due);
+      if (expired_users) expired_users->emplace_back(due.app, due.user_id);
+    }
   });
   // Outside pop_due: ending a session may schedule a grace.
   for (const auto& due : expired) {
-    const Channel* c = find_channel(due.app, due.channel);
-    const Millis grace = c->members.find(due.user_id)->second.heartbeat_grace;
-    if (auto event = leave(due.app, due.channel, due.user_id, kHeartbeatSession, now, grace)) {
+    Channel* c = find_channel(due.app, due.channel);
+    if (!c) continue;
+    auto member_it = c->members.find(due.user_id);
+    if (member_it == c->members.end()) continue;
+    const Millis grace = member_it->second.heartbeat_grace;
+    if (auto event = session_ended(due.app, due.channel, *c, member_it, now, grace)) {
       removed.push_back(std::move(*event));
     }
   }
 }
 
-void PresenceBook::advance(Millis now, std::vector<PresenceEvent>& removed) {
-  expire_heartbeats(now, removed);
+void PresenceBook::advance(Millis now, std::vector<PresenceEvent>& removed,
+                           std::vector<UserRef>* expired) {
+  expire_heartbeats(now, removed, expired);
   graces_.pop_due(now, [&](const GraceKey& due, std::uint64_t generation) {
     Channel* c = find_channel(due.app, due.channel);
     if (!c) return;

@@ -12,14 +12,15 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
+#include "core/app_key.hpp"
 #include "core/deadline_queue.hpp"
 #include "core/time.hpp"
 
 namespace greendot::core {
 
-using AppIndex = std::uint32_t;
 using SessionId = std::uint64_t;
 
 struct PresenceEvent {
@@ -51,26 +52,41 @@ class PresenceBook {
                                      std::string_view user_id, SessionId session, Millis now,
                                      Millis grace);
 
-  // The session of a user's HTTP heartbeats in a channel: one per member, however many tabs
-  // ping. Connection sessions are numbered from 1.
-  static constexpr SessionId kHeartbeatSession = 0;
-
-  // A heartbeat: adds the member's heartbeat session, or extends it, until `now + ttl`. When
-  // it expires it ends like any other session, with `grace`.
+  // HTTP heartbeats are sessions too, one per tab: a page names its tab in each ping, and pings
+  // that name none share the member's tab "". A tab's session lasts until `now + ttl` of its
+  // last ping, or until its offline; when the member's last session (of any kind) ends, the
+  // member leaves with `grace` like on a connection's leave.
   JoinResult heartbeat(AppIndex app, std::string_view channel, std::string_view user_id,
-                       std::string_view user_info, Millis now, Millis ttl, Millis grace,
-                       std::size_t max_members);
+                       std::string_view user_info, std::string_view tab, Millis now, Millis ttl,
+                       Millis grace, std::size_t max_members);
 
-  // Ends the member's heartbeat session at once (the page said goodbye), with `grace`.
+  // Ends one tab's heartbeat session at once (the page said goodbye), or all of the member's
+  // heartbeat sessions when `tab` is null, with `grace`.
   std::optional<PresenceEvent> end_heartbeat(AppIndex app, std::string_view channel,
-                                             std::string_view user_id, Millis now, Millis grace);
+                                             std::string_view user_id, const std::string* tab,
+                                             Millis now, Millis grace);
 
   // Removes the members whose grace ended, and ends the heartbeat sessions that expired, at
-  // or before `now`, appending the resulting removals.
-  void advance(Millis now, std::vector<PresenceEvent>& removed);
+  // or before `now`, appending the resulting removals, and (when asked) the users who lost a
+  // heartbeat session to its expiry.
+  using UserRef = std::pair<AppIndex, std::string>;
+  void advance(Millis now, std::vector<PresenceEvent>& removed,
+               std::vector<UserRef>* expired = nullptr);
 
   // The channels where the user is a member (in grace included), in no particular order.
   const std::vector<std::string>* channels_of(AppIndex app, std::string_view user_id) const;
+
+  // Calls connection(session) and tab(tab_id) for every live session of the user in the channel.
+  template <class Connection, class Tab>
+  void for_each_session(AppIndex app, std::string_view channel, std::string_view user_id,
+                        Connection&& connection, Tab&& tab) const {
+    const Channel* c = find_channel(app, channel);
+    if (!c) return;
+    auto it = c->members.find(std::string(user_id));
+    if (it == c->members.end()) return;
+    for (SessionId s : it->second.sessions) connection(s);
+    for (const auto& t : it->second.tabs) tab(t.id);
+  }
 
   // Calls visit(user_id, user_info) for every member of the channel, in no particular order.
   template <class Visit>
@@ -96,16 +112,22 @@ class PresenceBook {
   std::optional<Millis> next_deadline() const;
 
  private:
+  struct HeartbeatTab {
+    std::string id;
+    Millis expires = 0;
+  };
   struct Member {
     std::string user_info;
-    std::vector<SessionId> sessions;  // usually one; a handful with several tabs
+    std::vector<SessionId> sessions;  // connections; usually one, a handful with several tabs
+    std::vector<HeartbeatTab> tabs;   // heartbeat sessions; usually none or one
     std::uint64_t generation = 0;     // bumped on every grace start, to spot stale deadlines
     Millis left_at = 0;               // when the last session ended (while in grace)
-    Millis heartbeat_expires = 0;     // end of the heartbeat session, if it has one
-    Millis heartbeat_grace = 0;
+    Millis heartbeat_grace = 0;       // of the last ping, for the sessions that expire
+    Millis expiry_at = 0;             // when the queued expiry entry surfaces
     bool in_grace = false;
     bool heartbeat_scheduled = false;        // an expiry entry for this member is queued
     std::uint64_t heartbeat_generation = 0;  // of that entry; older ones are skipped
+    bool present() const { return !sessions.empty() || !tabs.empty(); }
   };
   struct Channel {
     std::unordered_map<std::string, Member> members;
@@ -129,11 +151,23 @@ class PresenceBook {
 
   Channel* find_channel(AppIndex app, std::string_view channel);
   const Channel* find_channel(AppIndex app, std::string_view channel) const;
+  using MemberIt = std::unordered_map<std::string, Member>::iterator;
+  // After a member's session ended: starts the grace, or removes the member when `grace` is 0
+  // (the event is returned). Nothing when sessions remain.
+  // Finds the member, or adds it (without sessions) when the channel has room.
+  std::pair<JoinResult, MemberIt> enter(AppIndex app, std::string_view channel,
+                                        std::string_view user_id, std::string_view user_info,
+                                        std::size_t max_members);
+  std::optional<PresenceEvent> session_ended(AppIndex app, std::string_view channel, Channel& c,
+                                             MemberIt member, Millis now, Millis grace);
+  void schedule_expiry(AppIndex app, std::string_view channel, std::string_view user_id,
+                       Member& member, Millis at);
   PresenceEvent remove_member(AppIndex app, std::string_view channel, Channel& c,
                               std::unordered_map<std::string, Member>::iterator member);
 
   std::unordered_map<Key, Channel, KeyHash> channels_;
-  void expire_heartbeats(Millis now, std::vector<PresenceEvent>& removed);
+  void expire_heartbeats(Millis now, std::vector<PresenceEvent>& removed,
+                         std::vector<UserRef>* expired_users);
   void index_user(AppIndex app, std::string_view user_id, std::string_view channel);
   void unindex_user(AppIndex app, std::string_view user_id, std::string_view channel);
 

@@ -1,5 +1,7 @@
 #include "engine/embedded_engine.hpp"
 
+#include <algorithm>
+
 #include "protocol/pusher_messages.hpp"
 
 namespace greendot::engine {
@@ -8,10 +10,14 @@ namespace pusher = protocol::pusher;
 
 namespace {
 
-std::string snapshot_key(core::AppIndex app, std::string_view channel) {
-  std::string key = std::to_string(app);
-  key.push_back('\n');
-  key.append(channel);
+// Statuses are kept per session: a connection ("c" and its number) or a heartbeat tab ("t" and
+// the page's tab id), so that a connection and a tab can never be taken for each other.
+std::string connection_key(core::SessionId session) {
+  return "c" + std::to_string(session);
+}
+std::string tab_key(std::string_view tab) {
+  std::string key = "t";
+  key.append(tab);
   return key;
 }
 
@@ -19,6 +25,7 @@ std::string snapshot_key(core::AppIndex app, std::string_view channel) {
 
 void EmbeddedEngine::join(JoinRequest request, JoinCallback done) {
   std::lock_guard lock(mutex_);
+  if (shut_down_) return done(JoinOutcome{});
   const bool was_online = online(request.app, request.user_id);
   auto result = book_.join(request.app, request.channel, request.user_id, request.user_info,
                            request.session, request.max_members);
@@ -47,6 +54,7 @@ void EmbeddedEngine::join(JoinRequest request, JoinCallback done) {
                      request.socket);
   }
   if (!was_online) came_online(request.app, request.user_id);
+  refresh_status(request.app, request.user_id);
 }
 
 void EmbeddedEngine::publish_addition(core::AppIndex app, const std::string& channel,
@@ -69,15 +77,28 @@ bool EmbeddedEngine::visible(core::AppIndex app, const std::string& user_id) con
 void EmbeddedEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done) {
   std::lock_guard lock(mutex_);
   const core::Millis now = clock_();
+  std::vector<HeartbeatAnswer> answers;
+  answers.reserve(request.channels.size());
+  if (shut_down_) {
+    answers.assign(request.channels.size(), HeartbeatAnswer::Full);
+    return done(std::move(answers));
+  }
   const bool was_online = online(request.app, request.user_id);
-  std::vector<bool> accepted;
-  accepted.reserve(request.channels.size());
   bool any_added = false;
+  bool any_present = false;
   for (const auto& channel : request.channels) {
-    auto result = book_.heartbeat(request.app, channel, request.user_id, request.user_info, now,
-                                  request.ttl_ms, request.grace_ms, request.max_members);
+    // A ping sent before the tab's offline but delivered after it must not bring it back.
+    if (!request.tab.empty() &&
+        ended_tabs_.ended(request.app, request.user_id, request.tab, channel, now)) {
+      answers.push_back(HeartbeatAnswer::TabEnded);
+      continue;
+    }
+    auto result =
+        book_.heartbeat(request.app, channel, request.user_id, request.user_info, request.tab, now,
+                        request.ttl_ms, request.grace_ms, request.max_members);
     const bool joined = result.status == core::PresenceBook::JoinStatus::Joined;
-    accepted.push_back(joined);
+    answers.push_back(joined ? HeartbeatAnswer::Present : HeartbeatAnswer::Full);
+    any_present = any_present || joined;
     if (!result.member_added) continue;
     any_added = true;
     // Heartbeats are members but not subscriptions: subscription counts and channel_occupied /
@@ -89,25 +110,37 @@ void EmbeddedEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done)
   if (any_added && !was_online && online(request.app, request.user_id)) {
     came_online(request.app, request.user_id);
   }
-  if (request.status) set_status_locked(request.app, request.user_id, *request.status);
-  done(std::move(accepted));
+  if (any_present) {
+    if (request.status) {
+      set_session_status(request.app, request.user_id, tab_key(request.tab), *request.status);
+    }
+    refresh_status(request.app, request.user_id);
+  }
+  done(std::move(answers));
 }
 
-void EmbeddedEngine::heartbeat_offline(core::AppIndex app, std::string user_id, std::string channel,
-                                       core::Millis grace_ms) {
+void EmbeddedEngine::heartbeat_offline(HeartbeatOffline offline) {
   std::lock_guard lock(mutex_);
+  if (shut_down_) return;
   const core::Millis now = clock_();
+  if (offline.tab && !offline.tab->empty()) {
+    ended_tabs_.remember(offline.app, offline.user_id, *offline.tab, offline.channel,
+                         now + offline.ttl_ms);
+  }
   std::vector<std::string> channels;
-  if (!channel.empty()) {
-    channels.push_back(std::move(channel));
-  } else if (const auto* all = book_.channels_of(app, user_id)) {
+  if (!offline.channel.empty()) {
+    channels.push_back(std::move(offline.channel));
+  } else if (const auto* all = book_.channels_of(offline.app, offline.user_id)) {
     channels = *all;  // a copy: removals change the index
   }
+  const std::string* tab = offline.tab ? &*offline.tab : nullptr;
   for (const auto& c : channels) {
-    if (auto removed = book_.end_heartbeat(app, c, user_id, now, grace_ms)) {
+    if (auto removed =
+            book_.end_heartbeat(offline.app, c, offline.user_id, tab, now, offline.grace_ms)) {
       publish_removal(*removed);
     }
   }
+  refresh_status(offline.app, offline.user_id);
 }
 
 void EmbeddedEngine::users_presence(core::AppIndex app, std::vector<std::string> user_ids,
@@ -120,8 +153,8 @@ void EmbeddedEngine::users_presence(core::AppIndex app, std::vector<std::string>
     storage::UserRecord record = users_.get(app_ids_[app], user);
     UserPresence presence;
     presence.online = online(app, user);
-    if (auto it = statuses_.find(snapshot_key(app, user)); it != statuses_.end()) {
-      presence.status = it->second;
+    if (auto it = statuses_.find(core::app_key(app, user)); it != statuses_.end()) {
+      presence.status = it->second.away ? UserStatus::Away : UserStatus::Online;
     }
     presence.last_seen_ms =
         presence.online ? std::optional<std::int64_t>(wall_now) : record.last_seen_ms;
@@ -136,19 +169,27 @@ void EmbeddedEngine::update_privacy(core::AppIndex app, std::string user_id, Pri
                                     std::function<void(storage::Privacy)> done) {
   std::lock_guard lock(mutex_);
   storage::Privacy privacy = users_.get(app_ids_[app], user_id).privacy;
+  if (shut_down_) return done(privacy);
   if (change.visibility) privacy.visibility = *change.visibility;
   if (change.last_seen) privacy.last_seen = *change.last_seen;
   done(privacy);
   const bool was_visible = visible(app, user_id);
-  users_.set_privacy(app_ids_[app], user_id, privacy);
   const bool now_visible = privacy.visibility == storage::Visibility::Everyone;
-  if (was_visible == now_visible || !online(app, user_id)) return;
+  const bool is_online = online(app, user_id);
+  // Going invisible looks exactly like leaving at this moment: last seen is now, as if the
+  // user's last session had just ended (and the time they spend invisible is never recorded).
+  if (was_visible && !now_visible && is_online) {
+    users_.record_last_seen(app_ids_[app], user_id, wall_clock_());
+  }
+  users_.set_privacy(app_ids_[app], user_id, privacy);
+  if (was_visible == now_visible || !is_online) return;
+  if (now_visible) users_.mark_online(app_ids_[app], user_id);
   // To watchers an invisible user goes offline, and comes back online when visible again.
   tell_watchers(app, user_id, now_visible ? "online" : "offline");
   const auto* channels = book_.channels_of(app, user_id);
   if (!channels) return;
   for (const auto& channel : *channels) {
-    snapshots_.erase(snapshot_key(app, channel));
+    snapshots_.erase(core::app_key(app, channel));
     std::string text;
     if (now_visible) {
       std::string info;
@@ -164,12 +205,15 @@ void EmbeddedEngine::update_privacy(core::AppIndex app, std::string user_id, Pri
 }
 
 bool EmbeddedEngine::online(core::AppIndex app, const std::string& user_id) const {
-  return book_.channels_of(app, user_id) != nullptr ||
-         signed_in_.contains(snapshot_key(app, user_id));
+  return book_.channels_of(app, user_id) != nullptr || signins_.signed_in(app, user_id);
 }
 
 void EmbeddedEngine::came_online(core::AppIndex app, const std::string& user_id) {
-  if (visible(app, user_id)) tell_watchers(app, user_id, "online");
+  if (!visible(app, user_id)) return;
+  // Stored, so that after a crash the user's last seen is the last moment the store was
+  // known to be alive rather than the end of an earlier session.
+  users_.mark_online(app_ids_[app], user_id);
+  tell_watchers(app, user_id, "online");
 }
 
 void EmbeddedEngine::went_offline(core::AppIndex app, const std::string& user_id,
@@ -177,14 +221,14 @@ void EmbeddedEngine::went_offline(core::AppIndex app, const std::string& user_id
   // An invisible user's sessions are not recorded: their last seen stays what others last
   // could see, or it would tell when they were secretly online.
   if (visible(app, user_id)) users_.record_last_seen(app_ids_[app], user_id, at_wall_ms);
-  statuses_.erase(snapshot_key(app, user_id));
+  statuses_.erase(core::app_key(app, user_id));
   // Invisible users were never reported online, so their going is not reported either.
   if (visible(app, user_id)) tell_watchers(app, user_id, "offline");
 }
 
 void EmbeddedEngine::tell_watchers(core::AppIndex app, const std::string& user_id,
                                    std::string_view event) {
-  auto it = watchers_.find(snapshot_key(app, user_id));
+  auto it = watchers_.find(core::app_key(app, user_id));
   if (it == watchers_.end()) return;
   const auto frame = make_text_frame(pusher::watchlist_event(event, {user_id}));
   for (const auto& [watcher, count] : it->second) {
@@ -192,19 +236,28 @@ void EmbeddedEngine::tell_watchers(core::AppIndex app, const std::string& user_i
   }
 }
 
-void EmbeddedEngine::signed_in(core::AppIndex app, std::string user_id) {
+void EmbeddedEngine::signed_in(core::AppIndex app, std::string user_id, core::SessionId session) {
   std::lock_guard lock(mutex_);
+  if (shut_down_) return;
   const bool was_online = online(app, user_id);
-  ++signed_in_[snapshot_key(app, user_id)];
+  signins_.sign_in(app, user_id, session);
   if (!was_online) came_online(app, user_id);
+  refresh_status(app, user_id);
 }
 
-void EmbeddedEngine::signed_out(core::AppIndex app, std::string user_id) {
+void EmbeddedEngine::signed_out(core::AppIndex app, std::string user_id, core::SessionId session,
+                                core::Millis grace_ms) {
   std::lock_guard lock(mutex_);
-  auto it = signed_in_.find(snapshot_key(app, user_id));
-  if (it == signed_in_.end()) return;
-  if (--it->second == 0) signed_in_.erase(it);
-  if (!online(app, user_id)) went_offline(app, user_id, wall_clock_());
+  if (shut_down_) return;
+  if (auto out = signins_.sign_out(app, user_id, session, clock_(), grace_ms)) {
+    signed_out_for_good(*out);
+  }
+  refresh_status(app, user_id);
+}
+
+void EmbeddedEngine::signed_out_for_good(const core::SignedOut& out) {
+  if (online(out.app, out.user_id)) return;  // still a member somewhere
+  went_offline(out.app, out.user_id, wall_clock_() - (clock_() - out.left_at));
 }
 
 void EmbeddedEngine::watch(core::AppIndex app, std::string watcher,
@@ -212,7 +265,7 @@ void EmbeddedEngine::watch(core::AppIndex app, std::string watcher,
   std::lock_guard lock(mutex_);
   std::vector<std::string> online_now;
   for (const auto& user : watched) {
-    ++watchers_[snapshot_key(app, user)][watcher];
+    ++watchers_[core::app_key(app, user)][watcher];
     if (online(app, user) && visible(app, user)) online_now.push_back(user);
   }
   done(std::move(online_now));
@@ -222,7 +275,7 @@ void EmbeddedEngine::unwatch(core::AppIndex app, std::string watcher,
                              std::vector<std::string> watched) {
   std::lock_guard lock(mutex_);
   for (const auto& user : watched) {
-    auto it = watchers_.find(snapshot_key(app, user));
+    auto it = watchers_.find(core::app_key(app, user));
     if (it == watchers_.end()) continue;
     auto w = it->second.find(watcher);
     if (w != it->second.end() && --w->second == 0) it->second.erase(w);
@@ -230,54 +283,100 @@ void EmbeddedEngine::unwatch(core::AppIndex app, std::string watcher,
   }
 }
 
-void EmbeddedEngine::set_status(core::AppIndex app, std::string user_id, UserStatus status) {
+void EmbeddedEngine::set_status(core::AppIndex app, std::string user_id, core::SessionId session,
+                                UserStatus status) {
   std::lock_guard lock(mutex_);
-  set_status_locked(app, user_id, status);
+  if (shut_down_ || !online(app, user_id)) return;  // only online users have a status
+  set_session_status(app, user_id, connection_key(session), status);
+  refresh_status(app, user_id);
 }
 
-void EmbeddedEngine::set_status_locked(core::AppIndex app, const std::string& user_id,
-                                       UserStatus status) {
-  const auto* channels = book_.channels_of(app, user_id);
-  if (!channels) return;  // only online users have a status
-  const std::string key = snapshot_key(app, user_id);
+void EmbeddedEngine::set_session_status(core::AppIndex app, const std::string& user_id,
+                                        const std::string& session, UserStatus status) {
+  const std::string key = core::app_key(app, user_id);
   auto it = statuses_.find(key);
-  const UserStatus before = it == statuses_.end() ? UserStatus::Online : it->second;
-  if (before == status) return;
   if (status == UserStatus::Online) {
-    statuses_.erase(it);
-  } else {
-    statuses_[key] = status;
+    if (it == statuses_.end()) return;
+    std::erase(it->second.away_sessions, session);
+    return;
   }
-  if (!visible(app, user_id)) return;
-  for (const auto& channel : *channels) {
-    broker_.publish(
-        ChannelMessage{app,
-                       channel,
-                       make_text_frame(pusher::member_updated(
-                           channel, user_id, status == UserStatus::Away ? "away" : "online")),
-                       {},
-                       {}});
+  if (it == statuses_.end()) it = statuses_.try_emplace(key).first;
+  auto& away = it->second.away_sessions;
+  if (std::find(away.begin(), away.end(), session) == away.end()) away.push_back(session);
+}
+
+std::vector<std::string> EmbeddedEngine::live_sessions(core::AppIndex app,
+                                                       const std::string& user_id) const {
+  std::vector<std::string> live;
+  auto add = [&](std::string key) {
+    if (std::find(live.begin(), live.end(), key) == live.end()) live.push_back(std::move(key));
+  };
+  if (const auto* channels = book_.channels_of(app, user_id)) {
+    for (const auto& channel : *channels) {
+      book_.for_each_session(
+          app, channel, user_id, [&](core::SessionId s) { add(connection_key(s)); },
+          [&](const std::string& tab) { add(tab_key(tab)); });
+    }
   }
+  signins_.for_each_session(app, user_id, [&](core::SessionId s) { add(connection_key(s)); });
+  return live;
+}
+
+void EmbeddedEngine::refresh_status(core::AppIndex app, const std::string& user_id) {
+  // The common case costs one lookup: nobody with a session away, nobody told the user is away.
+  auto it = statuses_.find(core::app_key(app, user_id));
+  if (it == statuses_.end()) return;
+  StatusBook& book = it->second;
+  const std::vector<std::string> live = live_sessions(app, user_id);
+  std::erase_if(book.away_sessions, [&](const std::string& session) {
+    return std::find(live.begin(), live.end(), session) == live.end();
+  });
+  // With no live session (in the grace after the last one) the status stays what it was: a
+  // return inside the grace, or the removal after it, decides.
+  if (!live.empty()) {
+    const bool away = book.away_sessions.size() == live.size();
+    if (away != book.away) {
+      book.away = away;
+      if (visible(app, user_id)) {
+        if (const auto* channels = book_.channels_of(app, user_id)) {
+          for (const auto& channel : *channels) {
+            // To the others only: the user's own pages know what they reported.
+            broker_.publish(ChannelMessage{
+                app,
+                channel,
+                make_text_frame(pusher::member_updated(channel, user_id, away ? "away" : "online")),
+                {},
+                user_id});
+          }
+        }
+      }
+    }
+  }
+  if (book.away_sessions.empty() && !book.away) statuses_.erase(it);
 }
 
 void EmbeddedEngine::leave(core::AppIndex app, std::string_view channel, std::string_view user_id,
                            core::SessionId session, core::Millis grace_ms) {
   std::lock_guard lock(mutex_);
+  if (shut_down_) return;
   const core::Millis now = clock_();
   if (auto removed = book_.leave(app, channel, user_id, session, now, grace_ms)) {
     publish_removal(*removed);
   }
   if (occupancy_.remove(app, channel, now, grace_ms)) vacated(app, channel);
+  refresh_status(app, std::string(user_id));
 }
 
 void EmbeddedEngine::subscribed(core::AppIndex app, std::string_view channel) {
   std::lock_guard lock(mutex_);
+  if (shut_down_) return;
   if (occupancy_.add(app, channel)) occupied(app, channel);
 }
 
 void EmbeddedEngine::unsubscribed(core::AppIndex app, std::string_view channel,
                                   core::Millis grace_ms) {
   std::lock_guard lock(mutex_);
+  if (shut_down_) return;
   if (occupancy_.remove(app, channel, clock_(), grace_ms)) vacated(app, channel);
 }
 
@@ -330,19 +429,50 @@ void EmbeddedEngine::channel_users(core::AppIndex app, std::string channel, User
 
 void EmbeddedEngine::tick(core::Millis now) {
   std::lock_guard lock(mutex_);
+  if (shut_down_) return;
   std::vector<core::PresenceEvent> removed;
-  book_.advance(now, removed);
+  std::vector<core::PresenceBook::UserRef> expired;
+  book_.advance(now, removed, &expired);
   for (const auto& event : removed) publish_removal(event);
+  // A tab that expired may have been the user's last one online.
+  for (const auto& [app, user] : expired) refresh_status(app, user);
+  std::vector<core::SignedOut> signed_out;
+  signins_.advance(now, signed_out);
+  for (const auto& out : signed_out) signed_out_for_good(out);
+  ended_tabs_.advance(now);
   std::vector<std::pair<core::AppIndex, std::string>> vacated_channels;
   occupancy_.advance(now, vacated_channels);
   for (const auto& [app, channel] : vacated_channels) vacated(app, channel);
+}
+
+void EmbeddedEngine::shut_down() {
+  std::lock_guard lock(mutex_);
+  if (shut_down_) return;
+  shut_down_ = true;
+  const std::int64_t wall_now = wall_clock_();
+  for (core::AppIndex app = 0; app < app_ids_.size(); ++app) {
+    std::vector<std::string> channels;
+    book_.for_each_channel(app, "", [&](const std::string& name) { channels.push_back(name); });
+    for (const auto& channel : channels) {
+      book_.for_each_member(app, channel, [&](const std::string& user, const std::string&) {
+        member_webhook(app, webhooks::EventType::MemberRemoved, channel, user);
+        // Invisible users' time online is never recorded (see went_offline).
+        if (visible(app, user)) users_.record_last_seen(app_ids_[app], user, wall_now);
+      });
+    }
+    occupancy_.for_each_occupied(
+        app, "", [&](const std::string& name, std::uint32_t) { vacated(app, name); });
+  }
+  signins_.for_each_user([&](core::AppIndex app, const std::string& user) {
+    if (visible(app, user)) users_.record_last_seen(app_ids_[app], user, wall_now);
+  });
 }
 
 const pusher::PresenceSnapshot& EmbeddedEngine::snapshot(core::AppIndex app,
                                                          const std::string& channel,
                                                          const std::string* new_member,
                                                          const std::string* new_info) {
-  auto [it, created] = snapshots_.try_emplace(snapshot_key(app, channel));
+  auto [it, created] = snapshots_.try_emplace(core::app_key(app, channel));
   pusher::PresenceSnapshot& cached = it->second;
   // Invisible members are left out; each gets themself added to their own copy.
   if (created) {
@@ -378,7 +508,7 @@ void EmbeddedEngine::member_webhook(core::AppIndex app, webhooks::EventType type
 }
 
 void EmbeddedEngine::publish_removal(const core::PresenceEvent& event) {
-  snapshots_.erase(snapshot_key(event.app, event.channel));
+  snapshots_.erase(core::app_key(event.app, event.channel));
   if (!online(event.app, event.user_id)) {
     // The user's last membership anywhere ended when their last session did: that is when
     // they were last seen, on the wall clock.

@@ -8,7 +8,9 @@
 #include <unordered_map>
 
 #include "core/channel_occupancy.hpp"
+#include "core/ended_tabs.hpp"
 #include "core/presence_book.hpp"
+#include "core/signin_book.hpp"
 #include "engine/broker.hpp"
 #include "engine/presence_engine.hpp"
 #include "protocol/pusher_messages.hpp"
@@ -40,21 +42,28 @@ class EmbeddedEngine final : public PresenceEngine {
   void list_channels(core::AppIndex app, std::string prefix, ListingCallback done) override;
   void channel_users(core::AppIndex app, std::string channel, UsersCallback done) override;
   void heartbeat(HeartbeatRequest request, HeartbeatCallback done) override;
-  void heartbeat_offline(core::AppIndex app, std::string user_id, std::string channel,
-                         core::Millis grace_ms) override;
+  void heartbeat_offline(HeartbeatOffline offline) override;
   void users_presence(core::AppIndex app, std::vector<std::string> user_ids,
                       UserPresenceCallback done) override;
   void update_privacy(core::AppIndex app, std::string user_id, PrivacyChange change,
                       std::function<void(storage::Privacy)> done) override;
-  void set_status(core::AppIndex app, std::string user_id, UserStatus status) override;
-  void signed_in(core::AppIndex app, std::string user_id) override;
-  void signed_out(core::AppIndex app, std::string user_id) override;
+  void set_status(core::AppIndex app, std::string user_id, core::SessionId session,
+                  UserStatus status) override;
+  void signed_in(core::AppIndex app, std::string user_id, core::SessionId session) override;
+  void signed_out(core::AppIndex app, std::string user_id, core::SessionId session,
+                  core::Millis grace_ms) override;
   void watch(core::AppIndex app, std::string watcher, std::vector<std::string> watched,
              OnlineCallback done) override;
   void unwatch(core::AppIndex app, std::string watcher, std::vector<std::string> watched) override;
   void tick(core::Millis now) override;
+  void shut_down() override;
 
  private:
+  // The status each session reported, for users with an away session or who are away.
+  struct StatusBook {
+    std::vector<std::string> away_sessions;  // session keys (see session_key)
+    bool away = false;                       // what the others were last told
+  };
   void publish_removal(const core::PresenceEvent& event);
   bool visible(core::AppIndex app, const std::string& user_id) const;
   // Online: a member of some presence channel, or signed in on some connection.
@@ -62,7 +71,12 @@ class EmbeddedEngine final : public PresenceEngine {
   void came_online(core::AppIndex app, const std::string& user_id);
   void went_offline(core::AppIndex app, const std::string& user_id, std::int64_t at_wall_ms);
   void tell_watchers(core::AppIndex app, const std::string& user_id, std::string_view event);
-  void set_status_locked(core::AppIndex app, const std::string& user_id, UserStatus status);
+  void set_session_status(core::AppIndex app, const std::string& user_id,
+                          const std::string& session, UserStatus status);
+  // Recomputes the user's status from their live sessions and tells the others when it changed.
+  void refresh_status(core::AppIndex app, const std::string& user_id);
+  std::vector<std::string> live_sessions(core::AppIndex app, const std::string& user_id) const;
+  void signed_out_for_good(const core::SignedOut& signed_out);
   void publish_addition(core::AppIndex app, const std::string& channel, const std::string& user_id,
                         const std::string& user_info, protocol::SocketId except);
   const protocol::pusher::PresenceSnapshot& snapshot(core::AppIndex app, const std::string& channel,
@@ -87,12 +101,14 @@ class EmbeddedEngine final : public PresenceEngine {
   // The subscription_succeeded payload of each presence channel, appended to on every new
   // member and dropped on every removal (rebuilt by the next joiner).
   std::unordered_map<std::string, protocol::pusher::PresenceSnapshot> snapshots_;
-  // Online users who said they are away; everyone else online is online.
-  std::unordered_map<std::string, UserStatus> statuses_;
-  // Signed-in connections per user, and who watches whom (watcher -> number of watches), both
-  // keyed by app and user.
-  std::unordered_map<std::string, std::uint32_t> signed_in_;
+  // Users with a session that said it is away, keyed by app and user; a user without an entry
+  // is online.
+  std::unordered_map<std::string, StatusBook> statuses_;
+  core::SigninBook signins_;
+  core::EndedTabs ended_tabs_;
+  // Who watches whom (watcher -> number of watches), keyed by app and user.
   std::unordered_map<std::string, std::unordered_map<std::string, std::uint32_t>> watchers_;
+  bool shut_down_ = false;  // after shut_down() every call is ignored
 };
 
 }  // namespace greendot::engine

@@ -52,7 +52,8 @@ enum class UserStatus { Online, Away };
 
 struct HeartbeatRequest {
   core::AppIndex app = 0;
-  std::optional<UserStatus> status;  // as the page reports it, if it does
+  std::optional<UserStatus> status;  // as the page reports it, if it does; else unchanged
+  std::string tab;                   // the page's tab id; "" for pings that name none
   std::vector<std::string> channels;
   std::string user_id;
   std::string user_info;  // JSON text
@@ -70,9 +71,26 @@ struct UserPresence {
   storage::Privacy privacy;
 };
 
+// The end of heartbeat sessions: one tab's (`tab` set) or all of the user's, in `channel` or
+// in every channel when it is empty.
+struct HeartbeatOffline {
+  core::AppIndex app = 0;
+  std::string user_id;
+  std::string channel;
+  std::optional<std::string> tab;
+  core::Millis grace_ms = 0;
+  core::Millis ttl_ms = 0;  // how long a late ping from an ended tab is recognised
+};
+
+// What a heartbeat did in one channel.
+enum class HeartbeatAnswer {
+  Present,  // the tab's session is on until the TTL
+  Full,     // the channel has max_members members and the user is not one
+  TabEnded  // the tab said offline before: a late ping, ignored
+};
+
 // Answers to queries; called like JoinCallback (engine thread, post to your own).
-// One flag per channel of a heartbeat: false when the channel was full.
-using HeartbeatCallback = std::function<void(std::vector<bool>)>;
+using HeartbeatCallback = std::function<void(std::vector<HeartbeatAnswer>)>;
 using UserPresenceCallback = std::function<void(std::vector<UserPresence>)>;
 using OnlineCallback = std::function<void(std::vector<std::string>)>;
 
@@ -117,11 +135,11 @@ class PresenceEngine {
   // The user ids of a presence channel's members.
   virtual void channel_users(core::AppIndex app, std::string channel, UsersCallback done) = 0;
 
-  // Adds or refreshes the user's heartbeat session in each channel, until ttl_ms from now.
+  // Adds or refreshes the heartbeat session of the request's tab in each channel, until ttl_ms
+  // from now, and sets the tab's status when the request has one.
   virtual void heartbeat(HeartbeatRequest request, HeartbeatCallback done) = 0;
-  // Ends the user's heartbeat sessions in `channel`, or in every channel when it is empty.
-  virtual void heartbeat_offline(core::AppIndex app, std::string user_id, std::string channel,
-                                 core::Millis grace_ms) = 0;
+  // Ends heartbeat sessions at once; the user leaves after the last session and the grace.
+  virtual void heartbeat_offline(HeartbeatOffline offline) = 0;
 
   // Users' online state, last seen and privacy, in the order asked.
   virtual void users_presence(core::AppIndex app, std::vector<std::string> user_ids,
@@ -133,8 +151,11 @@ class PresenceEngine {
                               std::function<void(storage::Privacy)> done) = 0;
   // A connection signed in (pusher:signin) as the user, or ended. A signed-in user is online
   // even in no presence channel, as Pusher's watchlists define it.
-  virtual void signed_in(core::AppIndex app, std::string user_id) = 0;
-  virtual void signed_out(core::AppIndex app, std::string user_id) = 0;
+  // The connection is the session; after the last one ends the user stays signed in for
+  // `grace_ms`, like a member of a presence channel.
+  virtual void signed_in(core::AppIndex app, std::string user_id, core::SessionId session) = 0;
+  virtual void signed_out(core::AppIndex app, std::string user_id, core::SessionId session,
+                          core::Millis grace_ms) = 0;
   // Watchlists: the watcher is told (on watchlist_channel) when any of these users comes
   // online or goes offline; `done` gets those online now. unwatch undoes one watch.
   virtual void watch(core::AppIndex app, std::string watcher, std::vector<std::string> watched,
@@ -142,11 +163,19 @@ class PresenceEngine {
   virtual void unwatch(core::AppIndex app, std::string watcher,
                        std::vector<std::string> watched) = 0;
 
-  // Online or away, for an online user; the other members receive greendot:member_updated.
-  virtual void set_status(core::AppIndex app, std::string user_id, UserStatus status) = 0;
+  // Online or away, for one connection of an online user. Status belongs to each session (a
+  // connection, a heartbeat tab): the user is online while any session is, away when all are.
+  // When that changes the other members receive greendot:member_updated.
+  virtual void set_status(core::AppIndex app, std::string user_id, core::SessionId session,
+                          UserStatus status) = 0;
 
   // Housekeeping (ends of grace, heartbeat expiries); the server calls it about every 100 ms.
   virtual void tick(core::Millis now) = 0;
+
+  // The server is stopping: everyone present now was last seen now, and the application gets
+  // the member_removed and channel_vacated webhooks it would otherwise never get. Clients are
+  // not told (their connections are closing). Nothing is accepted afterwards.
+  virtual void shut_down() = 0;
 };
 
 }  // namespace greendot::engine

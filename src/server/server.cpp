@@ -247,6 +247,9 @@ void Server::trim_memory_now_and_then() {
 void Server::begin_shutdown() {
   if (context_.stopping.exchange(true)) return;
   acceptor_.close();
+  // Before the connections close: their leaving would otherwise start graces that never end,
+  // and the application would never hear that these members left.
+  engine_.shut_down();
   for (auto& shard : shards_) shard->close_all_for_shutdown();
   wait_for_connections_to_close(kShutdownPolls);
 }

@@ -16,6 +16,8 @@ class MemoryUserStore final : public UserStore {
   void record_last_seen(const std::string& app_id, const std::string& user_id,
                         std::int64_t unix_ms) override;
   void set_privacy(const std::string& app_id, const std::string& user_id, Privacy privacy) override;
+  // Nothing here outlives a crash, so there is nothing to recover from one.
+  void mark_online(const std::string&, const std::string&) override {}
   UserRecord get(const std::string& app_id, const std::string& user_id) const override;
   void flush() override {}  // nothing to write
 

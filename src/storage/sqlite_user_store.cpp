@@ -12,7 +12,7 @@ namespace greendot::storage {
 namespace {
 
 // Bumped (with a migration in open_schema) whenever the tables change; kCreateSchema writes it.
-constexpr std::int64_t kSchemaVersion = 1;
+constexpr std::int64_t kSchemaVersion = 2;
 
 // Enums are stored as fixed numbers, not their C++ order, so that reordering an enum does not
 // change what an existing file means.
@@ -47,37 +47,70 @@ std::optional<LastSeenPrivacy> last_seen_privacy_from(std::int64_t column) {
 // WITHOUT ROWID: the primary key is the only index needed, stored once.
 constexpr const char* kCreateSchema = R"sql(
   CREATE TABLE greendot_schema (version INTEGER NOT NULL);
-  INSERT INTO greendot_schema (version) VALUES (1);
+  INSERT INTO greendot_schema (version) VALUES (2);
   CREATE TABLE users (
     app_id TEXT NOT NULL,
     user_id TEXT NOT NULL,
     last_seen_ms INTEGER,                -- unix ms when the last session ended; NULL: never
     visibility INTEGER NOT NULL,         -- 0 everyone, 1 nobody
     last_seen_privacy INTEGER NOT NULL,  -- 0 exact, 1 approximate, 2 hidden
+    online INTEGER NOT NULL DEFAULT 0,   -- 1: online, no end of session recorded yet
     PRIMARY KEY (app_id, user_id)
   ) WITHOUT ROWID;
+  CREATE TABLE greendot_alive (at_ms INTEGER NOT NULL);  -- unix ms of the last write
+  INSERT INTO greendot_alive (at_ms) VALUES (0);
 )sql";
 
+// Version 1 had no record of who was online, so a crash lost their last seen.
+constexpr const char* kMigrateFrom1 = R"sql(
+  ALTER TABLE users ADD COLUMN online INTEGER NOT NULL DEFAULT 0;
+  CREATE TABLE greendot_alive (at_ms INTEGER NOT NULL);
+  INSERT INTO greendot_alive (at_ms) VALUES (0);
+  UPDATE greendot_schema SET version = 2;
+)sql";
+
+// Users still marked online when the file is opened were online when the previous process
+// died without recording their leaving (kill -9, power loss): they were last seen when that
+// process was last known alive, at most one write interval before its end.
+constexpr const char* kRecoverFromCrash = R"sql(
+  UPDATE users
+  SET last_seen_ms = max(coalesce(last_seen_ms, 0), (SELECT max(at_ms) FROM greendot_alive)),
+      online = 0
+  WHERE online = 1
+)sql";
+
+constexpr const char* kStillAlive = "UPDATE greendot_alive SET at_ms = ?1";
+
 constexpr const char* kUpsert = R"sql(
-  INSERT INTO users (app_id, user_id, last_seen_ms, visibility, last_seen_privacy)
-  VALUES (?1, ?2, ?3, ?4, ?5)
+  INSERT INTO users (app_id, user_id, last_seen_ms, visibility, last_seen_privacy, online)
+  VALUES (?1, ?2, ?3, ?4, ?5, ?6)
   ON CONFLICT (app_id, user_id) DO UPDATE SET
     last_seen_ms = excluded.last_seen_ms,
     visibility = excluded.visibility,
-    last_seen_privacy = excluded.last_seen_privacy
+    last_seen_privacy = excluded.last_seen_privacy,
+    online = excluded.online
 )sql";
+
+std::int64_t system_unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 }  // namespace
 
 SqliteUserStore::SqliteUserStore(std::filesystem::path path,
                                  std::chrono::milliseconds flush_interval,
-                                 ErrorHandler on_write_error)
+                                 ErrorHandler on_write_error, WallClock wall_clock)
     : db_(std::move(path)),
       flush_interval_(flush_interval),
-      on_write_error_(std::move(on_write_error)) {
+      on_write_error_(std::move(on_write_error)),
+      wall_clock_(wall_clock ? std::move(wall_clock) : WallClock(system_unix_ms)) {
   open_schema();
+  db_.exec(kRecoverFromCrash);
   load();
   upsert_.emplace(db_, kUpsert);
+  still_alive_.emplace(db_, kStillAlive);
   writer_ = std::thread([this] { run_writer(); });
 }
 
@@ -132,7 +165,19 @@ void SqliteUserStore::open_schema() {
     return;
   }
   SqliteStatement version(db_, "SELECT version FROM greendot_schema");
-  const std::int64_t found = version.step() ? version.int64(0) : 0;
+  std::int64_t found = version.step() ? version.int64(0) : 0;
+  version.reset();
+  if (found == 1) {
+    db_.exec("BEGIN IMMEDIATE");
+    try {
+      db_.exec(kMigrateFrom1);
+      db_.exec("COMMIT");
+    } catch (...) {
+      sqlite3_exec(db_.handle(), "ROLLBACK", nullptr, nullptr, nullptr);
+      throw;
+    }
+    found = kSchemaVersion;
+  }
   if (found != kSchemaVersion) {
     throw std::runtime_error(db_.path().string() + ": greendot schema version " +
                              std::to_string(found) + ", this greendot reads version " +
@@ -176,6 +221,10 @@ void SqliteUserStore::set_privacy(const std::string& app_id, const std::string& 
   table_.set_privacy(app_id, user_id, privacy);
 }
 
+void SqliteUserStore::mark_online(const std::string& app_id, const std::string& user_id) {
+  table_.mark_online(app_id, user_id);
+}
+
 UserRecord SqliteUserStore::get(const std::string& app_id, const std::string& user_id) const {
   return table_.get(app_id, user_id);
 }
@@ -183,7 +232,6 @@ UserRecord SqliteUserStore::get(const std::string& app_id, const std::string& us
 void SqliteUserStore::flush() {
   std::lock_guard write(write_mutex_);
   const UserTable::Apps batch = table_.take_changes();
-  if (batch.empty()) return;
   try {
     write_batch(batch);
   } catch (...) {
@@ -193,9 +241,13 @@ void SqliteUserStore::flush() {
 }
 
 void SqliteUserStore::write_batch(const UserTable::Apps& batch) {
-  // One transaction per batch: one WAL append and commit for all its rows.
+  // One transaction per batch: one WAL append and commit for all its rows, and the moment the
+  // process was last known alive (written even when nothing else changed: see kRecoverFromCrash).
   db_.exec("BEGIN IMMEDIATE");
   try {
+    still_alive_->bind(1, wall_clock_());
+    still_alive_->step();
+    still_alive_->reset();
     std::vector<const UserTable::Users::value_type*> sorted;
     for (const auto& [app_id, users] : batch) {
       // In key order the rows reach the table's B-tree left to right instead of at random
@@ -217,6 +269,7 @@ void SqliteUserStore::write_batch(const UserTable::Apps& batch) {
         }
         upsert_->bind(4, to_column(entry.privacy.visibility));
         upsert_->bind(5, to_column(entry.privacy.last_seen));
+        upsert_->bind(6, std::int64_t{entry.online ? 1 : 0});
         upsert_->step();
         upsert_->reset();
       }

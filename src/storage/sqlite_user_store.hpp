@@ -4,6 +4,11 @@
 // dirty; a background thread writes all dirty users in one transaction every flush_interval,
 // so a user pinging or reconnecting a thousand times a second costs one row write per interval.
 //
+// Crashes: a user who comes online is marked so in the file, and every interval the writer
+// records the time (the process is alive). A file opened with users still marked online was
+// left by a process that died without recording their leaving: their last seen becomes that
+// last alive time, at most one interval before the crash.
+//
 // Durability: WAL with synchronous=NORMAL makes each committed batch survive a crash of the
 // process (kill -9, abort): SQLite has handed it to the kernel before COMMIT returns. A crash
 // therefore loses at most the changes of the last interval (those not yet committed). A crash
@@ -32,6 +37,8 @@ class SqliteUserStore final : public UserStore {
   // Told about a background write that failed (its users are retried at the next interval) and
   // about a failed final write in the destructor. Default: a line on stderr.
   using ErrorHandler = std::function<void(const std::string& message)>;
+  // Unix ms, for the "last known alive" time; the system clock unless a test gives one.
+  using WallClock = std::function<std::int64_t()>;
 
   // Opens the file, creating it (and the schema) when missing, and loads every row. Throws
   // std::runtime_error naming the path and giving SQLite's message when the directory does not
@@ -39,7 +46,7 @@ class SqliteUserStore final : public UserStore {
   // (or a newer greendot did).
   explicit SqliteUserStore(std::filesystem::path path,
                            std::chrono::milliseconds flush_interval = std::chrono::seconds(1),
-                           ErrorHandler on_write_error = {});
+                           ErrorHandler on_write_error = {}, WallClock wall_clock = {});
   // Stops the writer and writes what is still dirty.
   ~SqliteUserStore() override;
   SqliteUserStore(const SqliteUserStore&) = delete;
@@ -48,6 +55,7 @@ class SqliteUserStore final : public UserStore {
   void record_last_seen(const std::string& app_id, const std::string& user_id,
                         std::int64_t unix_ms) override;
   void set_privacy(const std::string& app_id, const std::string& user_id, Privacy privacy) override;
+  void mark_online(const std::string& app_id, const std::string& user_id) override;
   UserRecord get(const std::string& app_id, const std::string& user_id) const override;
   // Writes everything dirty before it returns; throws std::runtime_error when the write fails
   // (the users stay dirty and are retried).
@@ -64,9 +72,11 @@ class SqliteUserStore final : public UserStore {
 
   UserTable table_{/*track_changes=*/true};
   SqliteDb db_;
-  std::optional<SqliteStatement> upsert_;  // prepared once the schema exists
+  std::optional<SqliteStatement> upsert_;       // prepared once the schema exists
+  std::optional<SqliteStatement> still_alive_;  // likewise
   const std::chrono::milliseconds flush_interval_;
   const ErrorHandler on_write_error_;
+  const WallClock wall_clock_;
   // Held for a whole write (swap + I/O) so that two writers (the thread and flush()) never
   // commit one user's values out of order. table_'s mutex is taken inside it only for the swap;
   // record_last_seen and get never wait for the disk.

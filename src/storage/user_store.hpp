@@ -12,8 +12,9 @@
 
 namespace greendot::storage {
 
-enum class Visibility { Everyone, Nobody };
-enum class LastSeenPrivacy { Exact, Approximate, Hidden };
+// One byte each: they sit in every user's in-memory entry (see UserTable).
+enum class Visibility : std::uint8_t { Everyone, Nobody };
+enum class LastSeenPrivacy : std::uint8_t { Exact, Approximate, Hidden };
 
 struct Privacy {
   Visibility visibility = Visibility::Everyone;
@@ -35,6 +36,11 @@ class UserStore {
                                 std::int64_t unix_ms) = 0;
   virtual void set_privacy(const std::string& app_id, const std::string& user_id,
                            Privacy privacy) = 0;
+  // The user came online (visibly). A store that survives the process remembers it, so that
+  // after a crash (kill -9, power loss: no chance to record anything) a user who was online
+  // then gets as last seen the last moment the store knew the process alive, seconds before
+  // the crash, instead of the end of an earlier session. record_last_seen ends it.
+  virtual void mark_online(const std::string& app_id, const std::string& user_id) = 0;
   // From memory (everything is loaded at open; a user never seen returns a default record).
   // Non-blocking.
   virtual UserRecord get(const std::string& app_id, const std::string& user_id) const = 0;

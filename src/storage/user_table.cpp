@@ -22,8 +22,17 @@ void UserTable::record_last_seen(const std::string& app_id, const std::string& u
                                  std::int64_t unix_ms) {
   std::lock_guard lock(mutex_);
   Entry& entry = apps_[app_id][user_id];
-  if (unix_ms <= entry.last_seen_ms) return;  // kNeverSeen is below every time
-  entry.last_seen_ms = unix_ms;
+  if (unix_ms <= entry.last_seen_ms && !entry.online) return;  // kNeverSeen is below every time
+  entry.last_seen_ms = std::max(entry.last_seen_ms, unix_ms);
+  entry.online = false;
+  changed(app_id, user_id, entry);
+}
+
+void UserTable::mark_online(const std::string& app_id, const std::string& user_id) {
+  std::lock_guard lock(mutex_);
+  Entry& entry = apps_[app_id][user_id];
+  if (entry.online) return;
+  entry.online = true;
   changed(app_id, user_id, entry);
 }
 

@@ -35,6 +35,7 @@ class UserTable {
     static constexpr std::int64_t kNeverSeen = std::numeric_limits<std::int64_t>::min();
     std::int64_t last_seen_ms = kNeverSeen;
     Privacy privacy;
+    bool online = false;  // marked online and not seen leaving since (see mark_online)
 
     UserRecord record() const;
     static Entry from(const UserRecord& record);
@@ -50,6 +51,7 @@ class UserTable {
   void record_last_seen(const std::string& app_id, const std::string& user_id,
                         std::int64_t unix_ms);
   void set_privacy(const std::string& app_id, const std::string& user_id, Privacy privacy);
+  void mark_online(const std::string& app_id, const std::string& user_id);
   UserRecord get(const std::string& app_id, const std::string& user_id) const;
 
   // Loading from storage: sets a user without marking it changed.

@@ -277,7 +277,8 @@ void Connection::leave_everything() {
     watchlist_.clear();
   }
   shard_.remove_signed_in(app_index_, signed_in_user_, *this);
-  engine.signed_out(app_index_, signed_in_user_);
+  // A reload is a close and a new connection a moment later: the grace hides it from watchers.
+  engine.signed_out(app_index_, signed_in_user_, session_, app().offline_grace_ms);
   signed_in_user_.clear();
 }
 

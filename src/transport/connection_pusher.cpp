@@ -211,7 +211,7 @@ void Connection::handle_signin(const boost::json::value& data) {
   signed_in_user_ = std::move(user.id);
   shard_.add_signed_in(app_index_, signed_in_user_, *this);
   auto& engine = shard_.context().engine;
-  engine.signed_in(app_index_, signed_in_user_);
+  engine.signed_in(app_index_, signed_in_user_, session_);
   if (user.watchlist.empty()) return;
   if (user.watchlist.size() > config.max_watchlist_size) {
     user.watchlist.resize(config.max_watchlist_size);
@@ -252,7 +252,8 @@ void Connection::handle_status(const boost::json::value& data) {
   if (user.empty()) {
     return send_error("greendot:status needs pusher:signin or a presence channel first");
   }
-  shard_.context().engine.set_status(app_index_, user,
+  // The status is this connection's: another tab of the user may still be online.
+  shard_.context().engine.set_status(app_index_, user, session_,
                                      away ? engine::UserStatus::Away : engine::UserStatus::Online);
 }
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
 namespace greendot::engine {
@@ -16,7 +17,8 @@ struct RecordingBroker : Broker {
   void publish(ChannelMessage message) override {
     // Frames are WebSocket frames; the text starts after a 2-byte header for short messages.
     log->push_back(message.channel + " " + message.frame->substr(2) + " except " +
-                   message.except.to_string());
+                   message.except.to_string() +
+                   (message.except_user.empty() ? "" : " except user " + message.except_user));
   }
 };
 
@@ -134,6 +136,168 @@ TEST_F(Fixture, CountsSubscriptionsOfEveryKind) {
   engine.list_channels(0, "", [&](std::vector<ChannelListing> l) { listing = std::move(l); });
   ASSERT_EQ(listing.size(), 1u);
   EXPECT_EQ(listing[0].name, "presence-r");
+}
+
+// ---- Heartbeat tabs ----
+
+struct Heartbeats : Fixture {
+  static constexpr core::Millis kTtl = 60000;
+  HeartbeatAnswer ping(const std::string& tab, std::optional<UserStatus> status = {}) {
+    std::vector<HeartbeatAnswer> answers;
+    engine.heartbeat(HeartbeatRequest{0, status, tab, {"presence-r"}, "7", "{}", kTtl, 0, 100},
+                     [&](std::vector<HeartbeatAnswer> a) { answers = std::move(a); });
+    EXPECT_EQ(answers.size(), 1u);
+    return answers.empty() ? HeartbeatAnswer::Full : answers[0];
+  }
+  void offline(const std::string& tab) {
+    engine.heartbeat_offline(HeartbeatOffline{0, "7", "presence-r", tab, 0, kTtl});
+  }
+  std::size_t count(const std::string& what) const {
+    std::size_t n = 0;
+    for (const auto& line : log) n += line.find(what) != std::string::npos;
+    return n;
+  }
+};
+
+TEST_F(Heartbeats, OneTabsOfflineKeepsTheUserWhileAnotherTabPings) {
+  EXPECT_EQ(ping("tab-a"), HeartbeatAnswer::Present);
+  EXPECT_EQ(ping("tab-b"), HeartbeatAnswer::Present);
+  EXPECT_EQ(count("member_added"), 1u);
+  offline("tab-a");
+  EXPECT_EQ(count("member_removed"), 0u) << "tab-b is still open";
+  offline("tab-b");
+  EXPECT_EQ(count("member_removed"), 1u) << "the last tab said goodbye";
+}
+
+TEST_F(Heartbeats, ALatePingFromAnEndedTabDoesNotBringItBack) {
+  ping("tab-a");
+  offline("tab-a");
+  ASSERT_EQ(count("member_removed"), 1u);
+  now = 100;
+  EXPECT_EQ(ping("tab-a"), HeartbeatAnswer::TabEnded);
+  EXPECT_EQ(count("member_added"), 1u) << "not announced again";
+  EXPECT_EQ(ping("tab-c"), HeartbeatAnswer::Present) << "a new tab (a new page) is welcome";
+  offline("tab-c");
+  EXPECT_EQ(ping("tab-c"), HeartbeatAnswer::TabEnded);
+  now = 200 + kTtl;
+  engine.tick(now);
+  EXPECT_EQ(ping("tab-c"), HeartbeatAnswer::Present) << "remembered for one TTL, not forever";
+}
+
+TEST_F(Heartbeats, PingsWithoutATabKeepTheirMeaning) {
+  ping("");
+  ping("");
+  engine.heartbeat_offline(HeartbeatOffline{0, "7", "", std::nullopt, 0, kTtl});
+  EXPECT_EQ(count("member_removed"), 1u);
+  EXPECT_EQ(ping(""), HeartbeatAnswer::Present) << "no tab, nothing to remember";
+}
+
+// ---- Status per session ----
+
+TEST_F(Heartbeats, TheUserIsAwayOnlyWhenEverySessionIsAway) {
+  join("7", 1);
+  join("7", 2);
+  log.clear();
+  engine.set_status(0, "7", 1, UserStatus::Away);
+  EXPECT_EQ(count("member_updated"), 0u) << "session 2 is still online";
+  engine.set_status(0, "7", 2, UserStatus::Away);
+  ASSERT_EQ(count("member_updated"), 1u);
+  EXPECT_NE(log.back().find(R"(\"status\":\"away\")"), std::string::npos) << log.back();
+  EXPECT_NE(log.back().find("except user 7"), std::string::npos) << "to the others only";
+  engine.set_status(0, "7", 2, UserStatus::Away);
+  EXPECT_EQ(count("member_updated"), 1u) << "no change, no event";
+  engine.set_status(0, "7", 1, UserStatus::Online);
+  ASSERT_EQ(count("member_updated"), 2u);
+  EXPECT_NE(log.back().find(R"(\"status\":\"online\")"), std::string::npos) << log.back();
+}
+
+TEST_F(Heartbeats, AClosingAwayTabDoesNotTurnTheUserAway) {
+  join("7", 1);
+  join("7", 2);
+  log.clear();
+  engine.set_status(0, "7", 2, UserStatus::Away);
+  engine.leave(0, "presence-r", "7", 2, 0);
+  EXPECT_EQ(count("member_updated"), 0u);
+  std::vector<UserPresence> presence;
+  engine.users_presence(0, {"7"}, [&](std::vector<UserPresence> p) { presence = std::move(p); });
+  ASSERT_EQ(presence.size(), 1u);
+  EXPECT_EQ(presence[0].status, UserStatus::Online);
+}
+
+TEST_F(Heartbeats, AnAwayTabAndAVisibleConnectionAreOnline) {
+  join("7", 1);
+  log.clear();
+  ping("tab-a", UserStatus::Away);
+  EXPECT_EQ(count("member_updated"), 0u) << "the connection is online";
+  engine.leave(0, "presence-r", "7", 1, 0);
+  ASSERT_EQ(count("member_updated"), 1u) << "only the away tab is left";
+  ping("tab-a", UserStatus::Online);
+  EXPECT_EQ(count("member_updated"), 2u);
+}
+
+// ---- Sign-in grace ----
+
+TEST_F(Fixture, AReloadOfASignedInPageIsInvisibleToWatchers) {
+  std::vector<std::string> online;
+  engine.watch(0, "w", {"7"}, [&](std::vector<std::string> o) { online = std::move(o); });
+  engine.signed_in(0, "7", 1);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_NE(log[0].find("online"), std::string::npos);
+  log.clear();
+  now = 1000;
+  engine.signed_out(0, "7", 1, 3000);
+  now = 1080;
+  engine.tick(now);
+  engine.signed_in(0, "7", 2);
+  EXPECT_TRUE(log.empty()) << "no offline then online within 100 ms";
+  engine.signed_out(0, "7", 2, 3000);
+  engine.tick(5000);
+  ASSERT_EQ(log.size(), 1u);
+  EXPECT_NE(log[0].find("offline"), std::string::npos);
+  EXPECT_EQ(users.get("app", "7").last_seen_ms, 1'001'080) << "when the last connection ended";
+}
+
+// ---- Invisible ----
+
+TEST_F(Fixture, GoingInvisibleLooksLikeLeavingAtThatMoment) {
+  join("7", 1);
+  engine.leave(0, "presence-r", "7", 1, 0);  // an earlier session ends at wall 1,000,000
+  now = 2000;
+  join("7", 2);
+  now = 5000;
+  engine.update_privacy(0, "7", PrivacyChange{storage::Visibility::Nobody, {}},
+                        [](storage::Privacy) {});
+  EXPECT_EQ(users.get("app", "7").last_seen_ms, 1'005'000)
+      << "others see the user leave now, so last seen is now, not the previous session";
+  now = 9000;
+  engine.leave(0, "presence-r", "7", 2, 0);
+  EXPECT_EQ(users.get("app", "7").last_seen_ms, 1'005'000) << "time invisible is not recorded";
+}
+
+// ---- Shutdown ----
+
+TEST_F(Fixture, ShutDownRecordsLastSeenAndTellsTheApplication) {
+  engine.subscribed(0, "news");
+  join("7", 1);
+  engine.signed_in(0, "8", 2);
+  webhooks.events.clear();
+  now = 7000;
+  engine.shut_down();
+  std::sort(webhooks.events.begin() + 1, webhooks.events.end());
+  EXPECT_EQ(
+      webhooks.events,
+      (std::vector<std::string>{R"({"name":"member_removed","channel":"presence-r","user_id":"7"})",
+                                R"({"name":"channel_vacated","channel":"news"})",
+                                R"({"name":"channel_vacated","channel":"presence-r"})"}))
+      << "the channels' order is the hash maps'";
+  EXPECT_EQ(users.get("app", "7").last_seen_ms, 1'007'000);
+  EXPECT_EQ(users.get("app", "8").last_seen_ms, 1'007'000);
+  webhooks.events.clear();
+  log.clear();
+  engine.leave(0, "presence-r", "7", 1, 0);
+  engine.tick(100000);
+  EXPECT_TRUE(webhooks.events.empty()) << "the connections closing after it change nothing";
+  EXPECT_TRUE(log.empty());
 }
 
 }  // namespace

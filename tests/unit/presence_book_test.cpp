@@ -148,9 +148,9 @@ namespace {
 
 TEST(PresenceBookHeartbeat, PingsKeepTheMemberUntilTheTtlPasses) {
   PresenceBook book;
-  EXPECT_TRUE(book.heartbeat(0, "presence-g", "7", "{}", 0, 90000, 0, 1000).member_added);
-  EXPECT_FALSE(book.heartbeat(0, "presence-g", "7", "{}", 30000, 90000, 0, 1000).member_added);
-  EXPECT_FALSE(book.heartbeat(0, "presence-g", "7", "{}", 60000, 90000, 0, 1000).member_added);
+  EXPECT_TRUE(book.heartbeat(0, "presence-g", "7", "{}", "", 0, 90000, 0, 1000).member_added);
+  EXPECT_FALSE(book.heartbeat(0, "presence-g", "7", "{}", "", 30000, 90000, 0, 1000).member_added);
+  EXPECT_FALSE(book.heartbeat(0, "presence-g", "7", "{}", "", 60000, 90000, 0, 1000).member_added);
   std::vector<PresenceEvent> removed;
   book.advance(149999, removed);
   EXPECT_TRUE(removed.empty()) << "the last ping at 60 s keeps the member until 150 s";
@@ -162,7 +162,7 @@ TEST(PresenceBookHeartbeat, PingsKeepTheMemberUntilTheTtlPasses) {
 
 TEST(PresenceBookHeartbeat, ExpiryHonoursTheGrace) {
   PresenceBook book;
-  book.heartbeat(0, "presence-g", "7", "{}", 0, 1000, 500, 1000);
+  book.heartbeat(0, "presence-g", "7", "{}", "", 0, 1000, 500, 1000);
   std::vector<PresenceEvent> removed;
   book.advance(1000, removed);
   EXPECT_TRUE(removed.empty());
@@ -174,7 +174,7 @@ TEST(PresenceBookHeartbeat, ExpiryHonoursTheGrace) {
 
 TEST(PresenceBookHeartbeat, HeartbeatAndConnectionAreOneMember) {
   PresenceBook book;
-  book.heartbeat(0, "presence-g", "7", "{}", 0, 1000, 0, 1000);
+  book.heartbeat(0, "presence-g", "7", "{}", "", 0, 1000, 0, 1000);
   EXPECT_FALSE(book.join(0, "presence-g", "7", "{}", 5, 1000).member_added);
   std::vector<PresenceEvent> removed;
   book.advance(5000, removed);
@@ -184,12 +184,12 @@ TEST(PresenceBookHeartbeat, HeartbeatAndConnectionAreOneMember) {
 
 TEST(PresenceBookHeartbeat, EndHeartbeatRemovesAtOnceAndStaleExpiryIsIgnored) {
   PresenceBook book;
-  book.heartbeat(0, "presence-g", "7", "{}", 0, 1000, 0, 1000);
-  auto removed_now = book.end_heartbeat(0, "presence-g", "7", 10, 0);
+  book.heartbeat(0, "presence-g", "7", "{}", "", 0, 1000, 0, 1000);
+  auto removed_now = book.end_heartbeat(0, "presence-g", "7", nullptr, 10, 0);
   ASSERT_TRUE(removed_now);
   EXPECT_EQ(removed_now->left_at, 10);
   // Back with a new heartbeat: the first expiry (at 1000) must not end the new session.
-  book.heartbeat(0, "presence-g", "7", "{}", 500, 1000, 0, 1000);
+  book.heartbeat(0, "presence-g", "7", "{}", "", 500, 1000, 0, 1000);
   std::vector<PresenceEvent> removed;
   book.advance(1000, removed);
   EXPECT_TRUE(removed.empty());
@@ -197,9 +197,53 @@ TEST(PresenceBookHeartbeat, EndHeartbeatRemovesAtOnceAndStaleExpiryIsIgnored) {
   EXPECT_EQ(removed.size(), 1u);
 }
 
+TEST(PresenceBookHeartbeat, EachTabIsASessionAndTheMemberLeavesAfterTheLast) {
+  PresenceBook book;
+  EXPECT_TRUE(book.heartbeat(0, "presence-g", "7", "{}", "tab-a", 0, 1000, 0, 1000).member_added);
+  EXPECT_FALSE(book.heartbeat(0, "presence-g", "7", "{}", "tab-b", 10, 1000, 0, 1000).member_added);
+  const std::string a = "tab-a";
+  EXPECT_FALSE(book.end_heartbeat(0, "presence-g", "7", &a, 20, 0))
+      << "tab-b is still open: one tab's offline must not remove the user";
+  EXPECT_TRUE(book.is_member(0, "presence-g", "7"));
+  std::vector<std::string> tabs;
+  book.for_each_session(
+      0, "presence-g", "7", [](SessionId) {}, [&](const std::string& tab) { tabs.push_back(tab); });
+  EXPECT_EQ(tabs, std::vector<std::string>{"tab-b"});
+  const std::string b = "tab-b";
+  auto removed = book.end_heartbeat(0, "presence-g", "7", &b, 30, 0);
+  ASSERT_TRUE(removed);
+  EXPECT_EQ(removed->left_at, 30);
+}
+
+TEST(PresenceBookHeartbeat, TabsExpireOnTheirOwnTtl) {
+  PresenceBook book;
+  book.heartbeat(0, "presence-g", "7", "{}", "tab-a", 0, 1000, 0, 1000);
+  book.heartbeat(0, "presence-g", "7", "{}", "tab-b", 600, 1000, 0, 1000);
+  std::vector<PresenceEvent> removed;
+  std::vector<PresenceBook::UserRef> expired;
+  book.advance(1000, removed, &expired);
+  EXPECT_TRUE(removed.empty()) << "tab-b pinged at 600 and lasts until 1600";
+  ASSERT_EQ(expired.size(), 1u) << "tab-a's session ended";
+  std::vector<std::string> tabs;
+  book.for_each_session(
+      0, "presence-g", "7", [](SessionId) {}, [&](const std::string& tab) { tabs.push_back(tab); });
+  EXPECT_EQ(tabs, std::vector<std::string>{"tab-b"});
+  book.advance(1600, removed);
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(removed[0].left_at, 1600);
+}
+
+TEST(PresenceBookHeartbeat, AnOfflineForEveryTabEndsThemAll) {
+  PresenceBook book;
+  book.heartbeat(0, "presence-g", "7", "{}", "tab-a", 0, 1000, 0, 1000);
+  book.heartbeat(0, "presence-g", "7", "{}", "tab-b", 0, 1000, 0, 1000);
+  EXPECT_TRUE(book.end_heartbeat(0, "presence-g", "7", nullptr, 5, 0));
+  EXPECT_FALSE(book.is_member(0, "presence-g", "7"));
+}
+
 TEST(PresenceBookHeartbeat, ChannelsOfAUser) {
   PresenceBook book;
-  book.heartbeat(0, "presence-a", "7", "{}", 0, 1000, 0, 1000);
+  book.heartbeat(0, "presence-a", "7", "{}", "", 0, 1000, 0, 1000);
   book.join(0, "presence-b", "7", "{}", 1, 1000);
   ASSERT_NE(book.channels_of(0, "7"), nullptr);
   EXPECT_EQ(book.channels_of(0, "7")->size(), 2u);

@@ -262,18 +262,19 @@ TEST_F(TempDir, ConcurrentRecordsFlushesAndReads) {
   EXPECT_EQ(reopened.size(), std::size_t{kUsers} * (1 + kThreads));
 }
 
-TEST_F(TempDir, AKilledServerKeepsWhatWasFlushed) {
+// Runs `work` in a child process, which must end by killing itself (die()) while its store is
+// alive: no destructor, no final flush, like kill -9. No gtest in the child: any failure shows
+// as a normal exit instead of the kill.
+void die() {
+  kill(getpid(), SIGKILL);
+}
+template <class Work>
+void run_then_kill(Work work) {
   const pid_t child = fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    // No gtest in the child: any failure shows as a normal exit instead of the kill.
     try {
-      SqliteUserStore store(path_, kNever);
-      store.record_last_seen("app", "flushed", 1234);
-      store.set_privacy("app", "flushed", kHiddenNobody);
-      store.flush();
-      store.record_last_seen("app", "in-the-last-interval", 5678);
-      kill(getpid(), SIGKILL);  // no destructor, no final flush, like kill -9
+      work();
     } catch (...) {
     }
     _exit(1);
@@ -281,12 +282,83 @@ TEST_F(TempDir, AKilledServerKeepsWhatWasFlushed) {
   int status = 0;
   ASSERT_EQ(waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child failed: " << status;
+}
+
+TEST_F(TempDir, AKilledServerKeepsWhatWasFlushed) {
+  run_then_kill([&] {
+    SqliteUserStore store(path_, kNever);
+    store.record_last_seen("app", "flushed", 1234);
+    store.set_privacy("app", "flushed", kHiddenNobody);
+    store.flush();
+    store.record_last_seen("app", "in-the-last-interval", 5678);
+    die();
+  });
 
   SqliteUserStore reopened(path_, kNever);
   EXPECT_EQ(reopened.get("app", "flushed").last_seen_ms, 1234);
   EXPECT_EQ(reopened.get("app", "flushed").privacy, kHiddenNobody);
   EXPECT_FALSE(reopened.get("app", "in-the-last-interval").last_seen_ms)
       << "what was not yet written is the documented loss of a crash";
+}
+
+TEST_F(TempDir, AUserOnlineAtACrashWasLastSeenWhenTheProcessWasLastAlive) {
+  run_then_kill([&] {
+    std::int64_t wall = 1'000'000;
+    SqliteUserStore store(path_, kNever, {}, [&] { return wall; });
+    store.record_last_seen("app", "online-at-crash", 500'000);  // an earlier session
+    store.mark_online("app", "online-at-crash");
+    store.mark_online("app", "left-before");
+    store.record_last_seen("app", "left-before", 900'000);
+    store.flush();
+    wall = 1'004'000;
+    store.flush();  // nothing changed: still records that the process is alive
+    wall = 1'009'000;
+    die();
+  });
+
+  {
+    SqliteUserStore reopened(path_, kNever);
+    EXPECT_EQ(reopened.get("app", "online-at-crash").last_seen_ms, 1'004'000)
+        << "the last write before the crash, not the end of the earlier session";
+    EXPECT_EQ(reopened.get("app", "left-before").last_seen_ms, 900'000);
+  }
+  EXPECT_EQ(query_int("SELECT count(*) FROM users WHERE online = 1"), 0)
+      << "the recovery is written: a second restart keeps the same answer";
+  SqliteUserStore again(path_, kNever);
+  EXPECT_EQ(again.get("app", "online-at-crash").last_seen_ms, 1'004'000);
+}
+
+TEST_F(TempDir, ACleanExitLeavesNobodyOnline) {
+  {
+    SqliteUserStore store(path_, kNever, {}, [] { return std::int64_t{50}; });
+    store.mark_online("app", "u");
+    store.flush();
+    EXPECT_EQ(query_int("SELECT online FROM users WHERE user_id = 'u'"), 1);
+    store.record_last_seen("app", "u", 40);
+  }
+  EXPECT_EQ(query_int("SELECT online FROM users WHERE user_id = 'u'"), 0);
+  EXPECT_EQ(query_int("SELECT last_seen_ms FROM users WHERE user_id = 'u'"), 40)
+      << "the recorded end of the session, even though it is before the last alive time";
+}
+
+TEST_F(TempDir, AVersionOneFileIsMigratedAndKeepsItsUsers) {
+  exec_raw(R"sql(
+    CREATE TABLE greendot_schema (version INTEGER NOT NULL);
+    INSERT INTO greendot_schema (version) VALUES (1);
+    CREATE TABLE users (
+      app_id TEXT NOT NULL, user_id TEXT NOT NULL, last_seen_ms INTEGER,
+      visibility INTEGER NOT NULL, last_seen_privacy INTEGER NOT NULL,
+      PRIMARY KEY (app_id, user_id)) WITHOUT ROWID;
+    INSERT INTO users VALUES ('app', 'old', 1234, 1, 2);
+  )sql");
+  {
+    SqliteUserStore store(path_, kNever);
+    EXPECT_EQ(store.get("app", "old").last_seen_ms, 1234);
+    EXPECT_EQ(store.get("app", "old").privacy, kHiddenNobody);
+    store.mark_online("app", "new");
+  }
+  EXPECT_EQ(query_int("SELECT version FROM greendot_schema"), 2);
+  EXPECT_EQ(query_int("SELECT online FROM users WHERE user_id = 'new'"), 1);
 }
 
 TEST_F(TempDir, MissingDirectoryIsAClearError) {
@@ -322,7 +394,9 @@ TEST_F(TempDir, ANewerSchemaIsRefused) {
 
 TEST_F(TempDir, AnUnknownPrivacyValueIsRefused) {
   { SqliteUserStore store(path_, kNever); }
-  exec_raw("INSERT INTO users VALUES ('app', 'u', NULL, 7, 0)");
+  exec_raw(
+      "INSERT INTO users (app_id, user_id, last_seen_ms, visibility, last_seen_privacy) "
+      "VALUES ('app', 'u', NULL, 7, 0)");
   const std::string error = open_error();
   EXPECT_NE(error.find("privacy setting"), std::string::npos) << error;
 }
