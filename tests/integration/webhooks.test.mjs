@@ -438,4 +438,33 @@ describe('webhooks at start and shutdown', () => {
       await receiver.close();
     }
   });
+
+  test('at SIGTERM the application hears that everyone left, even inside a long grace', { timeout: 20000 }, async () => {
+    const receiver = await startReceiver();
+    // A grace far longer than the test: only the shutdown can end these sessions.
+    const app = makeApp({ offline_grace_ms: 60000, webhook_batch_ms: 50, webhooks: [{ url: receiver.url('/bye') }] });
+    const server = await startGreendot([app]);
+    const clients = new Clients(server);
+    const appAuth = await startAuthEndpoint(app);
+    try {
+      const members = ['b1', 'b2'].map((id) => clients.pusher({ app, auth: appAuth, user: { id, info: { id } } }));
+      await Promise.all(members.map((p) => subscribed(p.subscribe('presence-bye'))));
+      const raw = await clients.raw({ app });
+      await raw.subscribe('plain-bye');
+      await waitFor(() => bare(receiver.events('/bye')).filter((e) => e.name === 'member_added').length === 2, 5000, 'member_added x2');
+      assert.equal(await server.stop(), 0, server.logs());
+      const events = bare(receiver.events('/bye'));
+      const after = events.slice(events.findIndex((e) => e.name === 'channel_occupied' && e.channel === 'plain-bye') + 1);
+      const removed = after.filter((e) => e.name === 'member_removed').map((e) => e.user_id).sort();
+      assert.deepEqual(removed, ['b1', 'b2'], `member_removed for each member: ${JSON.stringify(events)}`);
+      const vacated = after.filter((e) => e.name === 'channel_vacated').map((e) => e.channel).sort();
+      assert.deepEqual(vacated, ['plain-bye', 'presence-bye'], `channel_vacated for each channel: ${JSON.stringify(events)}`);
+      for (const request of receiver.to('/bye')) assertWellFormed(request, app);
+    } finally {
+      await clients.closeAll();
+      await appAuth.close();
+      await server.stop();
+      await receiver.close();
+    }
+  });
 });
