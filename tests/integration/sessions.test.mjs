@@ -13,7 +13,7 @@ import path from 'node:path';
 import { startServer, makeApp } from './lib/server.mjs';
 import { startAuthEndpoint } from './lib/auth-endpoint.mjs';
 import { userToken, signedRaw } from './lib/signing.mjs';
-import { Clients, subscribed, waitFor, withTimeout, httpRequest, presenceAuth } from './lib/clients.mjs';
+import { Clients, subscribed, waitFor, withTimeout, httpRequest, presenceAuth, userAuth } from './lib/clients.mjs';
 
 const json = (res) => {
   try {
@@ -181,25 +181,33 @@ describe('presence per session', () => {
   test('a reload of a signed-in page shows nothing to watchers: sign-ins have the grace', { timeout: 20000 }, async () => {
     const graceAuth = await startAuthEndpoint(graceful);
     try {
-      const watcher = clients.pusher({ app: graceful, auth: graceAuth, user: { id: 'rl-watcher', watchlist: ['rl'] } });
+      const watcher = clients.pusher({ app: graceful, auth: graceAuth, user: { id: 'rl-watcher', watchlist: ['rl', 'rl-marker'] } });
       const seen = [];
       watcher.user.watchlist.bind('online', (e) => seen.push(...e.user_ids.map((id) => `online ${id}`)));
       watcher.user.watchlist.bind('offline', (e) => seen.push(...e.user_ids.map((id) => `offline ${id}`)));
       watcher.signin();
       await withTimeout(watcher.user.signinDonePromise, 5000, 'watcher signin');
-      const signIn = async () => {
-        const p = clients.pusher({ app: graceful, auth: graceAuth, user: { id: 'rl' } });
-        p.signin();
-        await withTimeout(p.user.signinDonePromise, 5000, 'signin of rl');
-        return p;
+      const signIn = async (id) => {
+        const c = await clients.raw({ app: graceful });
+        const text = JSON.stringify({ id });
+        c.send({ event: 'pusher:signin', data: { auth: userAuth(graceful, c.socketId, text), user_data: text } });
+        await c.next('pusher:signin_success');
+        return c;
       };
-      const first = await signIn();
+      const first = await signIn('rl');
       await waitFor(() => seen.includes('online rl'), 5000, 'online');
-      first.disconnect(); // the reload: close, and a new page a moment later
-      const second = await signIn();
-      second.disconnect(); // now gone for good: offline once the grace has passed
-      await waitFor(() => seen.includes('offline rl'), 8000, 'offline after the grace');
-      assert.deepEqual(seen, ['online rl', 'offline rl'], 'no offline/online pair for the reload');
+      // The reload: the old page closes (the server has handled it once it answers the close),
+      // and the new one signs in a moment later.
+      first.close(1000);
+      await first.closed;
+      const second = await signIn('rl');
+      // Events reach the watcher in the order they happen: once the marker's arrives, any
+      // offline/online pair for the reload would have arrived before it.
+      await signIn('rl-marker');
+      await waitFor(() => seen.includes('online rl-marker'), 5000, 'the marker');
+      assert.deepEqual(seen, ['online rl', 'online rl-marker'], `nothing for the reload: ${JSON.stringify(seen)}`);
+      second.close(1000);
+      await waitFor(() => seen.includes('offline rl'), 8000, 'offline once the grace has passed');
     } finally {
       await graceAuth.close();
     }
