@@ -4,6 +4,7 @@
 #
 #   bench/run.sh quick|full     (make bench-quick / make bench)
 #   bench/run.sh heartbeat      (scenario 4 only: the heartbeat lines of `full`)
+#   bench/run.sh churn          (churn in one presence channel, with and without the grace)
 #   bench/run.sh fanout-study   (the 10k fan-out with 1, 2 and 4 generator processes, unpinned,
 #                                then server and generator pinned to one core each, both ways)
 #
@@ -115,6 +116,17 @@ heartbeat_scenarios() {
     --concurrency 16 --hb-interval-ms 1000 --hb-stop-fraction 0.1 --seconds 10 "${hb_app[@]}"
 }
 
+# Churn in one presence channel, 50 sessions at a time, a new user each (a page view): with the
+# default grace, each second's departed members stay in the channel for 3 s; then the same
+# without a grace, for comparison.
+churn_one_room() {
+  scenario churn-one-room --scenario churn --connections 50 --room-size 50 --seconds "$1" \
+    --rounds 3
+  scenario churn-one-room-nograce --scenario churn --connections 50 --room-size 50 \
+    --seconds "$1" --rounds 3 \
+    --app-id bench-nograce --app-key bench-nograce-key --app-secret bench-nograce-secret
+}
+
 if [[ $mode == quick ]]; then
   scenario idle-1k --scenario idle --connections 1000 --idle-seconds 3
   scenario storm-500 --scenario storm --connections 500 --step-timeout 30
@@ -129,6 +141,7 @@ if [[ $mode == quick ]]; then
     --app-id bench-nograce --app-key bench-nograce-key --app-secret bench-nograce-secret
   scenario churn-1k --scenario churn --connections 1000 --seconds 3 --room-size 10 \
     --churn-users 20000
+  churn_one_room 3
 elif [[ $mode == full ]]; then
   scenario idle-5k --scenario idle --connections 5000 --idle-seconds 35
   scenario idle-19k --scenario idle --connections 19000 --idle-seconds 35 --concurrency 300
@@ -148,8 +161,11 @@ elif [[ $mode == full ]]; then
     --room-size 10 --churn-users 20000
   scenario churn-1k-new-users --scenario churn --connections 1000 --seconds 10 --rounds 3 \
     --room-size 10
+  churn_one_room 5
 elif [[ $mode == heartbeat ]]; then
   heartbeat_scenarios
+elif [[ $mode == churn ]]; then
+  churn_one_room 5
 elif [[ $mode == fanout-study ]]; then
   send_floor
   fanout=(--scenario fanout --connections 10000 --triggers 50 --trigger-rate 5 --burst 200)
@@ -160,7 +176,7 @@ elif [[ $mode == fanout-study ]]; then
   scenario fanout-10k-server1-gen0 "${fanout[@]}" --processes 2
   pin
 else
-  echo "usage: $0 quick|full|heartbeat|fanout-study" >&2
+  echo "usage: $0 quick|full|heartbeat|churn|fanout-study" >&2
   exit 2
 fi
 

@@ -29,6 +29,7 @@ PresenceBook::JoinResult PresenceBook::join(AppIndex app, std::string_view chann
                                             SessionId session, std::size_t max_members) {
   auto [result, member] = enter(app, channel, user_id, user_info, max_members);
   if (result.status != JoinStatus::Joined) return result;
+  result.join_number = ++find_channel(app, channel)->joins;
   auto& sessions = member->second.sessions;
   if (std::find(sessions.begin(), sessions.end(), session) == sessions.end()) {
     sessions.push_back(session);
@@ -40,22 +41,46 @@ std::pair<PresenceBook::JoinResult, PresenceBook::MemberIt> PresenceBook::enter(
     AppIndex app, std::string_view channel, std::string_view user_id, std::string_view user_info,
     std::size_t max_members) {
   auto [channel_it, channel_created] = channels_.try_emplace(Key{app, std::string(channel)});
-  auto& members = channel_it->second.members;
+  Channel& c = channel_it->second;
+  auto& members = c.members;
   auto member_it = find_member(members, user_id);
   if (member_it != members.end()) {
-    // A return inside the grace cancels the pending removal; the stale deadline is skipped.
-    member_it->second.in_grace = false;
-    return {{JoinStatus::Joined, false}, member_it};
+    JoinResult result{JoinStatus::Joined, false};
+    Member& member = member_it->second;
+    if (member.in_grace) {
+      // A return inside the grace cancels the pending removal; the stale deadline is skipped.
+      member.in_grace = false;
+      --c.in_grace;
+      list(c, member_it);
+      result.returned = true;
+      result.unseen_after = member.unseen_after;
+    }
+    return {result, member_it};
   }
-  if (members.size() >= max_members) {
+  if (members.size() - c.in_grace >= max_members) {
     if (channel_created) channels_.erase(channel_it);
     return {{JoinStatus::ChannelFull, false}, member_it};
   }
   Member member;
   member.user_info = std::string(user_info);
   member_it = members.emplace(std::string(user_id), std::move(member)).first;
+  list(c, member_it);
   index_user(app, user_id, channel);
   return {{JoinStatus::Joined, true}, member_it};
+}
+
+void PresenceBook::list(Channel& c, MemberIt member) {
+  member->second.listed_at = c.listed.size();
+  c.listed.push_back(&*member);
+}
+
+// Order does not matter: the last one takes the place.
+void PresenceBook::delist(Channel& c, MemberIt member) {
+  const std::size_t at = member->second.listed_at;
+  auto* last = c.listed.back();
+  c.listed[at] = last;
+  last->second.listed_at = at;
+  c.listed.pop_back();
 }
 
 std::optional<PresenceEvent> PresenceBook::leave(AppIndex app, std::string_view channel,
@@ -80,6 +105,10 @@ std::optional<PresenceEvent> PresenceBook::session_ended(AppIndex app, std::stri
   member.left_at = now;
   if (grace <= 0) return remove_member(app, channel, c, member_it);
   member.in_grace = true;
+  delist(c, member_it);
+  member.unseen_after = c.joins;
+  ++c.in_grace;
+  ++c.delistings;
   ++member.generation;
   graces_.schedule(now + grace, GraceKey{app, std::string(channel), std::string(member_it->first)},
                    member.generation);
@@ -196,6 +225,12 @@ PresenceEvent PresenceBook::remove_member(
                       {},
                       member->second.left_at};
   unindex_user(app, member->first, channel);
+  if (member->second.in_grace) {
+    --c.in_grace;
+  } else {
+    delist(c, member);
+    ++c.delistings;
+  }
   c.members.erase(member);
   if (c.members.empty()) channels_.erase(Key{app, std::string(channel)});
   return event;
@@ -204,6 +239,11 @@ PresenceEvent PresenceBook::remove_member(
 std::size_t PresenceBook::member_count(AppIndex app, std::string_view channel) const {
   const Channel* c = find_channel(app, channel);
   return c ? c->members.size() : 0;
+}
+
+std::uint64_t PresenceBook::delistings(AppIndex app, std::string_view channel) const {
+  const Channel* c = find_channel(app, channel);
+  return c ? c->delistings : 0;
 }
 
 bool PresenceBook::is_member(AppIndex app, std::string_view channel,

@@ -39,10 +39,18 @@ class PresenceBook {
   struct JoinResult {
     JoinStatus status;
     bool member_added;  // the user was not a member before this session
+    // The user was a member in the grace after their last session, and is back. Joiners since
+    // the grace began were not given them (see for_each_listed_member): those with a join
+    // number above `unseen_after` must be told they are here.
+    bool returned = false;
+    std::uint64_t unseen_after = 0;
+    // join() only: this join's number in the channel, counting from 1.
+    std::uint64_t join_number = 0;
   };
 
   // Adds `session` of `user_id`. A user new to a channel that already has `max_members`
-  // members is refused. The first user_info a member joined with is kept.
+  // members (not counting those in their grace) is refused; a member in grace coming back is
+  // never refused. The first user_info a member joined with is kept.
   JoinResult join(AppIndex app, std::string_view channel, std::string_view user_id,
                   std::string_view user_info, SessionId session, std::size_t max_members);
 
@@ -96,6 +104,20 @@ class PresenceBook {
     for (const auto& [user_id, member] : c->members) visit(user_id, member.user_info);
   }
 
+  // Calls visit(user_id, user_info) for every member a joiner is given: those with a live
+  // session. A member in the grace after their last session is kept for those who saw them
+  // (no leave and come back for a reload), but not shown anew: a channel where sessions come
+  // and go holds seconds' worth of departed members, and every joiner would pay for them.
+  template <class Visit>
+  void for_each_listed_member(AppIndex app, std::string_view channel, Visit&& visit) const {
+    const Channel* c = find_channel(app, channel);
+    if (!c) return;
+    for (const auto& listed : c->listed) visit(listed->first, listed->second.user_info);
+  }
+  // Counts the members that left the listed set (the start of a grace, a removal without one):
+  // a list built at one count is still right while it has not changed (additions aside).
+  std::uint64_t delistings(AppIndex app, std::string_view channel) const;
+
   // Calls visit(channel) for every channel of the app with members whose name starts with
   // `prefix`. Proportional to all channels: for listings, not hot paths.
   template <class Visit>
@@ -125,12 +147,20 @@ class PresenceBook {
     Millis heartbeat_grace = 0;       // of the last ping, for the sessions that expire
     Millis expiry_at = 0;             // when the queued expiry entry surfaces
     bool in_grace = false;
-    bool heartbeat_scheduled = false;        // an expiry entry for this member is queued
+    std::uint64_t unseen_after = 0;    // the channel's join count when the grace began
+    std::size_t listed_at = 0;         // this member's place in Channel::listed, unless in grace
+    bool heartbeat_scheduled = false;  // an expiry entry for this member is queued
     std::uint64_t heartbeat_generation = 0;  // of that entry; older ones are skipped
     bool present() const { return !sessions.empty() || !tabs.empty(); }
   };
   struct Channel {
     std::unordered_map<std::string, Member> members;
+    // The members not in grace, so that a joiner's list costs the members it holds, not the
+    // departed ones too (elements of an unordered_map stay where they are).
+    std::vector<std::pair<const std::string, Member>*> listed;
+    std::size_t in_grace = 0;      // members in grace, not counted against max_members
+    std::uint64_t joins = 0;       // numbers the joins
+    std::uint64_t delistings = 0;  // see delistings()
   };
   struct Key {
     AppIndex app;
@@ -158,6 +188,8 @@ class PresenceBook {
   std::pair<JoinResult, MemberIt> enter(AppIndex app, std::string_view channel,
                                         std::string_view user_id, std::string_view user_info,
                                         std::size_t max_members);
+  static void list(Channel& c, MemberIt member);
+  static void delist(Channel& c, MemberIt member);
   std::optional<PresenceEvent> session_ended(AppIndex app, std::string_view channel, Channel& c,
                                              MemberIt member, Millis now, Millis grace);
   void schedule_expiry(AppIndex app, std::string_view channel, std::string_view user_id,

@@ -23,6 +23,9 @@ struct ChannelMessage {
   // Not delivered to the subscribers that are this user in the channel either (empty: none):
   // an invisible user's own pages keep seeing them while the others see them leave.
   std::string except_user;
+  // Not 0: only for the presence subscribers whose join number in the channel is above it (the
+  // joiners not given a member who is back from their grace).
+  std::uint64_t joined_after = 0;
 };
 
 // Where a broker delivers: one per event-loop thread. deliver() may be called from any thread.

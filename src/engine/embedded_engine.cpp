@@ -34,6 +34,8 @@ void EmbeddedEngine::join(JoinRequest request, JoinCallback done) {
     return;
   }
   if (occupancy_.add(request.app, request.channel)) occupied(request.app, request.channel);
+  // Someone back from their grace was not in the list joiners have been given since.
+  if (result.returned) snapshots_.erase(core::app_key(request.app, request.channel));
   const auto& presence =
       snapshot(request.app, request.channel, result.member_added ? &request.user_id : nullptr,
                &request.user_info);
@@ -48,10 +50,13 @@ void EmbeddedEngine::join(JoinRequest request, JoinCallback done) {
   }
   // The joiner's answer is handed over before member_added is published, both under the
   // lock, so every thread sees a channel's events in the order the book decided them.
-  done(JoinOutcome{true, std::move(presence_data)});
+  done(JoinOutcome{true, std::move(presence_data), result.join_number});
   if (result.member_added) {
     publish_addition(request.app, request.channel, request.user_id, request.user_info,
                      request.socket);
+  } else if (result.returned) {
+    publish_return(request.app, request.channel, request.user_id, request.user_info, request.socket,
+                   result.unseen_after);
   }
   if (!was_online) came_online(request.app, request.user_id);
   refresh_status(request.app, request.user_id);
@@ -68,6 +73,16 @@ void EmbeddedEngine::publish_addition(core::AppIndex app, const std::string& cha
                                  make_text_frame(pusher::member_added(channel, user_id, user_info)),
                                  except,
                                  {}});
+}
+
+void EmbeddedEngine::publish_return(core::AppIndex app, const std::string& channel,
+                                    const std::string& user_id, const std::string& user_info,
+                                    protocol::SocketId except, std::uint64_t unseen_after) {
+  if (!visible(app, user_id)) return;
+  ChannelMessage message{
+      app, channel, make_text_frame(pusher::member_added(channel, user_id, user_info)), except, {}};
+  message.joined_after = unseen_after;
+  broker_.publish(std::move(message));
 }
 
 bool EmbeddedEngine::visible(core::AppIndex app, const std::string& user_id) const {
@@ -99,6 +114,11 @@ void EmbeddedEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done)
     const bool joined = result.status == core::PresenceBook::JoinStatus::Joined;
     answers.push_back(joined ? HeartbeatAnswer::Present : HeartbeatAnswer::Full);
     any_present = any_present || joined;
+    if (result.returned) {
+      snapshots_.erase(core::app_key(request.app, channel));
+      publish_return(request.app, channel, request.user_id, request.user_info, {},
+                     result.unseen_after);
+    }
     if (!result.member_added) continue;
     any_added = true;
     // Heartbeats are members but not subscriptions: subscription counts and channel_occupied /
@@ -473,16 +493,22 @@ const pusher::PresenceSnapshot& EmbeddedEngine::snapshot(core::AppIndex app,
                                                          const std::string* new_member,
                                                          const std::string* new_info) {
   auto [it, created] = snapshots_.try_emplace(core::app_key(app, channel));
-  pusher::PresenceSnapshot& cached = it->second;
+  CachedList& cached = it->second;
+  const std::uint64_t delistings = book_.delistings(app, channel);
+  if (!created && cached.delistings != delistings) {
+    cached = CachedList{};
+    created = true;
+  }
   // Invisible members are left out; each gets themself added to their own copy.
   if (created) {
-    book_.for_each_member(app, channel, [&](const std::string& id, const std::string& info) {
-      if (visible(app, id)) cached.add(id, info);
+    cached.delistings = delistings;
+    book_.for_each_listed_member(app, channel, [&](const std::string& id, const std::string& info) {
+      if (visible(app, id)) cached.list.add(id, info);
     });
   } else if (new_member && visible(app, *new_member)) {
-    cached.add(*new_member, *new_info);
+    cached.list.add(*new_member, *new_info);
   }
-  return cached;
+  return cached.list;
 }
 
 void EmbeddedEngine::occupied(core::AppIndex app, std::string_view channel) {

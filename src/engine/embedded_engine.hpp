@@ -79,6 +79,10 @@ class EmbeddedEngine final : public PresenceEngine {
   void signed_out_for_good(const core::SignedOut& signed_out);
   void publish_addition(core::AppIndex app, const std::string& channel, const std::string& user_id,
                         const std::string& user_info, protocol::SocketId except);
+  // A member back inside their grace: only the joiners who were not given them hear of it.
+  void publish_return(core::AppIndex app, const std::string& channel, const std::string& user_id,
+                      const std::string& user_info, protocol::SocketId except,
+                      std::uint64_t unseen_after);
   const protocol::pusher::PresenceSnapshot& snapshot(core::AppIndex app, const std::string& channel,
                                                      const std::string* new_member,
                                                      const std::string* new_info);
@@ -99,8 +103,13 @@ class EmbeddedEngine final : public PresenceEngine {
   core::PresenceBook book_;
   core::ChannelOccupancy occupancy_;
   // The subscription_succeeded payload of each presence channel, appended to on every new
-  // member and dropped on every removal (rebuilt by the next joiner).
-  std::unordered_map<std::string, protocol::pusher::PresenceSnapshot> snapshots_;
+  // member and rebuilt by the next joiner after a member leaves the list (see
+  // PresenceBook::delistings).
+  struct CachedList {
+    protocol::pusher::PresenceSnapshot list;
+    std::uint64_t delistings = 0;  // the book's count when it was built
+  };
+  std::unordered_map<std::string, CachedList> snapshots_;
   // Users with a session that said it is away, keyed by app and user; a user without an entry
   // is online.
   std::unordered_map<std::string, StatusBook> statuses_;

@@ -29,7 +29,11 @@ struct JoinRequest {
 struct JoinOutcome {
   bool accepted = false;
   // {"presence":{"ids":[...],"hash":{...},"count":n}} including the joiner, when accepted.
+  // Members in the grace after their last session are not in it (see
+  // PresenceBook::for_each_listed_member); if one comes back, the subscribers whose
+  // join_number is above the one in the message are told (ChannelMessage::joined_after).
   std::string presence_data;
+  std::uint64_t join_number = 0;
 };
 
 // Called exactly once, on an engine thread, ordered with the channel's member events: a

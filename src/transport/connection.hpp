@@ -43,6 +43,7 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   void send_frame(const engine::SharedFrame& frame) override;
   protocol::SocketId socket_id() const override { return socket_id_; }
   bool is_member_as(std::string_view channel, std::string_view user_id) const override;
+  bool joined_after(std::string_view channel, std::uint64_t number) const override;
 
   // Sends a WebSocket close (after `pusher:error` for Pusher codes) and ends the connection.
   void close(std::uint16_t code, std::string_view reason);
@@ -57,8 +58,9 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   struct Subscription {
     std::string channel;
     core::ChannelKind kind;
-    std::string user_id;        // presence: the member this connection is
-    std::uint32_t join_id = 0;  // presence: non-zero while the engine has not answered
+    std::string user_id;            // presence: the member this connection is
+    std::uint32_t join_id = 0;      // presence: non-zero while the engine has not answered
+    std::uint64_t join_number = 0;  // presence: the engine's number for the join, once answered
   };
 
   // WebSocket side.

@@ -40,6 +40,12 @@ bool Connection::is_member_as(std::string_view channel, std::string_view user_id
   });
 }
 
+bool Connection::joined_after(std::string_view channel, std::uint64_t number) const {
+  return std::any_of(subscriptions_.begin(), subscriptions_.end(), [&](const Subscription& s) {
+    return s.channel == channel && s.join_number > number;
+  });
+}
+
 Connection::Subscription* Connection::find_subscription(std::string_view channel) {
   auto it = std::find_if(subscriptions_.begin(), subscriptions_.end(),
                          [&](const Subscription& s) { return s.channel == channel; });
@@ -159,6 +165,7 @@ void Connection::on_joined(std::uint32_t join_id, engine::JoinOutcome outcome) {
                                4100);
   }
   it->join_id = 0;
+  it->join_number = outcome.join_number;
   shard_.fanout().add(app_index_, it->channel, this);
   send_answer(pusher::presence_subscription_succeeded(it->channel, outcome.presence_data));
 }

@@ -45,6 +45,9 @@ void LocalFanout::deliver(const engine::ChannelMessage& message) const {
     if (!message.except_user.empty() && sink->is_member_as(message.channel, message.except_user)) {
       continue;
     }
+    if (message.joined_after != 0 && !sink->joined_after(message.channel, message.joined_after)) {
+      continue;
+    }
     sink->send_frame(message.frame);
   }
 }

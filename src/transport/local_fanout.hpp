@@ -18,6 +18,9 @@ class FrameSink {
   virtual protocol::SocketId socket_id() const = 0;
   // Whether this subscriber is `user_id` in the presence channel `channel`.
   virtual bool is_member_as(std::string_view channel, std::string_view user_id) const = 0;
+  // Whether this subscriber joined the presence channel `channel` with a join number above
+  // `number` (see engine::ChannelMessage::joined_after).
+  virtual bool joined_after(std::string_view channel, std::uint64_t number) const = 0;
 
  protected:
   ~FrameSink() = default;

@@ -226,6 +226,10 @@ bool SseStream::is_member_as(std::string_view channel, std::string_view user_id)
   return channel == member_.channel && user_id == member_.user_id;
 }
 
+bool SseStream::joined_after(std::string_view channel, std::uint64_t number) const {
+  return channel == member_.channel && join_number_ > number;
+}
+
 void SseStream::start() {
   boost::system::error_code ignored;
   socket_.non_blocking(true, ignored);
@@ -254,6 +258,7 @@ void SseStream::on_joined(engine::JoinOutcome outcome) {
     return refuse(409, "The channel has reached its limit of " +
                            std::to_string(app().max_presence_members) + " members");
   }
+  join_number_ = outcome.join_number;
   raw_ = stream_head(member_.origin);
   streaming_ = true;
   // The snapshot goes first and the fan-out is joined only now: like a WebSocket joiner, the

@@ -52,6 +52,7 @@ class SseStream final : public std::enable_shared_from_this<SseStream>,
   void send_frame(const engine::SharedFrame& frame) override;
   protocol::SocketId socket_id() const override { return socket_id_; }
   bool is_member_as(std::string_view channel, std::string_view user_id) const override;
+  bool joined_after(std::string_view channel, std::uint64_t number) const override;
 
   // A comment line, so that proxies do not close an idle stream (the shard calls it).
   void keep_alive();
@@ -81,6 +82,7 @@ class SseStream final : public std::enable_shared_from_this<SseStream>,
   std::vector<engine::SharedFrame> writing_;  // being written now (one chunk)
   std::size_t queued_bytes_ = 0;              // in both, but for the snapshot
   engine::SharedFrame snapshot_;              // the member list, until written
+  std::uint64_t join_number_ = 0;             // the engine's number for our join, once answered
   bool in_channel_ = false;  // the engine holds our session (from join until leave/refusal)
   bool in_fanout_ = false;   // from the snapshot on
   bool streaming_ = false;   // the 200 head is queued and the body has not ended

@@ -178,6 +178,49 @@ describe('presence per session', () => {
     }
   });
 
+  test('a member in the grace is kept by those who saw them, not shown to new joiners, and announced to those on return', { timeout: 20000 }, async () => {
+    const graceAuth = await startAuthEndpoint(graceful);
+    try {
+      const member = (id) => clients.pusher({ app: graceful, auth: graceAuth, user: { id } });
+      const record = (channel) => {
+        const events = [];
+        channel.bind('pusher:member_added', (m) => events.push(`added ${m.id}`));
+        channel.bind('pusher:member_removed', (m) => events.push(`removed ${m.id}`));
+        return events;
+      };
+      const early = member('g-early').subscribe('presence-gr');
+      await subscribed(early);
+      const earlyEvents = record(early);
+      const first = member('g-reload');
+      await subscribed(first.subscribe('presence-gr'));
+      await waitFor(() => earlyEvents.includes('added g-reload'), 5000, 'g-reload announced');
+      first.disconnect(); // a reload: the page is gone for a moment
+      // Wait until the server has handled that close: the REST view still counts the member
+      // (in grace), while the connection count drops.
+      await waitFor(async () => {
+        const res = await signedRaw(server, graceful, 'GET', '/channels/presence-gr', '', { query: { info: 'subscription_count,user_count' } });
+        return json(res)?.subscription_count === 1;
+      }, 5000, 'the close handled');
+      const late = member('g-late').subscribe('presence-gr');
+      await subscribed(late);
+      assert.equal(late.members.get('g-reload'), null, 'a joiner is not given a member in grace');
+      assert.equal(late.members.count, 2);
+      assert.ok(early.members.get('g-reload'), 'those who saw the member keep them');
+      const lateEvents = record(late);
+      const second = member('g-reload'); // the reloaded page
+      await subscribed(second.subscribe('presence-gr'));
+      await waitFor(() => lateEvents.includes('added g-reload'), 5000, 'the late joiner is told of the return');
+      assert.ok(late.members.get('g-reload'));
+      // The early member hears nothing of the reload: a marker joins after it, and its
+      // member_added comes after anything the reload would have caused.
+      await subscribed(member('g-marker').subscribe('presence-gr'));
+      await waitFor(() => earlyEvents.includes('added g-marker'), 5000, 'the marker');
+      assert.deepEqual(earlyEvents, ['added g-reload', 'added g-late', 'added g-marker'], 'no leave and come back for the reload');
+    } finally {
+      await graceAuth.close();
+    }
+  });
+
   test('a reload of a signed-in page shows nothing to watchers: sign-ins have the grace', { timeout: 20000 }, async () => {
     const graceAuth = await startAuthEndpoint(graceful);
     try {

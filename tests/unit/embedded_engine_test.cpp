@@ -16,9 +16,11 @@ struct RecordingBroker : Broker {
   explicit RecordingBroker(std::vector<std::string>* l) : log(l) {}
   void publish(ChannelMessage message) override {
     // Frames are WebSocket frames; the text starts after a 2-byte header for short messages.
-    log->push_back(message.channel + " " + message.frame->substr(2) + " except " +
-                   message.except.to_string() +
-                   (message.except_user.empty() ? "" : " except user " + message.except_user));
+    log->push_back(
+        message.channel + " " + message.frame->substr(2) + " except " + message.except.to_string() +
+        (message.except_user.empty() ? "" : " except user " + message.except_user) +
+        (message.joined_after == 0 ? ""
+                                   : " to joins after " + std::to_string(message.joined_after)));
   }
 };
 
@@ -115,6 +117,24 @@ TEST_F(Fixture, WebhooksForPresenceHonourTheGrace) {
       webhooks.events,
       (std::vector<std::string>{R"({"name":"member_removed","channel":"presence-r","user_id":"7"})",
                                 R"({"name":"channel_vacated","channel":"presence-r"})"}));
+}
+
+TEST_F(Fixture, JoinersAreNotGivenMembersInGraceAndHearOfTheirReturn) {
+  join("7", 1);
+  engine.leave(0, "presence-r", "7", 1, 3000);  // a reload, or gone: the grace will tell
+  auto later = join("8", 2);
+  EXPECT_EQ(later.presence_data, R"({"presence":{"ids":["8"],"hash":{"8":{"n":1}},"count":1}})");
+  EXPECT_EQ(later.join_number, 2u);
+  log.clear();
+  auto back = join("7", 3);
+  EXPECT_EQ(back.presence_data,
+            R"({"presence":{"ids":["8","7"],"hash":{"8":{"n":1},"7":{"n":1}},"count":2}})");
+  ASSERT_EQ(log.size(), 2u);
+  EXPECT_EQ(
+      log[1],
+      R"(presence-r {"event":"pusher_internal:member_added","channel":"presence-r","data":"{\"user_id\":\"7\",\"user_info\":{\"n\":1}}"} except 1.3 to joins after 1)")
+      << "only to those who joined after the grace began (8), not to those who saw 7 stay";
+  EXPECT_TRUE(webhooks.events.size() == 3u) << "the application never heard 7 leave";
 }
 
 TEST_F(Fixture, CountsSubscriptionsOfEveryKind) {

@@ -16,7 +16,11 @@ struct CountingSink final : FrameSink {
   void send_frame(const engine::SharedFrame&) override { ++received; }
   protocol::SocketId socket_id() const override { return id; }
   bool is_member_as(std::string_view, std::string_view) const override { return false; }
+  bool joined_after(std::string_view, std::uint64_t number) const override {
+    return join_number > number;
+  }
   protocol::SocketId id;
+  std::uint64_t join_number = 0;
   int received = 0;
 };
 
@@ -103,6 +107,21 @@ TEST_F(LocalFanoutTest, TheExceptedSocketIsSkipped) {
   EXPECT_EQ(sinks[0]->received, 1);
   EXPECT_EQ(sinks[1]->received, 0);
   EXPECT_EQ(sinks[2]->received, 1);
+}
+
+TEST_F(LocalFanoutTest, AMessageForLateJoinersSkipsThoseWhoJoinedBefore) {
+  subscribe(4, "presence-x");
+  for (std::size_t i = 0; i < 4; ++i) sinks[i]->join_number = i + 1;
+  auto late = message("presence-x");
+  late.joined_after = 2;
+  fanout.deliver(late);
+  std::vector<int> got;
+  for (const auto& sink : sinks) {
+    got.push_back(sink->received);
+    sink->received = 0;
+  }
+  EXPECT_EQ(got, (std::vector<int>{0, 0, 1, 1}));
+  EXPECT_EQ(receivers("presence-x"), (std::set<std::size_t>{0, 1, 2, 3})) << "0 is everyone";
 }
 
 }  // namespace

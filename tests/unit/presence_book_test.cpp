@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace greendot::core {
 namespace {
 
@@ -140,6 +142,62 @@ TEST(PresenceBook, DeadlinesFireInTimeOrder) {
   EXPECT_EQ(removed[2].user_id, "3");
 }
 
+std::vector<std::string> listed(const PresenceBook& book) {
+  std::vector<std::string> ids;
+  book.for_each_listed_member(
+      0, "presence-r", [&](const std::string& id, const std::string&) { ids.push_back(id); });
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+TEST(PresenceBookGrace, MembersInGraceAreKeptButNotListedAndTheirReturnIsFlagged) {
+  PresenceBook book;
+  EXPECT_EQ(book.join(0, "presence-r", "a", "{}", 1, 100).join_number, 1u);
+  EXPECT_EQ(book.join(0, "presence-r", "b", "{}", 2, 100).join_number, 2u);
+  const auto before = book.delistings(0, "presence-r");
+  book.leave(0, "presence-r", "a", 1, 10, 1000);
+  EXPECT_TRUE(book.is_member(0, "presence-r", "a")) << "still a member for those who saw them";
+  EXPECT_EQ(listed(book), std::vector<std::string>{"b"}) << "not shown to new joiners";
+  EXPECT_EQ(book.delistings(0, "presence-r"), before + 1) << "a list built before is stale";
+  EXPECT_EQ(book.join(0, "presence-r", "c", "{}", 3, 100).join_number, 3u);
+  auto back = book.join(0, "presence-r", "a", "{}", 4, 100);
+  EXPECT_FALSE(back.member_added);
+  EXPECT_TRUE(back.returned);
+  EXPECT_EQ(back.unseen_after, 2u) << "joins 1 and 2 were given a; 3 was not";
+  EXPECT_EQ(listed(book), (std::vector<std::string>{"a", "b", "c"}));
+  auto again = book.join(0, "presence-r", "a", "{}", 5, 100);
+  EXPECT_FALSE(again.returned) << "a second tab of a present member is no return";
+}
+
+TEST(PresenceBookGrace, OnlyMembersWithASessionCountAgainstTheLimit) {
+  PresenceBook book;
+  book.join(0, "presence-r", "a", "{}", 1, 2);
+  book.join(0, "presence-r", "b", "{}", 2, 2);
+  EXPECT_EQ(book.join(0, "presence-r", "c", "{}", 3, 2).status,
+            PresenceBook::JoinStatus::ChannelFull);
+  book.leave(0, "presence-r", "a", 1, 0, 1000);  // a is in grace
+  EXPECT_EQ(book.join(0, "presence-r", "c", "{}", 3, 2).status, PresenceBook::JoinStatus::Joined)
+      << "departed members do not keep the living out";
+  EXPECT_EQ(book.join(0, "presence-r", "a", "{}", 4, 2).status, PresenceBook::JoinStatus::Joined)
+      << "and one coming back within the grace is never refused";
+  EXPECT_EQ(book.member_count(0, "presence-r"), 3u);
+  book.leave(0, "presence-r", "c", 3, 0, 0);
+  EXPECT_EQ(book.join(0, "presence-r", "d", "{}", 5, 2).status,
+            PresenceBook::JoinStatus::ChannelFull);
+}
+
+TEST(PresenceBookGrace, ARemovalAfterTheGraceKeepsTheCountsRight) {
+  PresenceBook book;
+  book.join(0, "presence-r", "a", "{}", 1, 1);
+  book.leave(0, "presence-r", "a", 1, 0, 100);
+  std::vector<PresenceEvent> removed;
+  book.advance(100, removed);
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(book.join(0, "presence-r", "b", "{}", 2, 1).status, PresenceBook::JoinStatus::Joined);
+  EXPECT_EQ(book.join(0, "presence-r", "c", "{}", 3, 1).status,
+            PresenceBook::JoinStatus::ChannelFull);
+}
+
 }  // namespace
 }  // namespace greendot::core
 
@@ -239,6 +297,18 @@ TEST(PresenceBookHeartbeat, AnOfflineForEveryTabEndsThemAll) {
   book.heartbeat(0, "presence-g", "7", "{}", "tab-b", 0, 1000, 0, 1000);
   EXPECT_TRUE(book.end_heartbeat(0, "presence-g", "7", nullptr, 5, 0));
   EXPECT_FALSE(book.is_member(0, "presence-g", "7"));
+}
+
+TEST(PresenceBookHeartbeat, AHeartbeatBackInsideTheGraceIsAReturn) {
+  PresenceBook book;
+  book.heartbeat(0, "presence-g", "7", "{}", "t", 0, 1000, 500, 1000);
+  book.join(0, "presence-g", "8", "{}", 1, 1000);  // join number 1
+  std::vector<PresenceEvent> removed;
+  book.advance(1000, removed);  // the tab expired: 7 is in grace
+  auto back = book.heartbeat(0, "presence-g", "7", "{}", "t", 1100, 1000, 500, 1000);
+  EXPECT_FALSE(back.member_added);
+  EXPECT_TRUE(back.returned);
+  EXPECT_EQ(back.unseen_after, 1u);
 }
 
 TEST(PresenceBookHeartbeat, ChannelsOfAUser) {
