@@ -53,8 +53,40 @@ Connection::~Connection() {
   if (is_linked()) shard_.detach(*this);
 }
 
-const config::AppConfig& Connection::app() const {
-  return shard_.context().apps.app(app_index_);
+bool Connection::is_member_as(std::string_view channel, std::string_view user_id) const {
+  return pusher_ && pusher_->is_member_as(channel, user_id);
+}
+
+bool Connection::joined_after(std::string_view channel, std::uint64_t number) const {
+  return pusher_ && pusher_->joined_after(channel, number);
+}
+
+session::SessionTransport::Poster Connection::poster() {
+  return [self = shared_from_this()](std::function<void()> work) {
+    asio::post(self->shard_.io(), [self, work = std::move(work)] {
+      if (!self->closing_) work();  // finish() has left every channel, pending joins included
+    });
+  };
+}
+
+void Connection::listen(core::AppIndex app, std::string_view channel) {
+  shard_.fanout().add(app, channel, this);
+}
+
+void Connection::stop_listening(core::AppIndex app, std::string_view channel) {
+  shard_.fanout().remove(app, channel, this);
+}
+
+void Connection::signed_in_as(core::AppIndex app, const std::string& user) {
+  shard_.add_signed_in(app, user, *this);
+}
+
+void Connection::signed_out_as(core::AppIndex app, const std::string& user) {
+  shard_.remove_signed_in(app, user, *this);
+}
+
+void Connection::send_error(std::string_view message) {
+  send_text(pusher::error(0, message));
 }
 
 void Connection::open(std::string_view app_key, std::string_view protocol_version,
@@ -98,7 +130,8 @@ void Connection::open(std::string_view app_key, std::string_view protocol_versio
   counted_ = true;
   if (shard_.context().stopping) return close(4200, "Server is shutting down; reconnect");
 
-  session_ = shard_.context().next_session.fetch_add(1);
+  pusher_.emplace(*this, shard_.context(), app_index_, socket_id_,
+                  shard_.context().next_session.fetch_add(1));
   send_text(pusher::connection_established(socket_id_.to_string(),
                                            shard_.context().settings.activity_timeout_s));
   if (!pending.empty()) consume(pending);
@@ -143,7 +176,7 @@ void Connection::consume(std::string_view bytes) {
     if (closing_) return;
     switch (event.kind) {
       case ws::ParsedEvent::Kind::Text:
-        on_message(event.payload);
+        if (pusher_) pusher_->on_message(event.payload);
         break;
       case ws::ParsedEvent::Kind::Binary:
         send_error("Binary frames are not supported; send JSON text");
@@ -264,28 +297,10 @@ void Connection::wait_writable() {
                      });
 }
 
-// A closing connection is gone as far as presence is concerned, even if its peer keeps the
-// TCP connection open for a while: the others are told now, not at the liveness timeout.
-void Connection::leave_everything() {
-  for (const auto& subscription : subscriptions_) leave(subscription);
-  subscriptions_.clear();
-  if (signed_in_user_.empty()) return;
-  auto& engine = shard_.context().engine;
-  if (!watchlist_.empty()) {
-    shard_.fanout().remove(app_index_, engine::watchlist_channel(signed_in_user_), this);
-    engine.unwatch(app_index_, signed_in_user_, std::move(watchlist_));
-    watchlist_.clear();
-  }
-  shard_.remove_signed_in(app_index_, signed_in_user_, *this);
-  // A reload is a close and a new connection a moment later: the grace hides it from watchers.
-  engine.signed_out(app_index_, signed_in_user_, session_, app().offline_grace_ms);
-  signed_in_user_.clear();
-}
-
 void Connection::close(std::uint16_t code, std::string_view reason) {
   if (closing_) return;
   closing_ = true;
-  leave_everything();
+  if (pusher_) pusher_->leave_everything();
   // Queued directly: these two must go out even though nothing else may be sent any more.
   if (code >= 4000) outbound_.push(engine::make_text_frame(pusher::error(code, reason)));
   outbound_.push(std::make_shared<const std::string>(ws::encode_close(code, reason)));
@@ -325,7 +340,7 @@ void Connection::finish() {
   if (finished_) return;
   finished_ = true;
   closing_ = true;
-  leave_everything();
+  if (pusher_) pusher_->leave_everything();
   shard_.liveness().remove(*this);
   if (counted_) shard_.context().apps.connections(app_index_).fetch_sub(1);
   counted_ = false;

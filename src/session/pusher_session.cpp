@@ -1,15 +1,12 @@
-// What the Pusher messages of one connection mean: subscriptions, presence, client events
-// and sign-in. The wire formats are in protocol/pusher_messages; the rules are in
-// docs/protocol.md.
-#include <boost/asio/post.hpp>
+#include "session/pusher_session.hpp"
+
 #include <boost/json/serialize.hpp>
 
 #include <algorithm>
 
 #include "auth/channel_auth.hpp"
-#include "transport/connection.hpp"
 
-namespace greendot::transport {
+namespace greendot::session {
 
 namespace pusher = protocol::pusher;
 using core::ChannelKind;
@@ -25,39 +22,70 @@ const pusher::Problem* problem_of(const pusher::Parsed<T>& parsed) {
 
 }  // namespace
 
-void Connection::send_error(std::string_view message, std::uint16_t code) {
-  send_text(pusher::error(code, message));
+PusherSession::PusherSession(SessionTransport& transport, server::ServerContext& context,
+                             core::AppIndex app, protocol::SocketId socket_id,
+                             core::SessionId session)
+    : transport_(transport),
+      context_(context),
+      app_index_(app),
+      socket_id_(socket_id),
+      session_(session) {}
+
+const config::AppConfig& PusherSession::app() const {
+  return context_.apps.app(app_index_);
 }
 
-void Connection::refuse_subscription(std::string_view channel, std::string_view type,
-                                     std::string_view message, int status) {
-  send_text(pusher::subscription_error(channel, type, message, status));
+// A closing connection is gone as far as presence is concerned, even if its peer keeps the
+// TCP connection open for a while: the others are told now, not at the liveness timeout.
+void PusherSession::leave_everything() {
+  for (const auto& subscription : subscriptions_) leave(subscription);
+  subscriptions_.clear();
+  if (signed_in_user_.empty()) return;
+  auto& engine = context_.engine;
+  if (!watchlist_.empty()) {
+    transport_.stop_listening(app_index_, engine::watchlist_channel(signed_in_user_));
+    engine.unwatch(app_index_, signed_in_user_, std::move(watchlist_));
+    watchlist_.clear();
+  }
+  transport_.signed_out_as(app_index_, signed_in_user_);
+  // A reload is a close and a new connection a moment later: the grace hides it from watchers.
+  engine.signed_out(app_index_, signed_in_user_, session_, app().offline_grace_ms);
+  signed_in_user_.clear();
 }
 
-bool Connection::is_member_as(std::string_view channel, std::string_view user_id) const {
+void PusherSession::send_error(std::string_view message, std::uint16_t code) {
+  transport_.send_text(pusher::error(code, message));
+}
+
+void PusherSession::refuse_subscription(std::string_view channel, std::string_view type,
+                                        std::string_view message, int status) {
+  transport_.send_text(pusher::subscription_error(channel, type, message, status));
+}
+
+bool PusherSession::is_member_as(std::string_view channel, std::string_view user_id) const {
   return std::any_of(subscriptions_.begin(), subscriptions_.end(), [&](const Subscription& s) {
     return s.channel == channel && s.user_id == user_id;
   });
 }
 
-bool Connection::joined_after(std::string_view channel, std::uint64_t number) const {
+bool PusherSession::joined_after(std::string_view channel, std::uint64_t number) const {
   return std::any_of(subscriptions_.begin(), subscriptions_.end(), [&](const Subscription& s) {
     return s.channel == channel && s.join_number > number;
   });
 }
 
-Connection::Subscription* Connection::find_subscription(std::string_view channel) {
+PusherSession::Subscription* PusherSession::find_subscription(std::string_view channel) {
   auto it = std::find_if(subscriptions_.begin(), subscriptions_.end(),
                          [&](const Subscription& s) { return s.channel == channel; });
   return it == subscriptions_.end() ? nullptr : &*it;
 }
 
-void Connection::on_message(std::string_view text) {
+void PusherSession::on_message(std::string_view text) {
   auto parsed = pusher::parse_client_message(text);
   if (const auto* problem = problem_of(parsed)) return send_error(problem->message);
   auto& message = std::get<pusher::ClientMessage>(parsed);
   const std::string& event = message.event;
-  if (event == "pusher:ping") return send_text(pusher::pong());
+  if (event == "pusher:ping") return transport_.send_text(pusher::pong());
   if (event == "pusher:pong") return;  // any message already counted as activity
   if (event == "pusher:subscribe") return handle_subscribe(message.data);
   if (event == "pusher:unsubscribe") return handle_unsubscribe(message.data);
@@ -69,7 +97,7 @@ void Connection::on_message(std::string_view text) {
              ": clients may send pusher: events and client- events only");
 }
 
-void Connection::handle_subscribe(const boost::json::value& data) {
+void PusherSession::handle_subscribe(const boost::json::value& data) {
   auto parsed = pusher::read_subscribe(data);
   if (const auto* problem = problem_of(parsed)) return send_error(problem->message);
   auto& request = std::get<pusher::SubscribeRequest>(parsed);
@@ -105,12 +133,13 @@ void Connection::handle_subscribe(const boost::json::value& data) {
     }
   }
   subscriptions_.push_back(Subscription{channel, *kind, {}, 0});
-  shard_.fanout().add(app_index_, channel, this);
-  shard_.context().engine.subscribed(app_index_, channel);
-  send_text(pusher::subscription_succeeded(channel));
+  transport_.listen(app_index_, channel);
+  context_.engine.subscribed(app_index_, channel);
+  transport_.send_text(pusher::subscription_succeeded(channel));
 }
 
-void Connection::subscribe_presence(std::string channel, const pusher::SubscribeRequest& request) {
+void PusherSession::subscribe_presence(std::string channel,
+                                       const pusher::SubscribeRequest& request) {
   const auto& config = app();
   if (!request.channel_data) {
     return refuse_subscription(channel, "InvalidChannelData", "Presence channels need channel_data",
@@ -131,7 +160,8 @@ void Connection::subscribe_presence(std::string channel, const pusher::Subscribe
 
   // A client that has not taken the member lists it was sent already is not reading: it is
   // let go before it joins, so that nobody is told it came, rather than handed one more list.
-  if (outbound_.answer_bytes() > shard_.context().settings.max_outbound_bytes) return overflow();
+  if (transport_.unread_answer_bytes() > context_.settings.max_outbound_bytes)
+    return transport_.overflow();
 
   const std::uint32_t join_id = ++next_join_id_;
   subscriptions_.push_back(
@@ -143,16 +173,16 @@ void Connection::subscribe_presence(std::string channel, const pusher::Subscribe
                            session_,
                            socket_id_,
                            config.max_presence_members};
-  shard_.context().engine.join(std::move(join), [self = shared_from_this(),
-                                                 join_id](engine::JoinOutcome outcome) {
-    boost::asio::post(self->shard_.io(), [self, join_id, outcome = std::move(outcome)]() mutable {
-      self->on_joined(join_id, std::move(outcome));
-    });
-  });
+  // The answer comes back on this connection's thread, and only while it is open.
+  context_.engine.join(std::move(join),
+                       [this, post = transport_.poster(), join_id](engine::JoinOutcome outcome) {
+                         post([this, join_id, outcome = std::move(outcome)]() mutable {
+                           on_joined(join_id, std::move(outcome));
+                         });
+                       });
 }
 
-void Connection::on_joined(std::uint32_t join_id, engine::JoinOutcome outcome) {
-  if (closing_) return;  // finish() leaves every channel, pending ones included
+void PusherSession::on_joined(std::uint32_t join_id, engine::JoinOutcome outcome) {
   auto it = std::find_if(subscriptions_.begin(), subscriptions_.end(),
                          [&](const Subscription& s) { return s.join_id == join_id; });
   if (it == subscriptions_.end()) return;  // unsubscribed meanwhile; the leave was sent then
@@ -166,13 +196,14 @@ void Connection::on_joined(std::uint32_t join_id, engine::JoinOutcome outcome) {
   }
   it->join_id = 0;
   it->join_number = outcome.join_number;
-  shard_.fanout().add(app_index_, it->channel, this);
-  send_answer(pusher::presence_subscription_succeeded(it->channel, outcome.presence_data));
+  transport_.listen(app_index_, it->channel);
+  transport_.send_answer(
+      pusher::presence_subscription_succeeded(it->channel, outcome.presence_data));
 }
 
-void Connection::leave(const Subscription& subscription) {
-  if (subscription.join_id == 0) shard_.fanout().remove(app_index_, subscription.channel, this);
-  auto& engine = shard_.context().engine;
+void PusherSession::leave(const Subscription& subscription) {
+  if (subscription.join_id == 0) transport_.stop_listening(app_index_, subscription.channel);
+  auto& engine = context_.engine;
   if (subscription.kind == ChannelKind::Presence) {
     // Also for a join the engine has not answered yet: it has the session already.
     engine.leave(app_index_, subscription.channel, subscription.user_id, session_,
@@ -182,7 +213,7 @@ void Connection::leave(const Subscription& subscription) {
   }
 }
 
-void Connection::handle_unsubscribe(const boost::json::value& data) {
+void PusherSession::handle_unsubscribe(const boost::json::value& data) {
   auto parsed = pusher::read_unsubscribe(data);
   if (const auto* problem = problem_of(parsed)) return send_error(problem->message);
   const auto& channel = std::get<std::string>(parsed);
@@ -193,31 +224,32 @@ void Connection::handle_unsubscribe(const boost::json::value& data) {
   subscriptions_.erase(it);
 }
 
-void Connection::handle_signin(const boost::json::value& data) {
+void PusherSession::handle_signin(const boost::json::value& data) {
   const auto& config = app();
   if (!config.user_authentication) {
-    return close(4009, "User authentication is disabled for this app");
+    return transport_.close(4009, "User authentication is disabled for this app");
   }
   // Malformed input is answered like any bad message; a well-formed sign-in that fails is
   // refused with 4009, as Pusher does.
   if (!data.is_object()) return send_error("The data of pusher:signin must be an object");
   auto parsed = pusher::read_signin(data);
-  if (const auto* problem = problem_of(parsed)) return close(4009, problem->message);
+  if (const auto* problem = problem_of(parsed)) return transport_.close(4009, problem->message);
   const auto& request = std::get<pusher::SigninRequest>(parsed);
   if (!auth::signin_authorized(config, socket_id_.to_string(), request.user_data, request.auth)) {
-    return close(4009, "Invalid signature for pusher:signin");
+    return transport_.close(4009, "Invalid signature for pusher:signin");
   }
   auto parsed_user = pusher::parse_user_data(request.user_data, config.max_user_id_length);
-  if (const auto* problem = problem_of(parsed_user)) return close(4009, problem->message);
+  if (const auto* problem = problem_of(parsed_user))
+    return transport_.close(4009, problem->message);
   auto& user = std::get<pusher::UserData>(parsed_user);
   if (!signed_in_user_.empty() && signed_in_user_ != user.id) {
-    return close(4009, "This connection is already signed in as another user");
+    return transport_.close(4009, "This connection is already signed in as another user");
   }
-  send_text(pusher::signin_success(request.user_data));
+  transport_.send_text(pusher::signin_success(request.user_data));
   if (!signed_in_user_.empty()) return;  // signed in again as the same user: nothing changes
   signed_in_user_ = std::move(user.id);
-  shard_.add_signed_in(app_index_, signed_in_user_, *this);
-  auto& engine = shard_.context().engine;
+  transport_.signed_in_as(app_index_, signed_in_user_);
+  auto& engine = context_.engine;
   engine.signed_in(app_index_, signed_in_user_, session_);
   if (user.watchlist.empty()) return;
   if (user.watchlist.size() > config.max_watchlist_size) {
@@ -231,20 +263,19 @@ void Connection::handle_signin(const boost::json::value& data) {
   // leave_everything() unregisters a non-empty watchlist only.
   if (watchlist_.empty()) return;
   // Listening first, then registering: every change after the answer below reaches us.
-  shard_.fanout().add(app_index_, engine::watchlist_channel(signed_in_user_), this);
+  transport_.listen(app_index_, engine::watchlist_channel(signed_in_user_));
   engine.watch(app_index_, signed_in_user_, watchlist_,
-               [self = shared_from_this()](std::vector<std::string> online) {
-                 boost::asio::post(self->shard_.io(), [self, online = std::move(online)] {
-                   if (!self->closing_ && !online.empty()) {
-                     self->send_text(pusher::watchlist_event("online", online));
-                   }
+               [this, post = transport_.poster()](std::vector<std::string> online) {
+                 post([this, online = std::move(online)] {
+                   if (!online.empty())
+                     transport_.send_text(pusher::watchlist_event("online", online));
                  });
                });
 }
 
 // greendot's own: {"event":"greendot:status","data":{"status":"away"}} from a page whose tab
 // is hidden or idle. The user is the signed-in one, else the member of a presence channel.
-void Connection::handle_status(const boost::json::value& data) {
+void PusherSession::handle_status(const boost::json::value& data) {
   const auto* object = data.if_object();
   const auto* status = object ? object->if_contains("status") : nullptr;
   const bool away = status && status->is_string() && status->get_string() == "away";
@@ -260,11 +291,11 @@ void Connection::handle_status(const boost::json::value& data) {
     return send_error("greendot:status needs pusher:signin or a presence channel first");
   }
   // The status is this connection's: another tab of the user may still be online.
-  shard_.context().engine.set_status(app_index_, user, session_,
-                                     away ? engine::UserStatus::Away : engine::UserStatus::Online);
+  context_.engine.set_status(app_index_, user, session_,
+                             away ? engine::UserStatus::Away : engine::UserStatus::Online);
 }
 
-void Connection::handle_client_event(pusher::ClientMessage& message) {
+void PusherSession::handle_client_event(pusher::ClientMessage& message) {
   const auto& config = app();
   if (!message.channel) return send_error("Client events need a \"channel\"");
   const std::string& channel = *message.channel;
@@ -281,21 +312,21 @@ void Connection::handle_client_event(pusher::ClientMessage& message) {
   if (message.event.size() > kMaxClientEventNameLength) {
     return send_error("Event names are at most 200 characters");
   }
-  if (!client_events_.try_acquire(config.client_events_per_second, now_ms())) {
+  if (!client_events_.try_acquire(config.client_events_per_second, server::now_ms())) {
     return send_error("Client event rejected: more than " +
                           std::to_string(config.client_events_per_second) +
                           " client events per second",
                       4301);
   }
   const std::string data = boost::json::serialize(message.data);
-  shard_.context().broker.publish(
+  context_.broker.publish(
       engine::ChannelMessage{app_index_,
                              channel,
                              engine::make_text_frame(pusher::channel_event(
                                  message.event, channel, data, subscription->user_id)),
                              socket_id_,
                              {}});
-  auto& webhooks = shard_.context().webhooks;
+  auto& webhooks = context_.webhooks;
   if (!webhooks.wants(app_index_, webhooks::EventType::ClientEvent)) return;
   // Pusher reports client event data as a string: as sent when it was one, else its JSON.
   const std::string data_text =
@@ -305,4 +336,4 @@ void Connection::handle_client_event(pusher::ClientMessage& message) {
                                             socket_id_.to_string(), subscription->user_id));
 }
 
-}  // namespace greendot::transport
+}  // namespace greendot::session
