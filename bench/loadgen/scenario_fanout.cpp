@@ -153,6 +153,7 @@ int run_fanout(const Options& o) {
          {"latency", Workers::merged(Replies{reply}, "latency").summary_ms()},
          {"generator_side", Workers::merged(Replies{reply}, "generator_side").summary_ms()}});
   }
+  const std::uint64_t paced_delivered = Workers::sum(paced, "events");
   const Histogram paced_round_trip = trigger.round_trip;
   trigger.round_trip = Histogram{};
   workers.step("stats reset");
@@ -190,7 +191,7 @@ int run_fanout(const Options& o) {
           {"error_samples", Workers::error_samples(burst)},
           {"paced_triggers", o.triggers},
           {"paced_rate_per_second", o.trigger_rate},
-          {"paced_delivered", Workers::sum(paced, "events")},
+          {"paced_delivered", paced_delivered},
           {"paced_recipient_latency", paced_recipient.summary_ms()},
           {"paced_last_receipt_latency", paced_last.summary_ms()},
           {"paced_last_receipt_ms_per_trigger", std::move(paced_last_per_trigger)},
@@ -200,6 +201,12 @@ int run_fanout(const Options& o) {
           {"paced_rest_round_trip", paced_round_trip.summary_ms()},
           {"paced_per_worker", std::move(paced_per_worker)},
           {"paced_server", server_delta(paced_from, paced_to)},
+          // Sparse events cost the server more per recipient than a burst: each one is its own
+          // TCP segment and ACK, and wakes sleeping readers (bench/RESULTS.md, section 3).
+          {"paced_server_cpu_us_per_recipient",
+           paced_delivered ? (paced_to.cpu_seconds - paced_from.cpu_seconds) * 1e6 /
+                                 static_cast<double>(paced_delivered)
+                           : 0},
           {"paced_loadgen_cpu_seconds", paced_workers_cpu},
           {"processes", static_cast<std::int64_t>(workers.size())},
           {"burst_triggers", o.burst},
