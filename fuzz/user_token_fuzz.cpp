@@ -1,9 +1,13 @@
 // Arbitrary text as a user token (JWT HS256), and as the payload of one. Besides crashes, leaks
 // and undefined behaviour, it checks that a token is only ever accepted when it carries the
 // secret's signature over exactly its text, that an accepted token names a user within the
-// limit and has not expired, and that base64url decoding undoes encoding.
+// limit and has not expired, that the app's checks (aud, lifetime) hold for every token the
+// page endpoints accept and that its contexts claim opens nothing it does not list, and that
+// base64url decoding undoes encoding.
+#include "auth/page_token.hpp"
 #include "protocol/user_token.hpp"
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -29,6 +33,35 @@ void check_accepted(const proto::UserToken& token) {
   check(!token.user_info.empty());
 }
 
+greendot::config::AppConfig fuzz_app() {
+  greendot::config::AppConfig app;
+  app.id = "fuzz-app";
+  app.secret = std::string(kSecret);
+  app.max_user_id_length = kMaxUserIdLength;
+  app.max_token_lifetime_s = 3600;
+  return app;
+}
+
+// What the page endpoints accept: made for this app, within its lifetime, and opening only
+// the contexts its claim names.
+void check_page_token(const std::string& token, std::string_view context) {
+  static const greendot::config::AppConfig app = fuzz_app();
+  const auto verdict = greendot::auth::verify_page_token(token, app, kNow);
+  const auto* user = std::get_if<proto::UserToken>(&verdict);
+  if (!user) return;
+  check_accepted(*user);
+  check(std::find(user->audiences.begin(), user->audiences.end(), app.id) !=
+        user->audiences.end());
+  check(user->expires_s - kNow <= app.max_token_lifetime_s);
+  if (user->issued_s) check(user->expires_s - *user->issued_s <= app.max_token_lifetime_s);
+  if (!greendot::auth::token_opens(*user, context)) return;
+  check(std::any_of(user->contexts.begin(), user->contexts.end(), [&](const std::string& scope) {
+    return scope == context ||
+           (!scope.empty() && scope.back() == '*' &&
+            context.substr(0, scope.size() - 1) == std::string_view(scope).substr(0, scope.size() - 1));
+  }));
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
@@ -47,6 +80,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
   const std::string signed_token = proto::sign_user_token(text, kSecret);
   const auto as_payload = proto::verify_user_token(signed_token, kSecret, kNow, kMaxUserIdLength);
   if (const auto* token = std::get_if<proto::UserToken>(&as_payload)) check_accepted(*token);
+  check_page_token(signed_token, text.substr(0, std::min<std::size_t>(text.size(), 24)));
+  check_page_token(signed_token, "chat.42");
   const std::string forged = proto::sign_user_token(text, "another-secret");
   check(std::holds_alternative<proto::TokenProblem>(
       proto::verify_user_token(forged, kSecret, kNow, kMaxUserIdLength)));

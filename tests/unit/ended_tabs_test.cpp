@@ -41,11 +41,12 @@ TEST(EndedTabs, ARepeatedOfflineExtendsTheMemory) {
 TEST(EndedTabs, AUserKeepsABoundedNumber) {
   EndedTabs tabs;
   for (std::size_t i = 0; i <= EndedTabs::kMaxPerUser; ++i) {
-    tabs.remember(0, "7", "tab-" + std::to_string(i), "", 1000);
+    tabs.remember(0, "7", std::string("tab-").append(std::to_string(i)), "", 1000);
   }
   EXPECT_FALSE(tabs.ended(0, "7", "tab-0", "p", 0)) << "the oldest made room";
   EXPECT_TRUE(tabs.ended(0, "7", "tab-1", "p", 0));
-  EXPECT_TRUE(tabs.ended(0, "7", "tab-" + std::to_string(EndedTabs::kMaxPerUser), "p", 0));
+  EXPECT_TRUE(tabs.ended(0, "7", std::string("tab-").append(std::to_string(EndedTabs::kMaxPerUser)),
+                         "p", 0));
 }
 
 }  // namespace
