@@ -111,7 +111,7 @@ export class Clients {
     const url = opts.url ?? this.server.wsUrl(app.key, opts.query);
     const c = this.track(new RawClient(url, opts));
     await c.opened;
-    if (opts.established !== false) await c.established();
+    if (opts.established !== false) await c.established(opts.establishedMs);
     return c;
   }
 
@@ -461,11 +461,11 @@ export class RawClient {
     return this.subscribe(channel, { auth: privateAuth(app, this.socketId, channel) });
   }
 
-  subscribePresence(app, channel, userId, userInfo) {
+  subscribePresence(app, channel, userId, userInfo, ms = 5000) {
     const cd = { user_id: userId };
     if (userInfo !== undefined) cd.user_info = userInfo;
     const channelData = JSON.stringify(cd);
-    return this.subscribe(channel, { auth: presenceAuth(app, this.socketId, channel, channelData), channel_data: channelData });
+    return this.subscribe(channel, { auth: presenceAuth(app, this.socketId, channel, channelData), channel_data: channelData }, ms);
   }
 
   unsubscribe(channel) {
