@@ -85,6 +85,8 @@ const char* answer_name(engine::HeartbeatAnswer answer) {
       return "full";
     case engine::HeartbeatAnswer::TabEnded:
       return "ended";
+    case engine::HeartbeatAnswer::Unavailable:
+      return "unavailable";
   }
   return "present";
 }
@@ -107,6 +109,11 @@ void heartbeat(server::ServerContext& context, core::AppIndex app, HeartbeatCall
       std::move(request),
       [channels = std::move(call.channels), ttl = config.heartbeat_ttl_ms,
        respond = std::move(respond)](std::vector<engine::HeartbeatAnswer> answers) {
+        // Nothing was recorded: a retryable error, not an answer about the contexts.
+        if (std::find(answers.begin(), answers.end(), engine::HeartbeatAnswer::Unavailable) !=
+            answers.end()) {
+          return respond(rest_error(503, "Presence is unavailable right now; ping again shortly"));
+        }
         json::object contexts;
         for (std::size_t i = 0; i < channels.size(); ++i) {
           contexts[context_of(channels[i])] = answer_name(answers[i]);

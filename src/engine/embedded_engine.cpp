@@ -27,12 +27,12 @@ std::string tab_key(std::string_view tab) {
 
 void EmbeddedEngine::join(JoinRequest request, JoinCallback done) {
   std::lock_guard lock(mutex_);
-  if (shut_down_) return done(JoinOutcome{});
+  if (shut_down_) return done(JoinOutcome{JoinStatus::Unavailable, {}, 0});
   const bool was_online = online(request.app, request.user_id);
   auto result = book_.join(request.app, request.channel, request.user_id, request.user_info,
                            request.session, request.max_members);
   if (result.status != core::PresenceBook::JoinStatus::Joined) {
-    done(JoinOutcome{});
+    done(JoinOutcome{JoinStatus::ChannelFull, {}, 0});
     return;
   }
   if (occupancy_.add(request.app, request.channel)) occupied(request.app, request.channel);
@@ -52,7 +52,7 @@ void EmbeddedEngine::join(JoinRequest request, JoinCallback done) {
   }
   // The joiner's answer is handed over before member_added is published, both under the
   // lock, so every thread sees a channel's events in the order the book decided them.
-  done(JoinOutcome{true, std::move(presence_data), result.join_number});
+  done(JoinOutcome{JoinStatus::Joined, std::move(presence_data), result.join_number});
   if (result.member_added) {
     publish_addition(request.app, request.channel, request.user_id, request.user_info,
                      request.socket);
@@ -97,7 +97,7 @@ void EmbeddedEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done)
   std::vector<HeartbeatAnswer> answers;
   answers.reserve(request.channels.size());
   if (shut_down_) {
-    answers.assign(request.channels.size(), HeartbeatAnswer::Full);
+    answers.assign(request.channels.size(), HeartbeatAnswer::Unavailable);
     return done(std::move(answers));
   }
   const bool was_online = online(request.app, request.user_id);

@@ -26,8 +26,13 @@ struct JoinRequest {
   std::size_t max_members = 0;
 };
 
+// Why a join was not made. A full channel is the application's limit and final; an engine
+// that cannot serve now (stopping, or a shared store out of reach) is worth retrying.
+enum class JoinStatus { Joined, ChannelFull, Unavailable };
+
 struct JoinOutcome {
-  bool accepted = false;
+  JoinStatus status = JoinStatus::Unavailable;
+  bool accepted() const { return status == JoinStatus::Joined; }
   // {"presence":{"ids":[...],"hash":{...},"count":n}} including the joiner, when accepted.
   // Members in the grace after their last session are not in it (see
   // PresenceBook::for_each_listed_member); if one comes back, the subscribers whose
@@ -88,9 +93,10 @@ struct HeartbeatOffline {
 
 // What a heartbeat did in one channel.
 enum class HeartbeatAnswer {
-  Present,  // the tab's session is on until the TTL
-  Full,     // the channel has max_members members and the user is not one
-  TabEnded  // the tab said offline before: a late ping, ignored
+  Present,     // the tab's session is on until the TTL
+  Full,        // the channel has max_members members and the user is not one
+  TabEnded,    // the tab said offline before: a late ping, ignored
+  Unavailable  // the engine cannot serve now (stopping, a shared store out of reach): retry
 };
 
 // Answers to queries; called like JoinCallback (engine thread, post to your own).

@@ -186,9 +186,14 @@ void PusherSession::on_joined(std::uint32_t join_id, engine::JoinOutcome outcome
   auto it = std::find_if(subscriptions_.begin(), subscriptions_.end(),
                          [&](const Subscription& s) { return s.join_id == join_id; });
   if (it == subscriptions_.end()) return;  // unsubscribed meanwhile; the leave was sent then
-  if (!outcome.accepted) {
+  if (!outcome.accepted()) {
     std::string channel = std::move(it->channel);
     subscriptions_.erase(it);
+    if (outcome.status == engine::JoinStatus::Unavailable) {
+      // Not the channel's fault: the client may subscribe again in a moment.
+      return refuse_subscription(channel, "ServiceUnavailable",
+                                 "Presence is unavailable right now; subscribe again shortly", 503);
+    }
     return refuse_subscription(channel, "LimitReached",
                                "The channel has reached its limit of " +
                                    std::to_string(app().max_presence_members) + " members",

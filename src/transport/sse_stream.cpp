@@ -253,8 +253,11 @@ void SseStream::start() {
 
 void SseStream::on_joined(engine::JoinOutcome outcome) {
   if (closing_) return;  // finish() leaves the channel, pending join included
-  if (!outcome.accepted) {
+  if (!outcome.accepted()) {
     in_channel_ = false;  // a refused join holds no session
+    if (outcome.status == engine::JoinStatus::Unavailable) {
+      return refuse(503, "Presence is unavailable right now; connect again shortly");
+    }
     return refuse(409, "The channel has reached its limit of " +
                            std::to_string(app().max_presence_members) + " members");
   }

@@ -56,7 +56,7 @@ struct Fixture : ::testing::Test {
 
 TEST_F(Fixture, JoinAnswersBeforeAnnouncing) {
   auto outcome = join("7", 1);
-  EXPECT_TRUE(outcome.accepted);
+  EXPECT_TRUE(outcome.accepted());
   EXPECT_EQ(outcome.presence_data, R"({"presence":{"ids":["7"],"hash":{"7":{"n":1}},"count":1}})");
   ASSERT_EQ(log.size(), 2u);
   EXPECT_EQ(log[0], "answer 1");
@@ -75,7 +75,8 @@ TEST_F(Fixture, SecondTabIsNotAnnounced) {
 TEST_F(Fixture, FullChannelRefuses) {
   join("7", 1, 1);
   auto outcome = join("8", 2, 1);
-  EXPECT_FALSE(outcome.accepted);
+  EXPECT_FALSE(outcome.accepted());
+  EXPECT_EQ(outcome.status, JoinStatus::ChannelFull);
 }
 
 TEST_F(Fixture, GraceThenRemovalOnTick) {
@@ -313,6 +314,13 @@ TEST_F(Fixture, ShutDownRecordsLastSeenAndTellsTheApplication) {
   EXPECT_EQ(users.get("app", "7").last_seen_ms, 1'007'000);
   EXPECT_EQ(users.get("app", "8").last_seen_ms, 1'007'000);
   webhooks.events.clear();
+  log.clear();
+  EXPECT_EQ(join("9", 3).status, JoinStatus::Unavailable)
+      << "a join after the shutdown is refused as retryable, not as a full channel";
+  std::vector<HeartbeatAnswer> answers;
+  engine.heartbeat(HeartbeatRequest{0, {}, "", {"presence-r"}, "9", "{}", 1000, 0, 100},
+                   [&](std::vector<HeartbeatAnswer> a) { answers = std::move(a); });
+  EXPECT_EQ(answers, std::vector<HeartbeatAnswer>{HeartbeatAnswer::Unavailable});
   log.clear();
   engine.leave(0, "presence-r", "7", 1, 0);
   engine.tick(100000);

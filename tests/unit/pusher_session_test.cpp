@@ -153,6 +153,16 @@ TEST_F(SessionTest, AJoinAnsweredAfterTheCloseIsDropped) {
   EXPECT_FALSE(online("7")) << "the pending join was left with the rest";
 }
 
+TEST_F(SessionTest, AJoinTheEngineCannotServeIsARetryableRefusal) {
+  engine.shut_down();
+  subscribe_presence("presence-room", R"({"user_id":"7"})");
+  transport.run_posted();
+  EXPECT_TRUE(transport.sent(R"("type":"ServiceUnavailable")"));
+  EXPECT_TRUE(transport.sent(R"("status":503)"));
+  EXPECT_FALSE(transport.sent("LimitReached")) << "not a full channel";
+  EXPECT_EQ(session.subscription_count(), 0u) << "the client may subscribe again";
+}
+
 TEST_F(SessionTest, AForgedPresenceSignatureIsRefused) {
   session.on_message(
       R"({"event":"pusher:subscribe","data":{"channel":"presence-room","auth":"key:00","channel_data":"{\"user_id\":\"7\"}"}})");
