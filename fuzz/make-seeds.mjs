@@ -146,3 +146,30 @@ writeCorpus('user_token_fuzz', {
   'payload-exp-float.json': '{"sub":"alice","exp":1.9e9}',
   'payload-not-object.json': '[1,2,3]',
 });
+
+// ---- redis_reply_fuzz: replies as redis-server 7.0 writes them, in RESP2 and RESP3 (HELLO 3),
+// and broken ones.
+writeCorpus('redis_reply_fuzz', {
+  'ok.resp': '+OK\r\n',
+  'error.resp': "-ERR unknown command 'FOO'\r\n",
+  'moved.resp': '-MOVED 3999 127.0.0.1:6381\r\n',
+  'integer.resp': ':1000\r\n',
+  'bulk.resp': '$5\r\nhello\r\n',
+  'null-bulk.resp': '$-1\r\n',
+  'null-array.resp': '*-1\r\n',
+  'array.resp': '*3\r\n$3\r\nfoo\r\n:42\r\n*1\r\n+nested\r\n',
+  'pipelined.resp': '+OK\r\n:1\r\n$1\r\nx\r\n',
+  'hello3.resp':
+    '%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$6\r\n7.0.15\r\n$5\r\nproto\r\n:3\r\n' +
+    '$2\r\nid\r\n:5\r\n$4\r\nmode\r\n$7\r\ncluster\r\n$4\r\nrole\r\n$6\r\nmaster\r\n$7\r\nmodules\r\n*0\r\n',
+  'push-message.resp': '>3\r\n$8\r\nsmessage\r\n$9\r\n{gd:0}:ch\r\n$5\r\nhello\r\n',
+  'resp3-scalars.resp': '_\r\n,1.5\r\n#t\r\n(3492890328409238509324850943850943825024385\r\n!3\r\nbad\r\n=8\r\ntxt:some\r\n',
+  'set-and-attribute.resp': '~2\r\n:1\r\n:2\r\n|1\r\n+key-popularity\r\n%1\r\n$1\r\na\r\n,0.19\r\n:7\r\n',
+  'cluster-shards.resp':
+    '*1\r\n%2\r\n$5\r\nslots\r\n*2\r\n:0\r\n:5460\r\n$5\r\nnodes\r\n*1\r\n%3\r\n$2\r\nip\r\n$9\r\n127.0.0.1\r\n' +
+    '$4\r\nport\r\n:7000\r\n$4\r\nrole\r\n$6\r\nmaster\r\n',
+  'split-crlf.resp': '$3\r\nfoo\r',
+  'bad-type.resp': '?what\r\n',
+  'bad-length.resp': '$-2\r\n',
+  'deep.resp': '*1\r\n'.repeat(20) + ':1\r\n',
+});
