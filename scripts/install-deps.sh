@@ -6,7 +6,7 @@
 #   build  compilers, CMake and the libraries needed to build and run the server and its unit
 #          tests (the default CMake build includes them)
 #   test   (the default) build, plus clang, sanitizer runtimes, benchmarks, formatting, curl,
-#          php-cli (runs the README's PHP token snippet),
+#          php-cli (runs the README's PHP token snippet), redis-server (the Redis client's tests),
 #          Node.js >= 18 with npm, and the integration tests' node modules
 #
 # Idempotent: it asks dpkg what is missing and touches apt only then, so a run on a machine that
@@ -23,7 +23,9 @@ readonly BUILD_PACKAGES=(
 )
 # sqlite3: the integration tests read the data file to see when a write has reached it.
 # php-cli: runs the README's PHP token snippet.
-readonly TEST_PACKAGES=(libbenchmark-dev clang libclang-rt-14-dev clang-format curl sqlite3 php-cli)
+# redis-server: the Redis client's tests talk to a real one.
+readonly TEST_PACKAGES=(libbenchmark-dev clang libclang-rt-14-dev clang-format curl sqlite3 php-cli
+  redis-server)
 readonly MIN_NODE_MAJOR=18
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -1,0 +1,77 @@
+// RedisConnection: one TCP connection to one Redis server, on one Asio event loop. Commands are
+// pipelined (written as they come, several per write, never waiting for a reply before the
+// next) and their replies handed back in order; RESP3 push messages (pub/sub) go to their own
+// handler. On any failure every waiting command is told, once, and the connection is closed:
+// reconnecting, and what to do again, is the caller's decision.
+//
+// Single-threaded: every call and every callback is on the io_context's thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "redis/resp.hpp"
+
+namespace greendot::redis {
+
+// Why a command has no reply: the connection failed (or was closed) before it came.
+struct ConnectionError {
+  std::string message;
+};
+using Result = std::variant<Reply, ConnectionError>;
+using ReplyHandler = std::function<void(Result)>;
+
+class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
+ public:
+  using PushHandler = std::function<void(Reply)>;
+  using ConnectHandler = std::function<void(std::optional<ConnectionError>)>;
+
+  static std::shared_ptr<RedisConnection> create(boost::asio::io_context& io,
+                                                 ReaderLimits limits = {});
+
+  // Connects; commands given before it completes are sent once it has.
+  void connect(const std::string& host, std::uint16_t port, ConnectHandler done);
+  // Queues a command; `done` gets its reply (an error reply is a reply) or the failure.
+  void command(std::span<const std::string_view> args, ReplyHandler done);
+  // Queues a command whose only answers are push messages: with RESP3 (HELLO 3), SUBSCRIBE,
+  // SSUBSCRIBE, PSUBSCRIBE and their UNSUBSCRIBE confirm through on_push, not as replies.
+  void send(std::span<const std::string_view> args);
+  void on_push(PushHandler handler) { on_push_ = std::move(handler); }
+  // Fails every waiting command and closes the socket.
+  void close();
+
+  bool open() const { return state_ == State::Open; }
+  std::size_t waiting() const { return waiting_.size(); }
+
+  explicit RedisConnection(boost::asio::io_context& io, ReaderLimits limits);
+
+ private:
+  enum class State { Idle, Connecting, Open, Failed };
+  void write_more();
+  void read_more();
+  void fail(std::string message);
+
+  boost::asio::ip::tcp::socket socket_;
+  boost::asio::ip::tcp::resolver resolver_;
+  ReplyReader reader_;
+  State state_ = State::Idle;
+  std::string pending_;  // commands not yet handed to the socket
+  std::string writing_;  // the bytes of the write in flight
+  bool write_in_flight_ = false;
+  std::deque<ReplyHandler> waiting_;  // one per command sent or queued, in order
+  std::string failure_;               // why, once Failed
+  PushHandler on_push_;
+  std::string read_buffer_;
+};
+
+}  // namespace greendot::redis

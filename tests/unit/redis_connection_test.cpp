@@ -1,0 +1,206 @@
+// RedisConnection against a real redis-server (Debian's 7.0), started by the test on a free
+// loopback port: pipelining, replies in order, RESP3 push messages, error replies, and a
+// server that dies with commands waiting.
+#include "redis/connection.hpp"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+extern char** environ;
+
+namespace greendot::redis {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t size = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+bool accepts_connections(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(port);
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  ::close(fd);
+  return ok;
+}
+
+struct RedisServer : ::testing::Test {
+  boost::asio::io_context io;
+  std::uint16_t port = free_port();
+  pid_t pid = 0;
+
+  void SetUp() override {
+    const std::string port_text = std::to_string(port);
+    std::vector<std::string> args{"redis-server", "--port",    port_text,  "--bind",
+                                  "127.0.0.1",    "--save",    "",         "--appendonly",
+                                  "no",           "--logfile", "/dev/null"};
+    std::vector<char*> argv;
+    for (auto& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    ASSERT_EQ(::posix_spawnp(&pid, "redis-server", nullptr, nullptr, argv.data(), environ), 0)
+        << "redis-server is needed for these tests (scripts/install-deps.sh test installs it)";
+    // Ready once it accepts connections: waited for, not slept on, with a bound.
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!accepts_connections(port)) {
+      int status = 0;
+      ASSERT_EQ(::waitpid(pid, &status, WNOHANG), 0) << "redis-server exited at start";
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "redis-server did not start";
+      std::this_thread::yield();
+    }
+  }
+  void TearDown() override { kill_server(); }
+
+  void kill_server() {
+    if (pid == 0) return;
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+    pid = 0;
+  }
+
+  // Runs the loop until `done()` holds, for at most 10 s.
+  template <class Done>
+  bool run_until(Done done) {
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (!done() && std::chrono::steady_clock::now() < deadline) io.run_one_for(100ms);
+    return done();
+  }
+
+  std::shared_ptr<RedisConnection> connected() {
+    auto connection = RedisConnection::create(io);
+    bool ok = false;
+    connection->connect("127.0.0.1", port, [&](std::optional<ConnectionError> error) {
+      EXPECT_FALSE(error) << error->message;
+      ok = true;
+    });
+    EXPECT_TRUE(run_until([&] { return ok; }));
+    return connection;
+  }
+};
+
+template <std::size_t N>
+std::span<const std::string_view> args(const std::array<std::string_view, N>& a) {
+  return a;
+}
+
+TEST_F(RedisServer, PipelinedCommandsGetTheirRepliesInOrder) {
+  auto redis = connected();
+  constexpr int kCommands = 2000;
+  std::vector<std::string> got;
+  for (int i = 0; i < kCommands; ++i) {
+    // Appended: GCC 12 at -O3 reports a false -Wrestrict for "k" + std::to_string(...).
+    const std::string number = std::to_string(i * 7 + 1000);
+    const std::string key = std::string("k").append(number);
+    const std::string value = std::string("v").append(number);
+    redis->command(args(std::array<std::string_view, 3>{"SET", key, value}), [](Result) {});
+    redis->command(args(std::array<std::string_view, 2>{"GET", key}),
+                   [&](Result result) { got.push_back(std::get<Reply>(result).text); });
+  }
+  ASSERT_TRUE(run_until([&] { return got.size() == kCommands; }));
+  for (int i = 0; i < kCommands; ++i) {
+    EXPECT_EQ(got[i], std::string("v").append(std::to_string(i * 7 + 1000)));
+  }
+  EXPECT_EQ(redis->waiting(), 0u);
+}
+
+TEST_F(RedisServer, ValuesAreBinarySafeAndErrorsAreReplies) {
+  auto redis = connected();
+  const std::string value("a\r\nb\0c*2\r\n", 10);
+  std::optional<Reply> read;
+  std::optional<Reply> unknown;
+  redis->command(args(std::array<std::string_view, 3>{"SET", "bin", value}), [](Result) {});
+  redis->command(args(std::array<std::string_view, 2>{"GET", "bin"}),
+                 [&](Result r) { read = std::get<Reply>(r); });
+  redis->command(args(std::array<std::string_view, 1>{"NOSUCHCOMMAND"}),
+                 [&](Result r) { unknown = std::get<Reply>(r); });
+  ASSERT_TRUE(run_until([&] { return read && unknown; }));
+  EXPECT_EQ(read->text, value);
+  EXPECT_TRUE(unknown->is_error());
+  EXPECT_NE(unknown->text.find("unknown command"), std::string::npos) << unknown->text;
+  EXPECT_TRUE(redis->open()) << "an error reply is not a failure of the connection";
+}
+
+TEST_F(RedisServer, RespThreeHelloAndPushMessagesOnTheSameConnection) {
+  auto subscriber = connected();
+  auto publisher = connected();
+  std::optional<Reply> hello;
+  std::vector<Reply> pushes;
+  subscriber->on_push([&](Reply push) { pushes.push_back(std::move(push)); });
+  subscriber->command(args(std::array<std::string_view, 2>{"HELLO", "3"}),
+                      [&](Result r) { hello = std::get<Reply>(r); });
+  subscriber->send(args(std::array<std::string_view, 2>{"SUBSCRIBE", "news"}));
+  ASSERT_TRUE(run_until([&] { return hello && !pushes.empty(); }));
+  ASSERT_EQ(hello->type, Reply::Type::Map);
+  EXPECT_EQ(pushes[0].elements.at(0).text, "subscribe");
+  std::optional<Reply> pong;
+  // A regular command between pushes still gets its own reply.
+  subscriber->command(args(std::array<std::string_view, 1>{"PING"}),
+                      [&](Result r) { pong = std::get<Reply>(r); });
+  publisher->command(args(std::array<std::string_view, 3>{"PUBLISH", "news", "hello"}),
+                     [](Result) {});
+  ASSERT_TRUE(run_until([&] { return pong && pushes.size() == 2; }));
+  EXPECT_EQ(pong->text, "PONG");
+  ASSERT_EQ(pushes[1].elements.size(), 3u);
+  EXPECT_EQ(pushes[1].elements[0].text, "message");
+  EXPECT_EQ(pushes[1].elements[1].text, "news");
+  EXPECT_EQ(pushes[1].elements[2].text, "hello");
+}
+
+TEST_F(RedisServer, AServerThatDiesFailsEveryWaitingCommandOnce) {
+  auto redis = connected();
+  int failures = 0;
+  bool answered = false;
+  redis->command(args(std::array<std::string_view, 1>{"PING"}), [&](Result) { answered = true; });
+  ASSERT_TRUE(run_until([&] { return answered; }));
+  // Blocks until the server goes: a command still waiting when it does.
+  for (int i = 0; i < 3; ++i) {
+    redis->command(args(std::array<std::string_view, 3>{"BLPOP", "nothing", "0"}),
+                   [&](Result r) { failures += std::holds_alternative<ConnectionError>(r); });
+  }
+  ASSERT_TRUE(run_until([&] { return redis->waiting() == 3; }));
+  kill_server();
+  ASSERT_TRUE(run_until([&] { return failures == 3; }));
+  EXPECT_FALSE(redis->open());
+  bool failed_at_once = false;
+  redis->command(args(std::array<std::string_view, 1>{"PING"}),
+                 [&](Result r) { failed_at_once = std::holds_alternative<ConnectionError>(r); });
+  EXPECT_TRUE(failed_at_once) << "no waiting on a dead connection";
+}
+
+TEST_F(RedisServer, ConnectingToNothingFails) {
+  auto redis = RedisConnection::create(io);
+  std::optional<ConnectionError> error;
+  bool done = false;
+  redis->connect("127.0.0.1", free_port(), [&](std::optional<ConnectionError> e) {
+    error = e;
+    done = true;
+  });
+  ASSERT_TRUE(run_until([&] { return done; }));
+  ASSERT_TRUE(error);
+  EXPECT_NE(error->message.find("cannot connect"), std::string::npos) << error->message;
+}
+
+}  // namespace
+}  // namespace greendot::redis
