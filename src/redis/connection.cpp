@@ -3,6 +3,9 @@
 #include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
 
+#include <array>
+#include <vector>
+
 namespace greendot::redis {
 
 namespace asio = boost::asio;
@@ -48,6 +51,45 @@ void RedisConnection::connect(const std::string& host, std::uint16_t port, Conne
               done(std::nullopt);
             });
       });
+}
+
+void RedisConnection::connect(const RedisEndpoint& endpoint, ConnectHandler done) {
+  if (endpoint.tls) {
+    state_ = State::Failed;
+    failure_ = "rediss:// (TLS) is not supported yet; use redis:// through a TLS tunnel";
+    return done(ConnectionError{failure_});
+  }
+  // Queued before the connection is up: they go first, ahead of anything the caller sends.
+  std::vector<std::string> hello{"HELLO", "3"};
+  if (endpoint.password) {
+    hello.insert(hello.end(), {"AUTH", endpoint.username.empty() ? "default" : endpoint.username,
+                               *endpoint.password});
+  }
+  const std::vector<std::string_view> hello_args(hello.begin(), hello.end());
+  auto shared_done = std::make_shared<ConnectHandler>(std::move(done));
+  auto refuse = [self = shared_from_this(), shared_done](std::string why) {
+    self->fail(std::move(why));
+    (*shared_done)(ConnectionError{self->failure_});
+  };
+  const int db = endpoint.db;
+  command(hello_args, [self = shared_from_this(), shared_done, refuse, db](Result result) {
+    if (auto* error = std::get_if<ConnectionError>(&result)) return (*shared_done)(*error);
+    const Reply& reply = std::get<Reply>(result);
+    if (reply.is_error()) return refuse("Redis refused the login: " + reply.text);
+    if (db == 0) return (*shared_done)(std::nullopt);
+    const std::string number = std::to_string(db);
+    const std::array<std::string_view, 2> select{"SELECT", number};
+    self->command(select, [shared_done, refuse](Result selected) {
+      if (auto* error = std::get_if<ConnectionError>(&selected)) return (*shared_done)(*error);
+      if (std::get<Reply>(selected).is_error()) {
+        return refuse("Redis refused the database: " + std::get<Reply>(selected).text);
+      }
+      (*shared_done)(std::nullopt);
+    });
+  });
+  // Success is reported by the login above; a failed connect fails the queued HELLO too, which
+  // reports it.
+  connect(endpoint.host, endpoint.port, [](std::optional<ConnectionError>) {});
 }
 
 void RedisConnection::command(std::span<const std::string_view> args, ReplyHandler done) {

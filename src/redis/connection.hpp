@@ -20,6 +20,7 @@
 #include <string_view>
 #include <variant>
 
+#include "redis/redis_url.hpp"
 #include "redis/resp.hpp"
 
 namespace greendot::redis {
@@ -41,6 +42,10 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
 
   // Connects; commands given before it completes are sent once it has.
   void connect(const std::string& host, std::uint16_t port, ConnectHandler done);
+  // Connects and logs in: HELLO 3 (with AUTH when the endpoint has a password), then SELECT
+  // when it names a database other than 0. `done` is told once the server has accepted both,
+  // or why not (a refused password closes the connection).
+  void connect(const RedisEndpoint& endpoint, ConnectHandler done);
   // Queues a command; `done` gets its reply (an error reply is a reply) or the failure.
   void command(std::span<const std::string_view> args, ReplyHandler done);
   // Queues a command whose only answers are push messages: with RESP3 (HELLO 3), SUBSCRIBE,

@@ -52,11 +52,15 @@ struct RedisServer : ::testing::Test {
   std::uint16_t port = free_port();
   pid_t pid = 0;
 
+  // More configuration for the server, for fixtures that need it.
+  virtual std::vector<std::string> extra_args() const { return {}; }
+
   void SetUp() override {
     const std::string port_text = std::to_string(port);
     std::vector<std::string> args{"redis-server", "--port",    port_text,  "--bind",
                                   "127.0.0.1",    "--save",    "",         "--appendonly",
                                   "no",           "--logfile", "/dev/null"};
+    for (auto& extra : extra_args()) args.push_back(std::move(extra));
     std::vector<char*> argv;
     for (auto& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
@@ -84,7 +88,10 @@ struct RedisServer : ::testing::Test {
   template <class Done>
   bool run_until(Done done) {
     const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!done() && std::chrono::steady_clock::now() < deadline) io.run_one_for(100ms);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      if (io.stopped()) io.restart();  // it stops whenever it runs out of work
+      io.run_one_for(100ms);
+    }
     return done();
   }
 
@@ -200,6 +207,84 @@ TEST_F(RedisServer, ConnectingToNothingFails) {
   ASSERT_TRUE(run_until([&] { return done; }));
   ASSERT_TRUE(error);
   EXPECT_NE(error->message.find("cannot connect"), std::string::npos) << error->message;
+}
+
+TEST(RedisConnectionTls, IsRefusedClearlyRatherThanSentInTheClear) {
+  boost::asio::io_context io;
+  auto redis = RedisConnection::create(io);
+  std::optional<ConnectionError> error;
+  redis->connect(std::get<RedisEndpoint>(parse_redis_url("rediss://cache.example.com")),
+                 [&](std::optional<ConnectionError> e) { error = e; });
+  ASSERT_TRUE(error);
+  EXPECT_NE(error->message.find("TLS"), std::string::npos) << error->message;
+  EXPECT_FALSE(redis->open());
+}
+
+struct RedisWithLogins : RedisServer {
+  std::vector<std::string> extra_args() const override {
+    return {"--requirepass", "secret", "--user", "alice", "on", ">wonder", "~*", "&*", "+@all"};
+  }
+  // Logs in with `url`; the error, if any.
+  std::optional<ConnectionError> log_in(const std::string& url,
+                                        std::shared_ptr<RedisConnection>& out) {
+    auto endpoint = parse_redis_url(url);
+    EXPECT_TRUE(std::holds_alternative<RedisEndpoint>(endpoint));
+    out = RedisConnection::create(io);
+    std::optional<ConnectionError> error;
+    bool done = false;
+    out->connect(std::get<RedisEndpoint>(endpoint), [&](std::optional<ConnectionError> e) {
+      error = e;
+      done = true;
+    });
+    EXPECT_TRUE(run_until([&] { return done; }));
+    return error;
+  }
+  std::string whoami(RedisConnection& redis) {
+    std::string name;
+    redis.command(args(std::array<std::string_view, 2>{"ACL", "WHOAMI"}),
+                  [&](Result r) { name = std::get<Reply>(r).text; });
+    EXPECT_TRUE(run_until([&] { return !name.empty(); }));
+    return name;
+  }
+};
+
+TEST_F(RedisWithLogins, TheUrlsCredentialsLogIn) {
+  const std::string at = "@127.0.0.1:" + std::to_string(port);
+  std::shared_ptr<RedisConnection> redis;
+  ASSERT_FALSE(log_in("redis://:secret" + at, redis));
+  EXPECT_EQ(whoami(*redis), "default");
+  ASSERT_FALSE(log_in("redis://alice:wonder" + at, redis));
+  EXPECT_EQ(whoami(*redis), "alice");
+}
+
+TEST_F(RedisWithLogins, AWrongPasswordIsAClearErrorAndClosesTheConnection) {
+  std::shared_ptr<RedisConnection> redis;
+  auto error = log_in("redis://alice:nope@127.0.0.1:" + std::to_string(port), redis);
+  ASSERT_TRUE(error);
+  EXPECT_NE(error->message.find("WRONGPASS"), std::string::npos) << error->message;
+  EXPECT_FALSE(redis->open());
+  error = log_in("redis://127.0.0.1:" + std::to_string(port), redis);
+  ASSERT_TRUE(error) << "no password for a server that wants one";
+  EXPECT_NE(error->message.find("NOAUTH"), std::string::npos) << error->message;
+}
+
+TEST_F(RedisWithLogins, TheDatabaseOfTheUrlIsSelected) {
+  const std::string base = "redis://:secret@127.0.0.1:" + std::to_string(port);
+  std::shared_ptr<RedisConnection> in_three, in_zero;
+  ASSERT_FALSE(log_in(base + "/3", in_three));
+  ASSERT_FALSE(log_in(base, in_zero));
+  bool set = false;
+  in_three->command(args(std::array<std::string_view, 3>{"SET", "where", "three"}),
+                    [&](Result) { set = true; });
+  ASSERT_TRUE(run_until([&] { return set; }));
+  std::optional<Reply> from_three, from_zero;
+  in_three->command(args(std::array<std::string_view, 2>{"GET", "where"}),
+                    [&](Result r) { from_three = std::get<Reply>(r); });
+  in_zero->command(args(std::array<std::string_view, 2>{"GET", "where"}),
+                   [&](Result r) { from_zero = std::get<Reply>(r); });
+  ASSERT_TRUE(run_until([&] { return from_three && from_zero; }));
+  EXPECT_EQ(from_three->text, "three");
+  EXPECT_EQ(from_zero->type, Reply::Type::Null);
 }
 
 }  // namespace
