@@ -50,15 +50,14 @@ void check_page_token(const std::string& token, std::string_view context) {
   const auto* user = std::get_if<proto::UserToken>(&verdict);
   if (!user) return;
   check_accepted(*user);
-  check(std::find(user->audiences.begin(), user->audiences.end(), app.id) !=
-        user->audiences.end());
+  check(std::find(user->audiences.begin(), user->audiences.end(), app.id) != user->audiences.end());
   check(user->expires_s - kNow <= app.max_token_lifetime_s);
   if (user->issued_s) check(user->expires_s - *user->issued_s <= app.max_token_lifetime_s);
   if (!greendot::auth::token_opens(*user, context)) return;
   check(std::any_of(user->contexts.begin(), user->contexts.end(), [&](const std::string& scope) {
-    return scope == context ||
-           (!scope.empty() && scope.back() == '*' &&
-            context.substr(0, scope.size() - 1) == std::string_view(scope).substr(0, scope.size() - 1));
+    return scope == context || (!scope.empty() && scope.back() == '*' &&
+                                context.substr(0, scope.size() - 1) ==
+                                    std::string_view(scope).substr(0, scope.size() - 1));
   }));
 }
 
