@@ -167,6 +167,7 @@ void RedisConnection::fail(std::string message) {
   waiting_.clear();
   pending_.clear();
   for (auto& done : waiting) done(ConnectionError{failure_});
+  if (auto told = std::move(on_failure_)) told(failure_);
 }
 
 }  // namespace greendot::redis

@@ -52,6 +52,10 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   // SSUBSCRIBE, PSUBSCRIBE and their UNSUBSCRIBE confirm through on_push, not as replies.
   void send(std::span<const std::string_view> args);
   void on_push(PushHandler handler) { on_push_ = std::move(handler); }
+  // Told once, after the waiting commands, when the connection fails or is closed.
+  void on_failure(std::function<void(const std::string& why)> handler) {
+    on_failure_ = std::move(handler);
+  }
   // Fails every waiting command and closes the socket.
   void close();
 
@@ -76,6 +80,7 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   std::deque<ReplyHandler> waiting_;  // one per command sent or queued, in order
   std::string failure_;               // why, once Failed
   PushHandler on_push_;
+  std::function<void(const std::string&)> on_failure_;
   std::string read_buffer_;
 };
 

@@ -2,6 +2,7 @@
 // loopback port: pipelining, replies in order, RESP3 push messages, error replies, and a
 // server that dies with commands waiting.
 #include "redis/connection.hpp"
+#include "redis/redis_link.hpp"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -55,7 +56,10 @@ struct RedisServer : ::testing::Test {
   // More configuration for the server, for fixtures that need it.
   virtual std::vector<std::string> extra_args() const { return {}; }
 
-  void SetUp() override {
+  void SetUp() override { start_server(); }
+
+  // Starts redis-server on `port` and waits until it accepts connections.
+  void start_server() {
     const std::string port_text = std::to_string(port);
     std::vector<std::string> args{"redis-server", "--port",    port_text,  "--bind",
                                   "127.0.0.1",    "--save",    "",         "--appendonly",
@@ -218,6 +222,42 @@ TEST(RedisConnectionTls, IsRefusedClearlyRatherThanSentInTheClear) {
   ASSERT_TRUE(error);
   EXPECT_NE(error->message.find("TLS"), std::string::npos) << error->message;
   EXPECT_FALSE(redis->open());
+}
+
+TEST_F(RedisServer, ALinkComesBackAfterTheServerDoes) {
+  auto endpoint =
+      std::get<RedisEndpoint>(parse_redis_url("redis://127.0.0.1:" + std::to_string(port)));
+  auto link = RedisLink::create(io, endpoint, RedisLink::Backoff{20ms, 200ms});
+  int ups = 0;
+  std::vector<std::string> downs;
+  link->on_up([&] { ++ups; });
+  link->on_down([&](const std::string& why) { downs.push_back(why); });
+  link->start();
+  ASSERT_TRUE(run_until([&] { return ups == 1; }));
+  std::optional<Reply> pong;
+  link->command(args(std::array<std::string_view, 1>{"PING"}),
+                [&](Result r) { pong = std::get<Reply>(r); });
+  ASSERT_TRUE(run_until([&] { return pong.has_value(); }));
+
+  kill_server();
+  ASSERT_TRUE(run_until([&] { return downs.size() == 1; }));
+  EXPECT_FALSE(link->up());
+  bool failed_at_once = false;
+  link->command(args(std::array<std::string_view, 1>{"PING"}),
+                [&](Result r) { failed_at_once = std::holds_alternative<ConnectionError>(r); });
+  EXPECT_TRUE(failed_at_once) << "no waiting while the link is down";
+
+  start_server();  // the same port: Redis restarted
+  ASSERT_TRUE(run_until([&] { return ups == 2; })) << "reconnected and logged in again";
+  pong.reset();
+  link->command(args(std::array<std::string_view, 1>{"PING"}),
+                [&](Result r) { pong = std::get<Reply>(r); });
+  ASSERT_TRUE(run_until([&] { return pong.has_value(); }));
+  EXPECT_EQ(pong->text, "PONG");
+  EXPECT_EQ(link->connections_made(), 2u);
+  EXPECT_EQ(downs.size(), 1u) << "failed attempts while the server was away are not downs";
+  link->stop();
+  EXPECT_FALSE(link->up());
 }
 
 struct RedisWithLogins : RedisServer {
