@@ -52,6 +52,7 @@ std::pair<PresenceBook::JoinResult, PresenceBook::MemberIt> PresenceBook::enter(
       member.in_grace = false;
       --c.in_grace;
       list(c, member_it);
+      ++c.list_changes;
       result.returned = true;
       result.unseen_after = member.unseen_after;
     }
@@ -108,7 +109,7 @@ std::optional<PresenceEvent> PresenceBook::session_ended(AppIndex app, std::stri
   delist(c, member_it);
   member.unseen_after = c.joins;
   ++c.in_grace;
-  ++c.delistings;
+  ++c.list_changes;
   ++member.generation;
   graces_.schedule(now + grace, GraceKey{app, std::string(channel), std::string(member_it->first)},
                    member.generation);
@@ -229,7 +230,7 @@ PresenceEvent PresenceBook::remove_member(
     --c.in_grace;
   } else {
     delist(c, member);
-    ++c.delistings;
+    ++c.list_changes;
   }
   c.members.erase(member);
   if (c.members.empty()) channels_.erase(Key{app, std::string(channel)});
@@ -241,9 +242,9 @@ std::size_t PresenceBook::member_count(AppIndex app, std::string_view channel) c
   return c ? c->members.size() : 0;
 }
 
-std::uint64_t PresenceBook::delistings(AppIndex app, std::string_view channel) const {
+std::uint64_t PresenceBook::list_changes(AppIndex app, std::string_view channel) const {
   const Channel* c = find_channel(app, channel);
-  return c ? c->delistings : 0;
+  return c ? c->list_changes : 0;
 }
 
 bool PresenceBook::is_member(AppIndex app, std::string_view channel,

@@ -114,9 +114,10 @@ class PresenceBook {
     if (!c) return;
     for (const auto& listed : c->listed) visit(listed->first, listed->second.user_info);
   }
-  // Counts the members that left the listed set (the start of a grace, a removal without one):
-  // a list built at one count is still right while it has not changed (additions aside).
-  std::uint64_t delistings(AppIndex app, std::string_view channel) const;
+  // Counts the changes to the listed set other than a new member's arrival (the start of a
+  // grace, a removal without one, a return from the grace): a list built at one count and
+  // appended to with each new member is still right while the count has not moved.
+  std::uint64_t list_changes(AppIndex app, std::string_view channel) const;
 
   // Calls visit(channel) for every channel of the app with members whose name starts with
   // `prefix`. Proportional to all channels: for listings, not hot paths.
@@ -158,9 +159,9 @@ class PresenceBook {
     // The members not in grace, so that a joiner's list costs the members it holds, not the
     // departed ones too (elements of an unordered_map stay where they are).
     std::vector<std::pair<const std::string, Member>*> listed;
-    std::size_t in_grace = 0;      // members in grace, not counted against max_members
-    std::uint64_t joins = 0;       // numbers the joins
-    std::uint64_t delistings = 0;  // see delistings()
+    std::size_t in_grace = 0;        // members in grace, not counted against max_members
+    std::uint64_t joins = 0;         // numbers the joins
+    std::uint64_t list_changes = 0;  // see list_changes()
   };
   struct Key {
     AppIndex app;

@@ -36,8 +36,6 @@ void EmbeddedEngine::join(JoinRequest request, JoinCallback done) {
     return;
   }
   if (occupancy_.add(request.app, request.channel)) occupied(request.app, request.channel);
-  // Someone back from their grace was not in the list joiners have been given since.
-  if (result.returned) snapshots_.erase(core::app_key(request.app, request.channel));
   const auto& presence =
       snapshot(request.app, request.channel, result.member_added ? &request.user_id : nullptr,
                &request.user_info);
@@ -117,7 +115,6 @@ void EmbeddedEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done)
     answers.push_back(joined ? HeartbeatAnswer::Present : HeartbeatAnswer::Full);
     any_present = any_present || joined;
     if (result.returned) {
-      snapshots_.erase(core::app_key(request.app, channel));
       publish_return(request.app, channel, request.user_id, request.user_info, {},
                      result.unseen_after);
     }
@@ -496,14 +493,14 @@ const pusher::PresenceSnapshot& EmbeddedEngine::snapshot(core::AppIndex app,
                                                          const std::string* new_info) {
   auto [it, created] = snapshots_.try_emplace(core::app_key(app, channel));
   CachedList& cached = it->second;
-  const std::uint64_t delistings = book_.delistings(app, channel);
-  if (!created && cached.delistings != delistings) {
+  const std::uint64_t list_changes = book_.list_changes(app, channel);
+  if (!created && cached.list_changes != list_changes) {
     cached = CachedList{};
     created = true;
   }
   // Invisible members are left out; each gets themself added to their own copy.
   if (created) {
-    cached.delistings = delistings;
+    cached.list_changes = list_changes;
     book_.for_each_listed_member(app, channel, [&](const std::string& id, const std::string& info) {
       if (visible(app, id)) cached.list.add(id, info);
     });
@@ -536,7 +533,11 @@ void EmbeddedEngine::member_webhook(core::AppIndex app, webhooks::EventType type
 }
 
 void EmbeddedEngine::publish_removal(const core::PresenceEvent& event) {
-  snapshots_.erase(core::app_key(event.app, event.channel));
+  // The book counts what changes a list; only a channel that is gone takes its list along
+  // (a channel made again starts counting from zero).
+  if (book_.member_count(event.app, event.channel) == 0) {
+    snapshots_.erase(core::app_key(event.app, event.channel));
+  }
   if (!online(event.app, event.user_id)) {
     // The user's last membership anywhere ended when their last session did: that is when
     // they were last seen, on the wall clock.

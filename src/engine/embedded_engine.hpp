@@ -103,11 +103,11 @@ class EmbeddedEngine final : public PresenceEngine {
   core::PresenceBook book_;
   core::ChannelOccupancy occupancy_;
   // The subscription_succeeded payload of each presence channel, appended to on every new
-  // member and rebuilt by the next joiner after a member leaves the list (see
-  // PresenceBook::delistings).
+  // member and rebuilt by the next joiner after any other change to the list (see
+  // PresenceBook::list_changes).
   struct CachedList {
     protocol::pusher::PresenceSnapshot list;
-    std::uint64_t delistings = 0;  // the book's count when it was built
+    std::uint64_t list_changes = 0;  // the book's count when it was built
   };
   std::unordered_map<std::string, CachedList> snapshots_;
   // Users with a session that said it is away, keyed by app and user; a user without an entry

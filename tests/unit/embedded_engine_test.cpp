@@ -138,6 +138,17 @@ TEST_F(Fixture, JoinersAreNotGivenMembersInGraceAndHearOfTheirReturn) {
   EXPECT_TRUE(webhooks.events.size() == 3u) << "the application never heard 7 leave";
 }
 
+TEST_F(Fixture, AChannelEmptiedAndMadeAgainListsOnlyItsNewMembers) {
+  join("7", 1);
+  engine.leave(0, "presence-r", "7", 1, 0);
+  EXPECT_EQ(join("8", 2).presence_data,
+            R"({"presence":{"ids":["8"],"hash":{"8":{"n":1}},"count":1}})");
+  engine.leave(0, "presence-r", "8", 2, 500);
+  engine.tick(500);  // removed after its grace: the channel is gone again
+  EXPECT_EQ(join("9", 3).presence_data,
+            R"({"presence":{"ids":["9"],"hash":{"9":{"n":1}},"count":1}})");
+}
+
 TEST_F(Fixture, CountsSubscriptionsOfEveryKind) {
   engine.subscribed(0, "news");
   engine.subscribed(0, "news");

@@ -154,17 +154,18 @@ TEST(PresenceBookGrace, MembersInGraceAreKeptButNotListedAndTheirReturnIsFlagged
   PresenceBook book;
   EXPECT_EQ(book.join(0, "presence-r", "a", "{}", 1, 100).join_number, 1u);
   EXPECT_EQ(book.join(0, "presence-r", "b", "{}", 2, 100).join_number, 2u);
-  const auto before = book.delistings(0, "presence-r");
+  const auto before = book.list_changes(0, "presence-r");
   book.leave(0, "presence-r", "a", 1, 10, 1000);
   EXPECT_TRUE(book.is_member(0, "presence-r", "a")) << "still a member for those who saw them";
   EXPECT_EQ(listed(book), std::vector<std::string>{"b"}) << "not shown to new joiners";
-  EXPECT_EQ(book.delistings(0, "presence-r"), before + 1) << "a list built before is stale";
+  EXPECT_EQ(book.list_changes(0, "presence-r"), before + 1) << "a list built before is stale";
   EXPECT_EQ(book.join(0, "presence-r", "c", "{}", 3, 100).join_number, 3u);
   auto back = book.join(0, "presence-r", "a", "{}", 4, 100);
   EXPECT_FALSE(back.member_added);
   EXPECT_TRUE(back.returned);
   EXPECT_EQ(back.unseen_after, 2u) << "joins 1 and 2 were given a; 3 was not";
   EXPECT_EQ(listed(book), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(book.list_changes(0, "presence-r"), before + 2) << "a return changes the list too";
   auto again = book.join(0, "presence-r", "a", "{}", 5, 100);
   EXPECT_FALSE(again.returned) << "a second tab of a present member is no return";
 }
