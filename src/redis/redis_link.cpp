@@ -77,6 +77,10 @@ void RedisLink::command(std::span<const std::string_view> args, ReplyHandler don
   connection_->command(args, std::move(done));
 }
 
+void RedisLink::drop() {
+  if (connection_) connection_->close();
+}
+
 void RedisLink::send(std::span<const std::string_view> args) {
   if (up()) connection_->send(args);
 }

@@ -49,6 +49,9 @@ class RedisLink : public std::enable_shared_from_this<RedisLink> {
   // Fails at once (ConnectionError) while the link is down.
   void command(std::span<const std::string_view> args, ReplyHandler done);
   void send(std::span<const std::string_view> args);
+  // Closes the connection as if it had failed (every waiting command is told), then makes it
+  // again after the backoff: for a connection that stopped answering.
+  void drop();
   // How many times a connection was made (the first included).
   unsigned connections_made() const { return connections_made_; }
 

@@ -3,113 +3,22 @@
 // server that dies with commands waiting.
 #include "redis/connection.hpp"
 #include "redis/redis_link.hpp"
+#include "redis_test_server.hpp"
 
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <array>
 #include <chrono>
 #include <string>
-#include <thread>
 #include <vector>
-
-extern char** environ;
 
 namespace greendot::redis {
 namespace {
 
 using namespace std::chrono_literals;
 
-std::uint16_t free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t size = sizeof address;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
-bool accepts_connections(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(port);
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-  ::close(fd);
-  return ok;
-}
-
-struct RedisServer : ::testing::Test {
-  boost::asio::io_context io;
-  std::uint16_t port = free_port();
-  pid_t pid = 0;
-
-  // More configuration for the server, for fixtures that need it.
-  virtual std::vector<std::string> extra_args() const { return {}; }
-
-  void SetUp() override { start_server(); }
-
-  // Starts redis-server on `port` and waits until it accepts connections.
-  void start_server() {
-    const std::string port_text = std::to_string(port);
-    std::vector<std::string> args{"redis-server", "--port",    port_text,  "--bind",
-                                  "127.0.0.1",    "--save",    "",         "--appendonly",
-                                  "no",           "--logfile", "/dev/null"};
-    for (auto& extra : extra_args()) args.push_back(std::move(extra));
-    std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    ASSERT_EQ(::posix_spawnp(&pid, "redis-server", nullptr, nullptr, argv.data(), environ), 0)
-        << "redis-server is needed for these tests (scripts/install-deps.sh test installs it)";
-    // Ready once it accepts connections: waited for, not slept on, with a bound.
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!accepts_connections(port)) {
-      int status = 0;
-      ASSERT_EQ(::waitpid(pid, &status, WNOHANG), 0) << "redis-server exited at start";
-      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "redis-server did not start";
-      std::this_thread::yield();
-    }
-  }
-  void TearDown() override { kill_server(); }
-
-  void kill_server() {
-    if (pid == 0) return;
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    pid = 0;
-  }
-
-  // Runs the loop until `done()` holds, for at most 10 s.
-  template <class Done>
-  bool run_until(Done done) {
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-      if (io.stopped()) io.restart();  // it stops whenever it runs out of work
-      io.run_one_for(100ms);
-    }
-    return done();
-  }
-
-  std::shared_ptr<RedisConnection> connected() {
-    auto connection = RedisConnection::create(io);
-    bool ok = false;
-    connection->connect("127.0.0.1", port, [&](std::optional<ConnectionError> error) {
-      EXPECT_FALSE(error) << error->message;
-      ok = true;
-    });
-    EXPECT_TRUE(run_until([&] { return ok; }));
-    return connection;
-  }
-};
+using testing::free_port;
+using testing::RedisServer;
 
 template <std::size_t N>
 std::span<const std::string_view> args(const std::array<std::string_view, N>& a) {

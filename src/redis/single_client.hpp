@@ -1,0 +1,48 @@
+// The RedisClient of one Redis server (or a primary behind a managed endpoint): one RESP3
+// connection carries the commands and the subscriptions, made again by a RedisLink when it
+// fails, with every subscription renewed before on_up is told.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <unordered_set>
+
+#include "redis/redis_client.hpp"
+#include "redis/redis_link.hpp"
+
+namespace greendot::redis {
+
+class SingleClient final : public RedisClient, public std::enable_shared_from_this<SingleClient> {
+ public:
+  static std::shared_ptr<SingleClient> create(boost::asio::io_context& io, RedisEndpoint endpoint,
+                                              ClientOptions options = {});
+  SingleClient(boost::asio::io_context& io, RedisEndpoint endpoint, ClientOptions options);
+
+  void start() override;
+  void stop() override;
+  bool up() const override { return link_->up(); }
+  bool cluster() const override { return false; }
+  void command(std::string_view key, std::span<const std::string_view> args,
+               ReplyHandler done) override;
+  void subscribe(const std::string& channel) override;
+  void unsubscribe(const std::string& channel) override;
+
+ private:
+  void connected();
+  void on_push(const Reply& push);
+  void watch_deadlines();
+
+  ClientOptions options_;
+  std::shared_ptr<RedisLink> link_;
+  std::unordered_set<std::string> channels_;
+  // When each command still waiting for its reply was sent, oldest first.
+  std::deque<std::chrono::steady_clock::time_point> sent_at_;
+  boost::asio::steady_timer deadline_timer_;
+  bool stopped_ = true;
+};
+
+}  // namespace greendot::redis
