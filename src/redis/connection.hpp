@@ -1,6 +1,6 @@
-// RedisConnection: one TCP connection to one Redis server, on one Asio event loop. Commands are
-// pipelined (written as they come, several per write, never waiting for a reply before the
-// next) and their replies handed back in order; RESP3 push messages (pub/sub) go to their own
+// RedisConnection: one TCP (or TLS) connection to one Redis server, on one Asio event loop.
+// Commands are pipelined (written as they come, several per write, never waiting for a reply before
+// the next) and their replies handed back in order; RESP3 push messages (pub/sub) go to their own
 // handler. On any failure every waiting command is told, once, and the connection is closed:
 // reconnecting, and what to do again, is the caller's decision.
 //
@@ -22,6 +22,7 @@
 
 #include "redis/redis_url.hpp"
 #include "redis/resp.hpp"
+#include "redis/tls_context.hpp"
 
 namespace greendot::redis {
 
@@ -44,13 +45,22 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   void connect(const std::string& host, std::uint16_t port, ConnectHandler done);
   // Connects and logs in: HELLO 3 (with AUTH when the endpoint has a password), then SELECT
   // when it names a database other than 0. `done` is told once the server has accepted both,
-  // or why not (a refused password closes the connection).
-  void connect(const RedisEndpoint& endpoint, ConnectHandler done);
+  // or why not (a refused password closes the connection). A rediss:// endpoint is reached
+  // over TLS with `tls` (see make_tls_context), or when none is given with the system's
+  // certificate authorities; the server's certificate must name the endpoint's host.
+  void connect(const RedisEndpoint& endpoint, ConnectHandler done,
+               std::shared_ptr<TlsContext> tls = nullptr);
   // Queues a command; `done` gets its reply (an error reply is a reply) or the failure.
   void command(std::span<const std::string_view> args, ReplyHandler done);
   // Queues a command whose only answers are push messages: with RESP3 (HELLO 3), SUBSCRIBE,
   // SSUBSCRIBE, PSUBSCRIBE and their UNSUBSCRIBE confirm through on_push, not as replies.
   void send(std::span<const std::string_view> args);
+  // Queues a subscription command (SUBSCRIBE, SSUBSCRIBE, UNSUBSCRIBE, SUNSUBSCRIBE with at
+  // least one channel), which succeeds with one confirmation push per channel but fails with
+  // an ordinary error reply (a Cluster node's -MOVED, -CROSSSLOT, an ACL's -NOPERM): sent with
+  // send(), such an error would be a reply to no command. `done` gets the last confirmation or
+  // the error; every push still goes to on_push too.
+  void subscription_command(std::span<const std::string_view> args, ReplyHandler done);
   void on_push(PushHandler handler) { on_push_ = std::move(handler); }
   // Told once, after the waiting commands, when the connection fails or is closed.
   void on_failure(std::function<void(const std::string& why)> handler) {
@@ -63,22 +73,38 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   std::size_t waiting() const { return waiting_.size(); }
 
   explicit RedisConnection(boost::asio::io_context& io, ReaderLimits limits);
+  ~RedisConnection();
 
  private:
   enum class State { Idle, Connecting, Open, Failed };
+  // A command waiting for its reply, or a subscription command for its confirmations.
+  struct Waiting {
+    ReplyHandler done;
+    std::string push_kind;                // "ssubscribe"...; empty for an ordinary command
+    std::deque<std::string> unconfirmed;  // channels not yet confirmed, in the order sent
+  };
+  class TlsStream;
+  void connect_tcp(const std::string& host, std::uint16_t port, ConnectHandler done);
+  void handshake(ConnectHandler done);
+  void opened(ConnectHandler done);
   void write_more();
   void read_more();
+  void handle_bytes(const boost::system::error_code& ec, std::size_t n);
+  // Whether `push` confirms the oldest waiting command, which it completes when the last.
+  bool confirms(const Reply& push);
   void fail(std::string message);
 
   boost::asio::ip::tcp::socket socket_;
   boost::asio::ip::tcp::resolver resolver_;
+  std::unique_ptr<TlsStream> tls_;  // over socket_, for rediss://
+  std::string host_;                // as connected to, for the certificate's name
   ReplyReader reader_;
   State state_ = State::Idle;
   std::string pending_;  // commands not yet handed to the socket
   std::string writing_;  // the bytes of the write in flight
   bool write_in_flight_ = false;
-  std::deque<ReplyHandler> waiting_;  // one per command sent or queued, in order
-  std::string failure_;               // why, once Failed
+  std::deque<Waiting> waiting_;  // one per command sent or queued, in order
+  std::string failure_;          // why, once Failed
   PushHandler on_push_;
   std::function<void(const std::string&)> on_failure_;
   std::string read_buffer_;

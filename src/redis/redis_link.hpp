@@ -33,9 +33,16 @@ class RedisLink : public std::enable_shared_from_this<RedisLink> {
   using UpHandler = std::function<void()>;
   using DownHandler = std::function<void(const std::string& why)>;
 
+  // `login_timeout`: a connection not logged in by then (a server that accepts but does not
+  // answer) is given up and made again. `tls`: for a rediss:// endpoint (see RedisConnection).
   static std::shared_ptr<RedisLink> create(boost::asio::io_context& io, RedisEndpoint endpoint,
-                                           Backoff backoff);
-  RedisLink(boost::asio::io_context& io, RedisEndpoint endpoint, Backoff backoff);
+                                           Backoff backoff,
+                                           std::shared_ptr<TlsContext> tls = nullptr,
+                                           std::chrono::milliseconds login_timeout = kLoginTimeout);
+  RedisLink(boost::asio::io_context& io, RedisEndpoint endpoint, Backoff backoff,
+            std::shared_ptr<TlsContext> tls, std::chrono::milliseconds login_timeout);
+
+  static constexpr std::chrono::milliseconds kLoginTimeout{5000};
 
   void on_up(UpHandler handler) { on_up_ = std::move(handler); }
   void on_down(DownHandler handler) { on_down_ = std::move(handler); }
@@ -49,6 +56,9 @@ class RedisLink : public std::enable_shared_from_this<RedisLink> {
   // Fails at once (ConnectionError) while the link is down.
   void command(std::span<const std::string_view> args, ReplyHandler done);
   void send(std::span<const std::string_view> args);
+  // See RedisConnection::subscription_command; fails at once while the link is down.
+  void subscription_command(std::span<const std::string_view> args, ReplyHandler done);
+  const RedisEndpoint& endpoint() const { return endpoint_; }
   // Closes the connection as if it had failed (every waiting command is told), then makes it
   // again after the backoff: for a connection that stopped answering.
   void drop();
@@ -63,8 +73,11 @@ class RedisLink : public std::enable_shared_from_this<RedisLink> {
   boost::asio::io_context& io_;
   const RedisEndpoint endpoint_;
   const Backoff backoff_;
+  const std::shared_ptr<TlsContext> tls_;
+  const std::chrono::milliseconds login_timeout_;
   std::shared_ptr<RedisConnection> connection_;
   boost::asio::steady_timer retry_timer_;
+  boost::asio::steady_timer login_timer_;
   std::chrono::milliseconds next_delay_;
   std::minstd_rand jitter_{std::random_device{}()};
   UpHandler on_up_;

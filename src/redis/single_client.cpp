@@ -11,15 +11,17 @@ constexpr std::size_t kSubscribeBatch = 512;
 }  // namespace
 
 std::shared_ptr<SingleClient> SingleClient::create(boost::asio::io_context& io,
-                                                   RedisEndpoint endpoint, ClientOptions options) {
-  return std::make_shared<SingleClient>(io, std::move(endpoint), options);
+                                                   RedisEndpoint endpoint, ClientOptions options,
+                                                   std::shared_ptr<TlsContext> tls) {
+  return std::make_shared<SingleClient>(io, std::move(endpoint), options, std::move(tls));
 }
 
 SingleClient::SingleClient(boost::asio::io_context& io, RedisEndpoint endpoint,
-                           ClientOptions options)
+                           ClientOptions options, std::shared_ptr<TlsContext> tls)
     : options_(options),
       link_(RedisLink::create(io, std::move(endpoint),
-                              RedisLink::Backoff{options.first_backoff, options.max_backoff})),
+                              RedisLink::Backoff{options.first_backoff, options.max_backoff},
+                              std::move(tls))),
       deadline_timer_(io) {}
 
 void SingleClient::start() {
@@ -56,11 +58,11 @@ void SingleClient::connected() {
   for (const auto& channel : channels_) {
     args.push_back(channel);
     if (args.size() > kSubscribeBatch) {
-      link_->send(args);
+      link_->subscription_command(args, [](Result) {});
       args.resize(1);
     }
   }
-  if (args.size() > 1) link_->send(args);
+  if (args.size() > 1) link_->subscription_command(args, [](Result) {});
   if (on_up_) on_up_();
 }
 
@@ -78,13 +80,16 @@ void SingleClient::command(std::string_view, std::span<const std::string_view> a
 void SingleClient::subscribe(const std::string& channel) {
   if (!channels_.insert(channel).second) return;
   const std::string_view args[] = {"SUBSCRIBE", channel};
-  link_->send(args);  // nothing while down: connected() renews every channel
+  // As a subscription command, so that a refusal (an ACL's NOPERM) is an error reply for it,
+  // not a reply to no command that would close the connection. Nothing while down:
+  // connected() renews every channel.
+  link_->subscription_command(args, [](Result) {});
 }
 
 void SingleClient::unsubscribe(const std::string& channel) {
   if (channels_.erase(channel) == 0) return;
   const std::string_view args[] = {"UNSUBSCRIBE", channel};
-  link_->send(args);
+  link_->subscription_command(args, [](Result) {});
 }
 
 // A RESP3 message push: ["message", channel, payload]. Subscribe confirmations and other

@@ -18,9 +18,12 @@ namespace greendot::redis {
 
 class SingleClient final : public RedisClient, public std::enable_shared_from_this<SingleClient> {
  public:
+  // `tls`: for a rediss:// endpoint (see make_tls_context); none: the system's CA store.
   static std::shared_ptr<SingleClient> create(boost::asio::io_context& io, RedisEndpoint endpoint,
-                                              ClientOptions options = {});
-  SingleClient(boost::asio::io_context& io, RedisEndpoint endpoint, ClientOptions options);
+                                              ClientOptions options = {},
+                                              std::shared_ptr<TlsContext> tls = nullptr);
+  SingleClient(boost::asio::io_context& io, RedisEndpoint endpoint, ClientOptions options,
+               std::shared_ptr<TlsContext> tls);
 
   void start() override;
   void stop() override;

@@ -122,17 +122,6 @@ TEST_F(RedisServer, ConnectingToNothingFails) {
   EXPECT_NE(error->message.find("cannot connect"), std::string::npos) << error->message;
 }
 
-TEST(RedisConnectionTls, IsRefusedClearlyRatherThanSentInTheClear) {
-  boost::asio::io_context io;
-  auto redis = RedisConnection::create(io);
-  std::optional<ConnectionError> error;
-  redis->connect(std::get<RedisEndpoint>(parse_redis_url("rediss://cache.example.com")),
-                 [&](std::optional<ConnectionError> e) { error = e; });
-  ASSERT_TRUE(error);
-  EXPECT_NE(error->message.find("TLS"), std::string::npos) << error->message;
-  EXPECT_FALSE(redis->open());
-}
-
 TEST_F(RedisServer, ALinkComesBackAfterTheServerDoes) {
   auto endpoint =
       std::get<RedisEndpoint>(parse_redis_url("redis://127.0.0.1:" + std::to_string(port)));

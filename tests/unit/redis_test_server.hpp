@@ -2,6 +2,7 @@
 // after the test; run_until() drives an io_context until a condition holds, with a bound.
 #pragma once
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -48,6 +49,33 @@ inline bool accepts_connections(std::uint16_t port) {
   return ok;
 }
 
+// Runs `io` until `done()` holds, for at most `bound`.
+template <class Done>
+bool run_io_until(boost::asio::io_context& io, Done done, std::chrono::milliseconds bound = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + bound;
+  while (!done() && std::chrono::steady_clock::now() < deadline) {
+    if (io.stopped()) io.restart();  // it stops whenever it runs out of work
+    io.run_one_for(100ms);
+  }
+  return done();
+}
+
+// Starts a program with `args` (args[0] looked up on the PATH), its output discarded (and its
+// error output too when `quiet`).
+inline pid_t spawn(std::vector<std::string> args, bool quiet = false) {
+  std::vector<char*> argv;
+  for (auto& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  ::posix_spawn_file_actions_init(&actions);
+  ::posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  if (quiet) ::posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  const int error = ::posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  ::posix_spawn_file_actions_destroy(&actions);
+  return error == 0 ? pid : 0;
+}
+
 struct RedisServer : ::testing::Test {
   boost::asio::io_context io;
   std::uint16_t port = free_port();
@@ -91,12 +119,7 @@ struct RedisServer : ::testing::Test {
   // Runs the loop until `done()` holds, for at most 10 s.
   template <class Done>
   bool run_until(Done done) {
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    while (!done() && std::chrono::steady_clock::now() < deadline) {
-      if (io.stopped()) io.restart();  // it stops whenever it runs out of work
-      io.run_one_for(100ms);
-    }
-    return done();
+    return run_io_until(io, done);
   }
 
   std::shared_ptr<RedisConnection> connected() {
