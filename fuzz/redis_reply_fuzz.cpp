@@ -1,7 +1,10 @@
 // Arbitrary bytes as a Redis server's replies. Besides crashes, leaks and undefined behaviour
 // (hostile or corrupt servers, a proxy that mangles the stream), it checks that the replies do
 // not depend on how the bytes were split into reads, and that every command the formatter
-// writes reads back as one array of exactly its arguments.
+// writes reads back as one array of exactly its arguments. Every reply also goes through what
+// a Cluster client reads from replies: the slot map (CLUSTER SHARDS) and redirections.
+#include "redis/cluster_shards.hpp"
+#include "redis/cluster_slot.hpp"
 #include "redis/resp.hpp"
 
 #include <cstddef>
@@ -29,6 +32,23 @@ redis::ReaderLimits limits() {
   return l;
 }
 
+// A map is only ever handed out whole and in range.
+void check_cluster_readers(const redis::Reply& reply) {
+  for (const bool tls : {false, true}) {
+    auto parsed = redis::parse_cluster_shards(reply, "seed", tls);
+    if (auto* map = std::get_if<redis::SlotMap>(&parsed)) {
+      for (const auto& range : map->ranges) {
+        check(range.primary < map->primaries.size());
+        check(range.first <= range.last && range.last < redis::kClusterSlots);
+      }
+      for (const auto& primary : map->primaries) check(primary.port != 0);
+    }
+  }
+  if (auto redirect = redis::parse_redirect(reply.text)) {
+    check(redirect->slot < redis::kClusterSlots && redirect->port != 0);
+  }
+}
+
 // The replies, then whether the stream failed, as one comparable text.
 std::string read_all(std::string_view bytes, std::size_t step) {
   redis::ReplyReader reader(limits());
@@ -39,6 +59,7 @@ std::string read_all(std::string_view bytes, std::size_t step) {
     for (;;) {
       auto next = reader.next();
       if (auto* reply = std::get_if<redis::Reply>(&next)) {
+        check_cluster_readers(*reply);
         trace += std::to_string(static_cast<int>(reply->type)) + ":" + reply->text + ":" +
                  std::to_string(reply->elements.size()) + ";";
         continue;

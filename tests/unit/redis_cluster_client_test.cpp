@@ -271,5 +271,40 @@ TEST_F(ClusterClientTest, CommandsBeforeTheMapIsKnownOrAfterStopFailAtOnce) {
   EXPECT_FALSE(h.client->up());
 }
 
+// A primary with a replica, in a Cluster that decides quickly that a node is gone.
+struct ClusterFailoverTest : ClusterClientTest {
+  std::vector<std::string> node_args() const override { return {"--cluster-node-timeout", "1000"}; }
+  int replica = -1;
+  void SetUp() override {
+    ClusterClientTest::SetUp();
+    if (!HasFatalFailure()) replica = add_replica(1);
+  }
+};
+
+TEST_F(ClusterFailoverTest, AfterAFailoverCommandsAndSubscriptionsGoToThePromotedReplica) {
+  ASSERT_FALSE(HasFailure());
+  Harness h(io, {url(0)});
+  ASSERT_TRUE(run_until([&] { return h.ups == 1; }));
+  const std::string key = key_on(1, "failover");
+  const std::string channel = key_on(1, "presence-failover-");
+  h.client->subscribe(channel);
+  ASSERT_TRUE(publish_until_heard(1, channel, "before"));
+  ASSERT_EQ(reply_to(*h.client, key, {"SET", key, "replicated"}).text, "OK");
+  call(replica, {"READONLY"});  // a replica answers reads of its primary's slots only then
+  ASSERT_TRUE(run_until([&] { return call(replica, {"GET", key}).text == "replicated"; }));
+
+  kill_node(1);
+  ASSERT_TRUE(run_until([&] { return h.downs.size() == 1; }));
+  // The Cluster promotes the replica (after its node timeout and an election); the client
+  // learns it from the map it reads again while a primary is out of reach.
+  ASSERT_TRUE(testing::run_io_until(
+      io, [&] { return h.ups == 2; }, 30s))
+      << "never up again after the failover";
+  EXPECT_EQ(h.client->primary_of(key_slot(key)), address(replica));
+  EXPECT_TRUE(eventually_replies(*h.client, key, {"GET", key}, "replicated"));
+  ASSERT_TRUE(publish_until_heard(replica, channel, "after")) << "resubscribed on the new primary";
+  ASSERT_TRUE(run_until([&] { return heard(h, channel, "after"); }));
+}
+
 }  // namespace
 }  // namespace greendot::redis

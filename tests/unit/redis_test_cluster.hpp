@@ -12,7 +12,7 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include <array>
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <sstream>
@@ -37,25 +37,18 @@ struct RedisCluster : ::testing::Test {
   };
 
   boost::asio::io_context io;
-  std::array<Node, kNodes> nodes;
+  std::vector<Node> nodes = std::vector<Node>(kNodes);  // the primaries, then any replicas
+  std::vector<std::uint16_t> taken_ports;
   std::string dir;
+
+  // More configuration for every node, for fixtures that need it.
+  virtual std::vector<std::string> node_args() const { return {}; }
 
   void SetUp() override {
     char path[] = "/tmp/greendot-cluster-XXXXXX";
     ASSERT_NE(::mkdtemp(path), nullptr);
     dir = path;
-    std::vector<std::uint16_t> taken;
-    auto distinct_port = [&] {
-      std::uint16_t port = 0;
-      do port = free_port();
-      while (std::find(taken.begin(), taken.end(), port) != taken.end());
-      taken.push_back(port);
-      return port;
-    };
-    for (auto& node : nodes) {
-      node.port = distinct_port();
-      node.bus_port = distinct_port();  // set, not port + 10000, which may be past 65535
-    }
+    for (auto& node : nodes) give_ports(node);
     for (int i = 0; i < kNodes; ++i) ASSERT_NO_FATAL_FAILURE(start_node(i));
     std::vector<std::string> create{"redis-cli", "--cluster", "create"};
     for (auto& node : nodes) create.push_back("127.0.0.1:" + std::to_string(node.port));
@@ -73,9 +66,21 @@ struct RedisCluster : ::testing::Test {
   }
 
   void TearDown() override {
-    for (int i = 0; i < kNodes; ++i) kill_node(i);
+    for (std::size_t i = 0; i < nodes.size(); ++i) kill_node(static_cast<int>(i));
     std::error_code ignored;
     std::filesystem::remove_all(dir, ignored);
+  }
+
+  std::uint16_t distinct_port() {
+    std::uint16_t port = 0;
+    do port = free_port();
+    while (std::find(taken_ports.begin(), taken_ports.end(), port) != taken_ports.end());
+    taken_ports.push_back(port);
+    return port;
+  }
+  void give_ports(Node& node) {
+    node.port = distinct_port();
+    node.bus_port = distinct_port();  // set, not port + 10000, which may be past 65535
   }
 
   int index_of(const Node& node) const { return static_cast<int>(&node - nodes.data()); }
@@ -98,10 +103,27 @@ struct RedisCluster : ::testing::Test {
   void start_node(int i) {
     auto& node = nodes[i];
     const std::string port = std::to_string(node.port);
-    node.pid = spawn({"redis-server", "--port", port, "--bind", "127.0.0.1", "--cluster-enabled",
-                      "yes", "--cluster-port", std::to_string(node.bus_port),
-                      "--cluster-config-file", dir + "/nodes-" + port + ".conf", "--dir", dir,
-                      "--save", "", "--appendonly", "no", "--logfile", "/dev/null"});
+    std::vector<std::string> args{"redis-server",
+                                  "--port",
+                                  port,
+                                  "--bind",
+                                  "127.0.0.1",
+                                  "--cluster-enabled",
+                                  "yes",
+                                  "--cluster-port",
+                                  std::to_string(node.bus_port),
+                                  "--cluster-config-file",
+                                  dir + "/nodes-" + port + ".conf",
+                                  "--dir",
+                                  dir,
+                                  "--save",
+                                  "",
+                                  "--appendonly",
+                                  "no",
+                                  "--logfile",
+                                  "/dev/null"};
+    for (auto& arg : node_args()) args.push_back(std::move(arg));
+    node.pid = spawn(std::move(args));
     ASSERT_NE(node.pid, 0) << "redis-server is needed for these tests";
     const bool accepting = poll_until(
         [&] {
@@ -185,6 +207,36 @@ struct RedisCluster : ::testing::Test {
       std::string key = std::string(prefix).append(std::to_string(n));
       if (owner_of(key_slot(key)) == i) return key;
     }
+  }
+
+  // A replica of primary `of`, known to every primary (so that it can be elected when `of`
+  // fails); its index in `nodes`.
+  int add_replica(int of) {
+    nodes.emplace_back();
+    const int i = static_cast<int>(nodes.size()) - 1;
+    give_ports(nodes[i]);
+    start_node(i);
+    nodes[i].id = call(i, {"CLUSTER", "MYID"}).text;
+    call(i, {"CLUSTER", "MEET", "127.0.0.1", std::to_string(nodes[0].port),
+             std::to_string(nodes[0].bus_port)});
+    // REPLICATE needs the primary known, which gossip brings after the MEET.
+    EXPECT_TRUE(run_until([&] {
+      return call(i, {"CLUSTER", "REPLICATE", nodes[of].id}).text == "OK";
+    }));
+    EXPECT_TRUE(run_until([&] {
+      return call(i, {"INFO", "replication"}).text.find("master_link_status:up") !=
+             std::string::npos;
+    }));
+    for (int primary = 0; primary < kNodes; ++primary) {
+      EXPECT_TRUE(run_until([&] {
+        const std::string known = call(primary, {"CLUSTER", "NODES"}).text;
+        const auto line = known.find(nodes[i].id);
+        return line != std::string::npos &&
+               known.find("slave " + nodes[of].id, line) != std::string::npos;
+      })) << "primary "
+          << primary << " does not know the replica";
+    }
+    return i;
   }
 
   std::string address(int i) const { return "127.0.0.1:" + std::to_string(nodes[i].port); }
