@@ -30,10 +30,10 @@ struct Harness {
   std::vector<Message> messages;
 
   Harness(boost::asio::io_context& io, const std::vector<std::string>& urls,
-          ClientOptions options = fast()) {
+          std::shared_ptr<TlsContext> tls = nullptr, ClientOptions options = fast()) {
     std::vector<RedisEndpoint> seeds;
     for (const auto& url : urls) seeds.push_back(std::get<RedisEndpoint>(parse_redis_url(url)));
-    client = ClusterClient::create(io, std::move(seeds), options);
+    client = ClusterClient::create(io, std::move(seeds), options, std::move(tls));
     client->on_up([this] { ++ups; });
     client->on_down([this](const std::string& why) { downs.push_back(why); });
     client->on_message([this](std::string_view channel, std::string_view payload) {
@@ -304,6 +304,38 @@ TEST_F(ClusterFailoverTest, AfterAFailoverCommandsAndSubscriptionsGoToThePromote
   EXPECT_TRUE(eventually_replies(*h.client, key, {"GET", key}, "replicated"));
   ASSERT_TRUE(publish_until_heard(replica, channel, "after")) << "resubscribed on the new primary";
   ASSERT_TRUE(run_until([&] { return heard(h, channel, "after"); }));
+}
+
+// Every node TLS only: the map gives tls-port, and each primary is reached over TLS with the
+// certificate checked against 127.0.0.1.
+struct ClusterTlsTest : ClusterClientTest {
+  bool tls() const override { return true; }
+};
+
+TEST_F(ClusterTlsTest, RoutesAndSubscribesOverTls) {
+  Harness h(io, {url(0)}, tls_context());
+  ASSERT_TRUE(run_until([&] { return h.ups == 1; })) << h.client->map_error();
+  std::vector<std::string> channels;
+  for (int i = 0; i < kNodes; ++i) {
+    const std::string key = key_on(i, "secret");
+    EXPECT_EQ(h.client->primary_of(key_slot(key)), address(i));
+    EXPECT_EQ(reply_to(*h.client, key, {"SET", key, "sealed"}).text, "OK");
+    EXPECT_EQ(call(i, {"GET", key}).text, "sealed");
+    channels.push_back(key_on(i, "presence-tls-"));
+    h.client->subscribe(channels.back());
+  }
+  for (int i = 0; i < kNodes; ++i) {
+    ASSERT_TRUE(publish_until_heard(i, channels[i], "over tls"));
+    ASSERT_TRUE(run_until([&] { return heard(h, channels[i], "over tls"); }));
+  }
+}
+
+TEST_F(ClusterTlsTest, AnUntrustedCertificateKeepsTheClientDown) {
+  Harness h(io, {url(0)});  // the system's authorities, which do not know the test's
+  ASSERT_TRUE(run_until([&] { return !h.client->map_error().empty(); }));
+  EXPECT_NE(h.client->map_error().find("certificate verify failed"), std::string::npos)
+      << h.client->map_error();
+  EXPECT_FALSE(h.client->up());
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 
 #include "redis/cluster_slot.hpp"
 #include "redis/connection.hpp"
+#include "redis/tls_context.hpp"
 #include "redis_test_server.hpp"
 
 namespace greendot::redis::testing {
@@ -43,16 +44,30 @@ struct RedisCluster : ::testing::Test {
 
   // More configuration for every node, for fixtures that need it.
   virtual std::vector<std::string> node_args() const { return {}; }
+  // TLS only, clients and cluster bus alike, with a certificate the fixture makes for
+  // 127.0.0.1 (tls_context() trusts it).
+  virtual bool tls() const { return false; }
+  std::string cert() const { return dir + "/cert.pem"; }
+  std::string key() const { return dir + "/key.pem"; }
+  std::shared_ptr<TlsContext> tls_context() const {
+    TlsOptions options;
+    options.ca_file = cert();
+    return std::get<std::shared_ptr<TlsContext>>(make_tls_context(options));
+  }
 
   void SetUp() override {
     char path[] = "/tmp/greendot-cluster-XXXXXX";
     ASSERT_NE(::mkdtemp(path), nullptr);
     dir = path;
     for (auto& node : nodes) give_ports(node);
+    if (tls()) {
+      ASSERT_NO_FATAL_FAILURE(make_certificate());
+    }
     for (int i = 0; i < kNodes; ++i) ASSERT_NO_FATAL_FAILURE(start_node(i));
     std::vector<std::string> create{"redis-cli", "--cluster", "create"};
     for (auto& node : nodes) create.push_back("127.0.0.1:" + std::to_string(node.port));
     create.insert(create.end(), {"--cluster-replicas", "0", "--cluster-yes"});
+    if (tls()) create.insert(create.end(), {"--tls", "--cacert", cert()});
     const pid_t cli = spawn(create);
     ASSERT_NE(cli, 0) << "redis-cli is needed for these tests";
     int status = 0;
@@ -100,6 +115,18 @@ struct RedisCluster : ::testing::Test {
     return run_io_until(io, done);
   }
 
+  void make_certificate() {
+    const pid_t openssl = spawn(
+        {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "1", "-subj", "/CN=greendot test cluster", "-addext",
+         "subjectAltName=IP:127.0.0.1", "-keyout", key(), "-out", cert()},
+        /*quiet=*/true);
+    ASSERT_NE(openssl, 0) << "openssl is needed for these tests";
+    int status = 0;
+    ::waitpid(openssl, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "openssl req failed";
+  }
+
   void start_node(int i) {
     auto& node = nodes[i];
     const std::string port = std::to_string(node.port);
@@ -122,6 +149,12 @@ struct RedisCluster : ::testing::Test {
                                   "no",
                                   "--logfile",
                                   "/dev/null"};
+    if (tls()) {
+      args[1] = "--tls-port";
+      args.insert(args.end(), {"--port", "0", "--tls-cluster", "yes", "--tls-cert-file", cert(),
+                               "--tls-key-file", key(), "--tls-ca-cert-file", cert(),
+                               "--tls-auth-clients", "no"});
+    }
     for (auto& arg : node_args()) args.push_back(std::move(arg));
     node.pid = spawn(std::move(args));
     ASSERT_NE(node.pid, 0) << "redis-server is needed for these tests";
@@ -156,8 +189,13 @@ struct RedisCluster : ::testing::Test {
     if (!node.connection || !node.connection->open()) {
       node.connection = RedisConnection::create(io);
       bool connected = false;
-      node.connection->connect("127.0.0.1", node.port,
-                               [&](std::optional<ConnectionError>) { connected = true; });
+      auto done = [&](std::optional<ConnectionError>) { connected = true; };
+      if (tls()) {
+        node.connection->connect(std::get<RedisEndpoint>(parse_redis_url(url(i))), done,
+                                 tls_context());
+      } else {
+        node.connection->connect("127.0.0.1", node.port, done);
+      }
       if (!run_until([&] { return connected; })) return {};
     }
     const std::vector<std::string_view> views(args.begin(), args.end());
@@ -240,7 +278,7 @@ struct RedisCluster : ::testing::Test {
   }
 
   std::string address(int i) const { return "127.0.0.1:" + std::to_string(nodes[i].port); }
-  std::string url(int i) const { return "redis://" + address(i); }
+  std::string url(int i) const { return (tls() ? "rediss://" : "redis://") + address(i); }
 
   // A slot migration in the steps redis-cli --cluster reshard takes.
   void begin_migration(std::uint16_t slot, int from, int to) {
