@@ -61,7 +61,7 @@ struct RedisCluster : ::testing::Test {
     dir = path;
     for (auto& node : nodes) give_ports(node);
     if (tls()) {
-      ASSERT_NO_FATAL_FAILURE(make_certificate());
+      ASSERT_NO_FATAL_FAILURE(make_test_certificate(cert(), key(), "IP:127.0.0.1"));
     }
     for (int i = 0; i < kNodes; ++i) ASSERT_NO_FATAL_FAILURE(start_node(i));
     std::vector<std::string> create{"redis-cli", "--cluster", "create"};
@@ -113,18 +113,6 @@ struct RedisCluster : ::testing::Test {
   template <class Done>
   bool run_until(Done done) {
     return run_io_until(io, done);
-  }
-
-  void make_certificate() {
-    const pid_t openssl = spawn(
-        {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-days", "1", "-subj", "/CN=greendot test cluster", "-addext",
-         "subjectAltName=IP:127.0.0.1", "-keyout", key(), "-out", cert()},
-        /*quiet=*/true);
-    ASSERT_NE(openssl, 0) << "openssl is needed for these tests";
-    int status = 0;
-    ::waitpid(openssl, &status, 0);
-    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "openssl req failed";
   }
 
   void start_node(int i) {

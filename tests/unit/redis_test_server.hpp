@@ -76,6 +76,21 @@ inline pid_t spawn(std::vector<std::string> args, bool quiet = false) {
   return error == 0 ? pid : 0;
 }
 
+// A self-signed certificate (its own authority) for TLS tests, made with `openssl req`;
+// `names` is its subjectAltName, e.g. "DNS:localhost" or "IP:127.0.0.1".
+inline void make_test_certificate(const std::string& cert, const std::string& key,
+                                  const std::string& names) {
+  const pid_t openssl =
+      spawn({"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+             "-nodes", "-days", "1", "-subj", "/CN=greendot test", "-addext",
+             "subjectAltName=" + names, "-keyout", key, "-out", cert},
+            /*quiet=*/true);
+  ASSERT_NE(openssl, 0) << "openssl is needed for these tests";
+  int status = 0;
+  ::waitpid(openssl, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "openssl req failed";
+}
+
 struct RedisServer : ::testing::Test {
   boost::asio::io_context io;
   std::uint16_t port = free_port();

@@ -29,15 +29,7 @@ struct RedisTls : testing::RedisServer {
     char path[] = "/tmp/greendot-tls-XXXXXX";
     ASSERT_NE(::mkdtemp(path), nullptr);
     dir = path;
-    const pid_t openssl = testing::spawn(
-        {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-         "-nodes", "-days", "1", "-subj", "/CN=localhost", "-addext",
-         "subjectAltName=DNS:localhost", "-keyout", key(), "-out", cert()},
-        /*quiet=*/true);
-    ASSERT_NE(openssl, 0) << "openssl is needed for these tests";
-    int status = 0;
-    ::waitpid(openssl, &status, 0);
-    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "openssl req failed";
+    ASSERT_NO_FATAL_FAILURE(testing::make_test_certificate(cert(), key(), "DNS:localhost"));
   }
   static void TearDownTestSuite() {
     std::error_code ignored;
