@@ -4,9 +4,12 @@
 #include <chrono>
 
 #include "api/client_api.hpp"
+#include "api/demo_api.hpp"
 #include "api/presence_api.hpp"
 #include "api/pusher_rest_api.hpp"
+#include "api/web_pages.hpp"
 #include "auth/app_signature.hpp"
+#include "auth/operator_auth.hpp"
 #include "auth/origin_policy.hpp"
 #include "auth/page_token.hpp"
 #include "protocol/json_text.hpp"
@@ -32,6 +35,7 @@ void websocket_only(ApiCall&, Respond respond) {
 constexpr Credential kNone = Credential::None;
 constexpr Credential kSigned = Credential::AppSignature;
 constexpr Credential kToken = Credential::UserToken;
+constexpr Credential kOperator = Credential::Operator;
 constexpr RouteKind kAnswer = RouteKind::Answer;
 
 // The order matters only between patterns that could both match, and none can: every pattern
@@ -60,6 +64,15 @@ constexpr std::array kRoutes{
     Route{"/apps/{app}/client/users", "GET", kToken, kTokenInHeader, true, kAnswer, client_users},
     Route{"/apps/{app}/client/stream", "GET", kToken, kTokenInHeader | kTokenInQuery, true,
           RouteKind::Stream, nullptr},
+    // Files of web/, from memory: the browser library, the demo (when configured), the dashboard.
+    Route{"/greendot.js", "GET, HEAD", kNone, 0, false, kAnswer, serve_library},
+    Route{"/greendot.d.ts", "GET, HEAD", kNone, 0, false, kAnswer, serve_library},
+    Route{"/greendot/{}/greendot.js", "GET, HEAD", kNone, 0, false, kAnswer,
+          serve_versioned_library},
+    Route{"/", "GET, HEAD", kNone, 0, false, kAnswer, serve_demo_file},
+    Route{"/demo/{}", "GET, HEAD", kNone, 0, false, kAnswer, serve_demo_file},
+    Route{"/demo/api/token", "POST", kNone, 0, false, kAnswer, demo_token},
+    Route{"/demo/api/auth", "POST", kNone, 0, false, kAnswer, demo_channel_auth},
 };
 
 std::vector<std::string_view> segments(std::string_view path) {
@@ -175,7 +188,11 @@ Resolution resolve(server::ServerContext& context, const RestRequest& request) {
         request, *route);
   }
   std::optional<protocol::UserToken> user;
-  if (route->credential == Credential::AppSignature) {
+  if (route->credential == Credential::Operator) {
+    if (auto refusal = auth::operator_refusal(context.settings.web, request.authorization)) {
+      return refuse(std::move(*refusal), request, *route);
+    }
+  } else if (route->credential == Credential::AppSignature) {
     if (auto problem = auth::app_signature_problem(request.method, request.path, request.query,
                                                    request.body, *config)) {
       return refuse(rest_error(401, *problem), request, *route);

@@ -22,6 +22,7 @@ enum class Credential {
   None,          // anyone (health, the WebSocket endpoint's plain-HTTP answer)
   AppSignature,  // the application backend: Pusher's REST signature with the app secret
   UserToken,     // a page: a user token (JWT) signed by the application with the app secret
+  Operator,      // the dashboard: HTTP Basic with [web] dashboard_user and dashboard_password
 };
 
 enum class RouteKind {

@@ -255,6 +255,25 @@ ServerSettings read_server(const toml::table& table) {
   return server;
 }
 
+WebSettings read_web(const toml::table& table) {
+  TableReader reader(table, "web");
+  WebSettings web;
+  reader.string("demo_app", web.demo_app, check_anything);
+  reader.string("dashboard_user", web.dashboard_user, check_anything);
+  reader.string("dashboard_password", web.dashboard_password, check_anything);
+  reader.reject_unknown_keys();
+  // A user with an empty password (or the reverse) is a half-finished edit, not an open door.
+  if (web.dashboard_user.empty() != web.dashboard_password.empty()) {
+    fail("web.dashboard_password",
+         "give both web.dashboard_user and web.dashboard_password, or neither");
+  }
+  if (web.dashboard_user.find(':') != std::string::npos) {
+    fail("web.dashboard_user",
+         "must not contain ':' (HTTP Basic separates user and password with it)");
+  }
+  return web;
+}
+
 // "*" or scheme://host[:port], exactly as browsers send it in the Origin header.
 void check_origin(std::string_view where, std::string_view value) {
   const bool looks_like_origin = (value.starts_with("http://") || value.starts_with("https://")) &&
@@ -449,6 +468,7 @@ FileSettings read_document(const toml::table& document) {
   TableReader reader(document, "");
   FileSettings file;
   if (const auto* server = reader.table("server")) file.settings.server = read_server(*server);
+  if (const auto* web = reader.table("web")) file.settings.server.web = read_web(*web);
   if (const auto* defaults = reader.table("app_defaults")) {
     file.app_defaults = read_app_defaults(*defaults);
   }
@@ -758,6 +778,15 @@ void check_apps(const std::vector<AppConfig>& apps, const Given* config) {
   }
 }
 
+void check_demo_app(const Settings& settings) {
+  const std::string& demo = settings.server.web.demo_app;
+  if (demo.empty()) return;
+  for (const auto& app : settings.apps) {
+    if (app.id == demo) return;
+  }
+  throw ConfigError("web.demo_app: no app has the id \"" + demo + "\"");
+}
+
 // Every contradiction at once, so that one edit fixes the file.
 void check_limits_agree(const Settings& settings) {
   std::string message;
@@ -784,6 +813,7 @@ Settings load_settings(int argc, const char* const* argv, const EnvironmentLooku
   apply_offline_grace(givens, file.settings.apps);
   apply_app_environment(app_environment(env), givens, file.settings.apps);
   check_apps(file.settings.apps, config);
+  check_demo_app(file.settings);
   check_limits_agree(file.settings);
   return std::move(file.settings);
 }

@@ -77,6 +77,17 @@ struct AppConfig {
   std::uint32_t webhook_queue_limit = 10000;
 };
 
+// The pages greendot serves besides /greendot.js: a demo (development only) and the operators'
+// dashboard. Both are off unless configured.
+struct WebSettings {
+  // The app whose demo page is served at / with its token and channel-auth endpoints; empty: no
+  // demo. Those endpoints give anyone a token for that app, so never name a production app.
+  std::string demo_app;
+  // HTTP Basic credentials of /dashboard; both empty: no dashboard.
+  std::string dashboard_user;
+  std::string dashboard_password;
+};
+
 struct ServerSettings {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6001;
@@ -112,6 +123,8 @@ struct ServerSettings {
   // Where last seen and privacy settings are kept (greendot.sqlite3 in it) so that they
   // survive restarts. Empty: in memory only.
   std::string data_dir;
+
+  WebSettings web;  // [web]
 };
 
 struct Settings {

@@ -530,7 +530,7 @@ TEST_F(LoadSettingsTest, SyntaxErrorNamesLineAndColumn) {
 
 TEST_F(LoadSettingsTest, UnknownKeysAreNamedWithTheirTable) {
   EXPECT_EQ(file_error(std::string("[sever]\nport = 1\n") + kOneApp),
-            "sever: unknown key; expected server, app_defaults or apps");
+            "sever: unknown key; expected server, web, app_defaults or apps");
   EXPECT_EQ(file_error(std::string("[server]\nprot = 1\n") + kOneApp),
             "server.prot: unknown key; expected host, port, threads, activity_timeout, "
             "pong_timeout, max_message_bytes, max_outbound_bytes, max_http_request_bytes, "
