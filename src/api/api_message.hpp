@@ -33,4 +33,8 @@ using Respond = std::function<void(RestResponse)>;
 // A JSON error body {"error": message} with its status.
 RestResponse rest_error(int status, std::string_view message);
 
+// 503: the engine could not answer now (a shared store out of reach); the request may be
+// repeated as it is.
+RestResponse engine_unavailable();
+
 }  // namespace greendot::api

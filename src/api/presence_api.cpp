@@ -73,9 +73,11 @@ void put_privacy(ApiCall& call, std::string user, const json::object& body, Resp
     return respond(rest_error(400, "Give \"visibility\" and/or \"last_seen\" to change"));
   }
   call.context.engine.update_privacy(
-      call.app, std::move(user), change, [respond = std::move(respond)](storage::Privacy privacy) {
-        respond(ok(json::object{{"visibility", visibility_name(privacy.visibility)},
-                                {"last_seen", last_seen_name(privacy.last_seen)}}));
+      call.app, std::move(user), change,
+      [respond = std::move(respond)](engine::Answer<storage::Privacy> privacy) {
+        if (!privacy) return respond(engine_unavailable());
+        respond(ok(json::object{{"visibility", visibility_name(privacy->visibility)},
+                                {"last_seen", last_seen_name(privacy->last_seen)}}));
       });
 }
 

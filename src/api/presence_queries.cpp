@@ -87,6 +87,8 @@ const char* answer_name(engine::HeartbeatAnswer answer) {
       return "ended";
     case engine::HeartbeatAnswer::Unavailable:
       return "unavailable";
+    case engine::HeartbeatAnswer::Unsupported:
+      return "unsupported";
   }
   return "present";
 }
@@ -114,6 +116,12 @@ void heartbeat(server::ServerContext& context, core::AppIndex app, HeartbeatCall
             answers.end()) {
           return respond(rest_error(503, "Presence is unavailable right now; ping again shortly"));
         }
+        if (std::find(answers.begin(), answers.end(), engine::HeartbeatAnswer::Unsupported) !=
+            answers.end()) {
+          return respond(rest_error(501,
+                                    "HTTP heartbeats are not shared between nodes yet: with "
+                                    "[engine] kind = \"redis\" use WebSocket presence channels"));
+        }
         json::object contexts;
         for (std::size_t i = 0; i < channels.size(); ++i) {
           contexts[context_of(channels[i])] = answer_name(answers[i]);
@@ -136,11 +144,12 @@ void users_presence(server::ServerContext& context, core::AppIndex app,
   context.engine.users_presence(
       app, ids,
       [ids, viewer = std::move(viewer), apply_privacy,
-       respond = std::move(respond)](std::vector<engine::UserPresence> users) {
+       respond = std::move(respond)](engine::Answer<std::vector<engine::UserPresence>> users) {
+        if (!users) return respond(engine_unavailable());
         json::object out;
         for (std::size_t i = 0; i < ids.size(); ++i) {
           // A user always sees the truth about themself.
-          out[ids[i]] = render_user(users[i], apply_privacy && ids[i] != viewer);
+          out[ids[i]] = render_user((*users)[i], apply_privacy && ids[i] != viewer);
         }
         respond(ok(json::object{{"users", std::move(out)}}));
       });

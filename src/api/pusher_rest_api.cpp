@@ -195,13 +195,15 @@ void answer_with_info(server::ServerContext& context, core::AppIndex app,
   context.engine.channel_stats(
       app, channels,
       [triggers = std::move(triggers), batch,
-       respond = std::move(respond)](std::vector<engine::ChannelStats> stats) {
+       respond = std::move(respond)](engine::Answer<std::vector<engine::ChannelStats>> stats) {
+        if (!stats) return respond(engine_unavailable());
         std::size_t next = 0;
         json::array per_trigger;
         for (const auto& t : triggers) {
           json::object per_channel;
           if (t.info.any()) {
-            for (const auto& c : t.channels) per_channel[c] = stats_json(t.info, c, stats[next++]);
+            for (const auto& c : t.channels)
+              per_channel[c] = stats_json(t.info, c, (*stats)[next++]);
           }
           per_trigger.push_back(json::object{{"channels", std::move(per_channel)}});
         }
@@ -285,15 +287,16 @@ void get_channels(ApiCall& call, Respond respond) {
   if (info.user_count && (!prefix || !prefix->starts_with("presence-"))) {
     return respond(error(400, "info=user_count needs filter_by_prefix=presence-"));
   }
-  context.engine.list_channels(
-      app, prefix ? *prefix : std::string(),
-      [info, respond = std::move(respond)](std::vector<engine::ChannelListing> listing) {
-        json::object channels;
-        for (const auto& entry : listing) {
-          channels[entry.name] = stats_json(info, entry.name, entry.stats);
-        }
-        respond(ok(json::object{{"channels", std::move(channels)}}));
-      });
+  context.engine.list_channels(app, prefix ? *prefix : std::string(),
+                               [info, respond = std::move(respond)](
+                                   engine::Answer<std::vector<engine::ChannelListing>> listing) {
+                                 if (!listing) return respond(engine_unavailable());
+                                 json::object channels;
+                                 for (const auto& entry : *listing) {
+                                   channels[entry.name] = stats_json(info, entry.name, entry.stats);
+                                 }
+                                 respond(ok(json::object{{"channels", std::move(channels)}}));
+                               });
 }
 
 void get_channel(ApiCall& call, Respond respond) {
@@ -313,13 +316,14 @@ void get_channel(ApiCall& call, Respond respond) {
   if (info.user_count && core::classify_channel(channel) != ChannelKind::Presence) {
     return respond(error(400, "info=user_count is only available for presence- channels"));
   }
-  context.engine.channel_stats(
-      app, {channel},
-      [info, channel, respond = std::move(respond)](std::vector<engine::ChannelStats> stats) {
-        json::object body = stats_json(info, channel, stats.front());
-        body["occupied"] = stats.front().occupied;
-        respond(ok(body));
-      });
+  context.engine.channel_stats(app, {channel},
+                               [info, channel, respond = std::move(respond)](
+                                   engine::Answer<std::vector<engine::ChannelStats>> stats) {
+                                 if (!stats) return respond(engine_unavailable());
+                                 json::object body = stats_json(info, channel, stats->front());
+                                 body["occupied"] = stats->front().occupied;
+                                 respond(ok(body));
+                               });
 }
 
 void get_channel_users(ApiCall& call, Respond respond) {
@@ -330,13 +334,14 @@ void get_channel_users(ApiCall& call, Respond respond) {
   if (core::classify_channel(channel) != ChannelKind::Presence) {
     return respond(error(400, "Users are only available for presence- channels"));
   }
-  call.context.engine.channel_users(call.app, channel,
-                                    [respond = std::move(respond)](std::vector<std::string> users) {
-                                      json::array list;
-                                      for (auto& id : users)
-                                        list.push_back(json::object{{"id", id}});
-                                      respond(ok(json::object{{"users", std::move(list)}}));
-                                    });
+  call.context.engine.channel_users(
+      call.app, channel,
+      [respond = std::move(respond)](engine::Answer<std::vector<std::string>> users) {
+        if (!users) return respond(engine_unavailable());
+        json::array list;
+        for (auto& id : *users) list.push_back(json::object{{"id", id}});
+        respond(ok(json::object{{"users", std::move(list)}}));
+      });
 }
 
 void terminate_user_connections(ApiCall& call, Respond respond) {

@@ -26,6 +26,16 @@ void health(ApiCall&, Respond respond) {
   respond({200, R"({"status":"ok"})", {}});
 }
 
+// For load balancers and orchestrators: 503 while the engine cannot serve (Redis out of reach),
+// where /health says only that the process answers.
+void ready(ApiCall& call, Respond respond) {
+  if (call.context.engine.ready()) return respond({200, R"({"status":"ready"})", {}});
+  respond(
+      {503,
+       R"({"status":"not ready","error":"presence is unavailable: the engine cannot reach its store"})",
+       {}});
+}
+
 void websocket_only(ApiCall&, Respond respond) {
   respond(rest_error(426,
                      "This endpoint only accepts WebSocket connections "
@@ -42,6 +52,7 @@ constexpr RouteKind kAnswer = RouteKind::Answer;
 // differs from the others of its length in a literal segment.
 constexpr std::array kRoutes{
     Route{"/health", "GET, HEAD", kNone, 0, false, kAnswer, health},
+    Route{"/ready", "GET, HEAD", kNone, 0, false, kAnswer, ready},
     Route{"/app/{}", "GET", kNone, 0, false, RouteKind::WebSocket, websocket_only},
     // The Pusher REST API, for the application backend and the official SDKs.
     Route{"/apps/{app}/events", "POST", kSigned, 0, false, kAnswer, post_events},
@@ -137,6 +148,10 @@ RestResponse rest_error(int status, std::string_view message) {
   protocol::append_json_string(body, message);
   body.push_back('}');
   return {status, std::move(body), {}};
+}
+
+RestResponse engine_unavailable() {
+  return rest_error(503, "Presence is unavailable right now; try again shortly");
 }
 
 std::span<const Route> routes() {

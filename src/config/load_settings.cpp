@@ -2,6 +2,7 @@
 
 #include "config/http_url.hpp"
 #include "config/limit_check.hpp"
+#include "redis/redis_url.hpp"
 
 #include <toml++/toml.h>
 #include <CLI/CLI.hpp>
@@ -35,8 +36,12 @@ struct Range {
   std::int64_t max;
 };
 
-constexpr Range kPortRange{0, 65535};    // 0 asks the OS for any free port
-constexpr Range kThreadsRange{0, 1024};  // 0 means one per core
+constexpr Range kPortRange{0, 65535};
+// Below 2 s a lease is refreshed too often to survive a busy Redis; above 5 minutes a dead
+// node's members would stay too long.
+constexpr Range kNodeLeaseRange{2000, 300000};
+constexpr Range kRedisTimeoutRange{100, 60000};  // 0 asks the OS for any free port
+constexpr Range kThreadsRange{0, 1024};          // 0 means one per core
 constexpr Range kActivityTimeoutRange{1, 3600};
 constexpr Range kPongTimeoutRange{1, 600};
 constexpr Range kMaxMessageBytesRange{128, 16 << 20};
@@ -255,6 +260,54 @@ ServerSettings read_server(const toml::table& table) {
   return server;
 }
 
+void check_engine_kind(std::string_view where, std::string_view value) {
+  if (value != "embedded" && value != "redis") {
+    fail(where, "must be \"embedded\" or \"redis\", got " + quoted(value));
+  }
+}
+
+// Each of the comma-separated URLs must parse; the message never repeats a password.
+void check_redis_urls(std::string_view where, std::string_view value) {
+  std::size_t place = 0;
+  while (true) {
+    const auto comma = value.find(',');
+    const auto url = value.substr(0, comma);
+    ++place;
+    auto parsed = redis::parse_redis_url(url);
+    if (const auto* problem = std::get_if<std::string>(&parsed)) {
+      fail(where, "URL " + std::to_string(place) + ": " + *problem);
+    }
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+}
+
+// Braces would change which part of a key Redis Cluster hashes.
+void check_key_prefix(std::string_view where, std::string_view value) {
+  if (value.find_first_of("{} ") != std::string_view::npos) {
+    fail(where, "must not contain '{', '}' or spaces, got " + quoted(value));
+  }
+}
+
+void apply_engine_kind(std::string_view text, EngineSettings& engine) {
+  engine.kind = text == "redis" ? EngineKind::Redis : EngineKind::Embedded;
+}
+
+EngineSettings read_engine(const toml::table& table) {
+  TableReader reader(table, "engine");
+  EngineSettings engine;
+  std::string kind = "embedded";
+  reader.string("kind", kind, check_engine_kind);
+  apply_engine_kind(kind, engine);
+  reader.string("redis_url", engine.redis_url, check_redis_urls);
+  reader.boolean("redis_cluster", engine.redis_cluster);
+  reader.string("key_prefix", engine.key_prefix, check_key_prefix);
+  reader.number("node_lease_ms", engine.node_lease_ms, kNodeLeaseRange);
+  reader.number("redis_timeout_ms", engine.redis_timeout_ms, kRedisTimeoutRange);
+  reader.reject_unknown_keys();
+  return engine;
+}
+
 WebSettings read_web(const toml::table& table) {
   TableReader reader(table, "web");
   WebSettings web;
@@ -469,6 +522,7 @@ FileSettings read_document(const toml::table& document) {
   FileSettings file;
   if (const auto* server = reader.table("server")) file.settings.server = read_server(*server);
   if (const auto* web = reader.table("web")) file.settings.server.web = read_web(*web);
+  if (const auto* engine = reader.table("engine")) file.settings.engine = read_engine(*engine);
   if (const auto* defaults = reader.table("app_defaults")) {
     file.app_defaults = read_app_defaults(*defaults);
   }
@@ -530,6 +584,14 @@ constexpr std::array kOverrides{
              "directory of the SQLite file that keeps last seen and privacy"},
     Override{"offline_grace_ms", "GREENDOT_OFFLINE_GRACE_MS", "--offline-grace-ms", "MS",
              "how long a departed member stays present, for every app"},
+    Override{"engine", "GREENDOT_ENGINE", "--engine", "KIND",
+             "where presence lives: embedded (one node) or redis (shared by many)"},
+    Override{"redis_url", "GREENDOT_REDIS_URL", "--redis-url", "URL",
+             "redis://[user[:password]@]host[:port][/db]; comma-separated Cluster seeds"},
+    Override{"redis_key_prefix", "GREENDOT_REDIS_KEY_PREFIX", "--redis-key-prefix", "PREFIX",
+             "prefix of every Redis key and channel"},
+    Override{"node_lease_ms", "GREENDOT_NODE_LEASE_MS", "--node-lease-ms", "MS",
+             "how long a silent node's members are kept before the others remove them"},
     Override{"app_id", "GREENDOT_APP_ID", "--app-id", "ID",
              "id of an app to add, or to update if the config file has it"},
     Override{"app_key", "GREENDOT_APP_KEY", "--app-key", "KEY", "that app's key"},
@@ -648,6 +710,15 @@ void apply_server(const Givens& givens, ServerSettings& server) {
   override_number(givens, "max_message_bytes", server.max_message_bytes, kMaxMessageBytesRange);
   override_string(givens, "log_level", server.log_level, check_log_level);
   override_string(givens, "data_dir", server.data_dir, check_anything);
+}
+
+void apply_engine(const Givens& givens, EngineSettings& engine) {
+  std::string kind = engine.kind == EngineKind::Redis ? "redis" : "embedded";
+  override_string(givens, "engine", kind, check_engine_kind);
+  apply_engine_kind(kind, engine);
+  override_string(givens, "redis_url", engine.redis_url, check_redis_urls);
+  override_string(givens, "redis_key_prefix", engine.key_prefix, check_key_prefix);
+  override_number(givens, "node_lease_ms", engine.node_lease_ms, kNodeLeaseRange);
 }
 
 // Adds the app that the environment or command line describes, or, if the file already has an
@@ -809,6 +880,7 @@ Settings load_settings(int argc, const char* const* argv, const EnvironmentLooku
   const Given* config = find(givens, "config");
   FileSettings file = config == nullptr ? FileSettings{} : read_file(*config);
   apply_server(givens, file.settings.server);
+  apply_engine(givens, file.settings.engine);
   apply_app(givens, file.app_defaults, file.settings.apps);
   apply_offline_grace(givens, file.settings.apps);
   apply_app_environment(app_environment(env), givens, file.settings.apps);

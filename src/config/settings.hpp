@@ -127,8 +127,28 @@ struct ServerSettings {
   WebSettings web;  // [web]
 };
 
+// Where presence lives: in this process (one node), or in Redis, shared by every node.
+enum class EngineKind { Embedded, Redis };
+
+struct EngineSettings {
+  EngineKind kind = EngineKind::Embedded;
+  // redis://[user[:password]@]host[:port][/db] (rediss:// for TLS); several, comma-separated:
+  // the seed nodes of a Redis Cluster.
+  std::string redis_url = "redis://127.0.0.1:6379";
+  // A Cluster even with one URL (a managed Cluster's configuration endpoint).
+  bool redis_cluster = false;
+  // Every key and pub/sub channel starts with it: deployments sharing one Redis keep apart.
+  std::string key_prefix = "greendot:";
+  // A node that stops refreshing its lease this long has its sessions removed by the others:
+  // the longest a dead node's members are seen.
+  std::uint32_t node_lease_ms = 10000;
+  // A Redis command without a reply after this long fails (and its connection is made again).
+  std::uint32_t redis_timeout_ms = 2000;
+};
+
 struct Settings {
   ServerSettings server;
+  EngineSettings engine;  // [engine]
   std::vector<AppConfig> apps;
 };
 

@@ -66,7 +66,7 @@ void EmbeddedEngine::publish_addition(core::AppIndex app, const std::string& cha
                                       const std::string& user_id, const std::string& user_info,
                                       protocol::SocketId except) {
   // Webhooks tell the application the truth; only other users are kept from invisible ones.
-  member_webhook(app, webhooks::EventType::MemberAdded, channel, user_id);
+  webhooks::emit_member_event(webhooks_, app, webhooks::EventType::MemberAdded, channel, user_id);
   if (!visible(app, user_id)) return;
   broker_.publish(ChannelMessage{app,
                                  channel,
@@ -185,7 +185,7 @@ void EmbeddedEngine::users_presence(core::AppIndex app, std::vector<std::string>
 }
 
 void EmbeddedEngine::update_privacy(core::AppIndex app, std::string user_id, PrivacyChange change,
-                                    std::function<void(storage::Privacy)> done) {
+                                    std::function<void(Answer<storage::Privacy>)> done) {
   std::lock_guard lock(mutex_);
   storage::Privacy privacy = users_.get(app_ids_[app], user_id).privacy;
   if (shut_down_) return done(privacy);
@@ -386,13 +386,13 @@ void EmbeddedEngine::leave(core::AppIndex app, std::string_view channel, std::st
   refresh_status(app, std::string(user_id));
 }
 
-void EmbeddedEngine::subscribed(core::AppIndex app, std::string_view channel) {
+void EmbeddedEngine::subscribed(core::AppIndex app, std::string_view channel, core::SessionId) {
   std::lock_guard lock(mutex_);
   if (shut_down_) return;
   if (occupancy_.add(app, channel)) occupied(app, channel);
 }
 
-void EmbeddedEngine::unsubscribed(core::AppIndex app, std::string_view channel,
+void EmbeddedEngine::unsubscribed(core::AppIndex app, std::string_view channel, core::SessionId,
                                   core::Millis grace_ms) {
   std::lock_guard lock(mutex_);
   if (shut_down_) return;
@@ -474,7 +474,8 @@ void EmbeddedEngine::shut_down() {
     book_.for_each_channel(app, "", [&](const std::string& name) { channels.push_back(name); });
     for (const auto& channel : channels) {
       book_.for_each_member(app, channel, [&](const std::string& user, const std::string&) {
-        member_webhook(app, webhooks::EventType::MemberRemoved, channel, user);
+        webhooks::emit_member_event(webhooks_, app, webhooks::EventType::MemberRemoved, channel,
+                                    user);
         // Invisible users' time online is never recorded (see went_offline).
         if (visible(app, user)) users_.record_last_seen(app_ids_[app], user, wall_now);
       });
@@ -511,27 +512,14 @@ const pusher::PresenceSnapshot& EmbeddedEngine::snapshot(core::AppIndex app,
 }
 
 void EmbeddedEngine::occupied(core::AppIndex app, std::string_view channel) {
-  channel_webhook(app, webhooks::EventType::ChannelOccupied, channel);
+  webhooks::emit_channel_event(webhooks_, app, webhooks::EventType::ChannelOccupied, channel);
 }
 
 void EmbeddedEngine::vacated(core::AppIndex app, std::string_view channel) {
-  channel_webhook(app, webhooks::EventType::ChannelVacated, channel);
+  webhooks::emit_channel_event(webhooks_, app, webhooks::EventType::ChannelVacated, channel);
 }
 
 // The event JSON is only built when a target of the app wants it.
-void EmbeddedEngine::channel_webhook(core::AppIndex app, webhooks::EventType type,
-                                     std::string_view channel) {
-  if (webhooks_.wants(app, type))
-    webhooks_.emit(app, type, webhooks::channel_event_json(type, channel));
-}
-
-void EmbeddedEngine::member_webhook(core::AppIndex app, webhooks::EventType type,
-                                    std::string_view channel, std::string_view user_id) {
-  if (webhooks_.wants(app, type)) {
-    webhooks_.emit(app, type, webhooks::member_event_json(type, channel, user_id));
-  }
-}
-
 void EmbeddedEngine::publish_removal(const core::PresenceEvent& event) {
   // The book counts what changes a list; only a channel that is gone takes its list along
   // (a channel made again starts counting from zero).
@@ -543,7 +531,8 @@ void EmbeddedEngine::publish_removal(const core::PresenceEvent& event) {
     // they were last seen, on the wall clock.
     went_offline(event.app, event.user_id, wall_clock_() - (clock_() - event.left_at));
   }
-  member_webhook(event.app, webhooks::EventType::MemberRemoved, event.channel, event.user_id);
+  webhooks::emit_member_event(webhooks_, event.app, webhooks::EventType::MemberRemoved,
+                              event.channel, event.user_id);
   // Others never saw an invisible member arrive, so they are not told it left.
   if (!visible(event.app, event.user_id)) return;
   broker_.publish(

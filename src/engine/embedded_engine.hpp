@@ -35,8 +35,9 @@ class EmbeddedEngine final : public PresenceEngine {
   void join(JoinRequest request, JoinCallback done) override;
   void leave(core::AppIndex app, std::string_view channel, std::string_view user_id,
              core::SessionId session, core::Millis grace_ms) override;
-  void subscribed(core::AppIndex app, std::string_view channel) override;
-  void unsubscribed(core::AppIndex app, std::string_view channel, core::Millis grace_ms) override;
+  void subscribed(core::AppIndex app, std::string_view channel, core::SessionId session) override;
+  void unsubscribed(core::AppIndex app, std::string_view channel, core::SessionId session,
+                    core::Millis grace_ms) override;
   void channel_stats(core::AppIndex app, std::vector<std::string> channels,
                      StatsCallback done) override;
   void list_channels(core::AppIndex app, std::string prefix, ListingCallback done) override;
@@ -46,7 +47,7 @@ class EmbeddedEngine final : public PresenceEngine {
   void users_presence(core::AppIndex app, std::vector<std::string> user_ids,
                       UserPresenceCallback done) override;
   void update_privacy(core::AppIndex app, std::string user_id, PrivacyChange change,
-                      std::function<void(storage::Privacy)> done) override;
+                      std::function<void(Answer<storage::Privacy>)> done) override;
   void set_status(core::AppIndex app, std::string user_id, core::SessionId session,
                   UserStatus status) override;
   void signed_in(core::AppIndex app, std::string user_id, core::SessionId session) override;
@@ -87,9 +88,6 @@ class EmbeddedEngine final : public PresenceEngine {
                                                      const std::string* new_member,
                                                      const std::string* new_info);
   void occupied(core::AppIndex app, std::string_view channel);
-  void channel_webhook(core::AppIndex app, webhooks::EventType type, std::string_view channel);
-  void member_webhook(core::AppIndex app, webhooks::EventType type, std::string_view channel,
-                      std::string_view user_id);
   void vacated(core::AppIndex app, std::string_view channel);
   ChannelStats stats_locked(core::AppIndex app, std::string_view channel) const;
 

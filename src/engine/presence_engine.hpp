@@ -93,15 +93,20 @@ struct HeartbeatOffline {
 
 // What a heartbeat did in one channel.
 enum class HeartbeatAnswer {
-  Present,     // the tab's session is on until the TTL
-  Full,        // the channel has max_members members and the user is not one
-  TabEnded,    // the tab said offline before: a late ping, ignored
-  Unavailable  // the engine cannot serve now (stopping, a shared store out of reach): retry
+  Present,      // the tab's session is on until the TTL
+  Full,         // the channel has max_members members and the user is not one
+  TabEnded,     // the tab said offline before: a late ping, ignored
+  Unavailable,  // the engine cannot serve now (stopping, a shared store out of reach): retry
+  Unsupported   // this engine does not keep heartbeats (not shared between nodes yet)
 };
 
-// Answers to queries; called like JoinCallback (engine thread, post to your own).
+// Answers to queries; called like JoinCallback (engine thread, post to your own). A query
+// answered with nothing (std::nullopt) could not be served now (a shared store out of reach,
+// or its deadline passed): worth retrying, and never to be taken for an empty answer.
+template <class T>
+using Answer = std::optional<T>;
 using HeartbeatCallback = std::function<void(std::vector<HeartbeatAnswer>)>;
-using UserPresenceCallback = std::function<void(std::vector<UserPresence>)>;
+using UserPresenceCallback = std::function<void(Answer<std::vector<UserPresence>>)>;
 using OnlineCallback = std::function<void(std::vector<std::string>)>;
 
 struct PrivacyChange {
@@ -114,9 +119,9 @@ struct PrivacyChange {
 inline std::string watchlist_channel(std::string_view watcher) {
   return "#watchlist:" + std::string(watcher);
 }
-using StatsCallback = std::function<void(std::vector<ChannelStats>)>;
-using ListingCallback = std::function<void(std::vector<ChannelListing>)>;
-using UsersCallback = std::function<void(std::vector<std::string>)>;
+using StatsCallback = std::function<void(Answer<std::vector<ChannelStats>>)>;
+using ListingCallback = std::function<void(Answer<std::vector<ChannelListing>>)>;
+using UsersCallback = std::function<void(Answer<std::vector<std::string>>)>;
 
 class PresenceEngine {
  public:
@@ -131,10 +136,12 @@ class PresenceEngine {
   virtual void leave(core::AppIndex app, std::string_view channel, std::string_view user_id,
                      core::SessionId session, core::Millis grace_ms) = 0;
 
-  // A subscription to a channel that is not a presence channel began or ended. The channel
-  // is vacated when the last one ends and none comes back within `grace_ms`.
-  virtual void subscribed(core::AppIndex app, std::string_view channel) = 0;
-  virtual void unsubscribed(core::AppIndex app, std::string_view channel,
+  // A subscription (by the connection `session`) to a channel that is not a presence channel
+  // began or ended. The channel is vacated when the last one ends and none comes back within
+  // `grace_ms`.
+  virtual void subscribed(core::AppIndex app, std::string_view channel,
+                          core::SessionId session) = 0;
+  virtual void unsubscribed(core::AppIndex app, std::string_view channel, core::SessionId session,
                             core::Millis grace_ms) = 0;
 
   // The same numbers the WebSocket side sees, at the same instant; one entry per channel.
@@ -156,9 +163,10 @@ class PresenceEngine {
                               UserPresenceCallback done) = 0;
   // Changing visibility while present tells the others: invisible users leave every member
   // list but their own, visible ones come back.
-  // Fields left empty keep their value; `done` gets the privacy now in force.
+  // Fields left empty keep their value; `done` gets the privacy now in force, or nothing when
+  // it could not be changed now.
   virtual void update_privacy(core::AppIndex app, std::string user_id, PrivacyChange change,
-                              std::function<void(storage::Privacy)> done) = 0;
+                              std::function<void(Answer<storage::Privacy>)> done) = 0;
   // A connection signed in (pusher:signin) as the user, or ended. A signed-in user is online
   // even in no presence channel, as Pusher's watchlists define it.
   // The connection is the session; after the last one ends the user stays signed in for
@@ -178,6 +186,9 @@ class PresenceEngine {
   // When that changes the other members receive greendot:member_updated.
   virtual void set_status(core::AppIndex app, std::string user_id, core::SessionId session,
                           UserStatus status) = 0;
+
+  // Whether it can serve now: a shared engine is not while its store is out of reach.
+  virtual bool ready() const { return true; }
 
   // Housekeeping (ends of grace, heartbeat expiries); the server calls it about every 100 ms.
   virtual void tick(core::Millis now) = 0;

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "redis/make_client.hpp"
 #include "storage/memory_user_store.hpp"
 #include "storage/sqlite_user_store.hpp"
 #include "transport/http_session.hpp"
@@ -105,7 +106,11 @@ std::vector<std::unique_ptr<Shard>> Server::make_shards() {
   const unsigned threads = thread_count(settings_.server.threads);
   for (unsigned i = 0; i < threads; ++i) {
     shards.push_back(std::make_unique<Shard>(context_, i));
-    broker_.add_sink(*shards.back());
+    if (redis_) {
+      redis_->add_sink(*shards.back());
+    } else {
+      local_broker_.add_sink(*shards.back());
+    }
   }
   return shards;
 }
@@ -115,9 +120,10 @@ Server::Server(config::Settings settings)
     : settings_(std::move(settings)),
       apps_(settings_.apps),
       webhooks_(settings_.apps),
-      users_(open_user_store(settings_.server.data_dir)),
-      engine_(broker_, webhooks_, *users_, app_ids(settings_.apps), now_ms, unix_ms),
-      context_{settings_.server, apps_, engine_, broker_, webhooks_, {}},
+      embedded_(make_embedded_engine()),
+      redis_(make_redis_engine()),
+      engine_(redis_ ? static_cast<engine::PresenceEngine&>(*redis_) : *embedded_),
+      context_{settings_.server, apps_, engine_, broker(), webhooks_, {}},
       shards_(make_shards()),
       slots_(connection_limit(settings_.server), settings_.server.max_connections_per_ip,
              kMaxRefusing),
@@ -127,9 +133,55 @@ Server::Server(config::Settings settings)
       signals_(shards_.front()->io(), SIGINT, SIGTERM),
       engine_timer_(shards_.front()->io()),
       shutdown_timer_(shards_.front()->io()) {
-  context_.terminate_user = [this](core::AppIndex app, const std::string& user) {
+  context_.webhook_counts = &webhooks_.counts();
+  auto terminate_here = [this](core::AppIndex app, const std::string& user) {
     for (auto& shard : shards_) shard->terminate_user(app, user);
   };
+  if (redis_) {
+    redis_->on_terminate(terminate_here);
+    context_.terminate_user = [this](core::AppIndex app, const std::string& user) {
+      redis_->terminate_everywhere(app, user);
+    };
+  } else {
+    context_.terminate_user = terminate_here;
+  }
+}
+
+std::unique_ptr<engine::EmbeddedEngine> Server::make_embedded_engine() {
+  if (settings_.engine.kind != config::EngineKind::Embedded) return nullptr;
+  users_ = open_user_store(settings_.server.data_dir);
+  return std::make_unique<engine::EmbeddedEngine>(local_broker_, webhooks_, *users_,
+                                                  app_ids(settings_.apps), now_ms, unix_ms);
+}
+
+std::unique_ptr<engine::redis_engine::RedisEngine> Server::make_redis_engine() {
+  const auto& engine = settings_.engine;
+  if (engine.kind != config::EngineKind::Redis) return nullptr;
+  redis::RedisSettings redis;
+  std::string_view urls = engine.redis_url;
+  while (true) {
+    const auto comma = urls.find(',');
+    redis.urls.emplace_back(urls.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    urls.remove_prefix(comma + 1);
+  }
+  redis.cluster = engine.redis_cluster || redis.urls.size() > 1;
+  redis.options.command_timeout = std::chrono::milliseconds(engine.redis_timeout_ms);
+  engine::redis_engine::RedisEngineOptions options;
+  options.key_prefix = engine.key_prefix;
+  options.node_lease = std::chrono::milliseconds(engine.node_lease_ms);
+  options.reconnect_max = redis.options.max_backoff;
+  spdlog::info("presence is shared through Redis ({}{}, key prefix \"{}\")",
+               redis.cluster ? "Cluster, " : "", redis.urls.size() == 1 ? "one URL" : "seeds",
+               options.key_prefix);
+  return std::make_unique<engine::redis_engine::RedisEngine>(
+      [redis](asio::io_context& io) { return redis::make_redis_client(io, redis); }, options,
+      webhooks_, app_ids(settings_.apps));
+}
+
+engine::Broker& Server::broker() {
+  if (redis_) return *redis_;
+  return local_broker_;
 }
 
 Server::~Server() = default;
@@ -157,6 +209,7 @@ int Server::run() {
     spdlog::info("received signal {}, shutting down", signal);
     begin_shutdown();
   });
+  if (redis_) redis_->start();
   acceptor_.start();
   tick_engine();
   if (webhooks_.has_targets()) webhooks_.start();

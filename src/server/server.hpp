@@ -12,6 +12,7 @@
 #include "config/settings.hpp"
 #include "engine/embedded_engine.hpp"
 #include "engine/local_broker.hpp"
+#include "engine/redis/redis_engine.hpp"
 #include "server/app_registry.hpp"
 #include "server/server_context.hpp"
 #include "storage/user_store.hpp"
@@ -49,12 +50,19 @@ class Server {
   void begin_shutdown();
   void wait_for_connections_to_close(int attempts_left);
 
+  std::unique_ptr<engine::EmbeddedEngine> make_embedded_engine();
+  std::unique_ptr<engine::redis_engine::RedisEngine> make_redis_engine();
+  engine::Broker& broker();
+
   config::Settings settings_;
   AppRegistry apps_;
-  engine::LocalBroker broker_;
   webhooks::WebhookDispatcher webhooks_;
+  // One of the two engines, as [engine] kind says; the embedded one brokers locally.
+  engine::LocalBroker local_broker_;
   std::unique_ptr<storage::UserStore> users_;
-  engine::EmbeddedEngine engine_;
+  std::unique_ptr<engine::EmbeddedEngine> embedded_;
+  std::unique_ptr<engine::redis_engine::RedisEngine> redis_;
+  engine::PresenceEngine& engine_;
   ServerContext context_;
   std::vector<std::unique_ptr<Shard>> shards_;
   ConnectionSlots slots_;

@@ -134,7 +134,7 @@ void PusherSession::handle_subscribe(const boost::json::value& data) {
   }
   subscriptions_.push_back(Subscription{channel, *kind, {}, 0});
   transport_.listen(app_index_, channel);
-  context_.engine.subscribed(app_index_, channel);
+  context_.engine.subscribed(app_index_, channel, session_);
   transport_.send_text(pusher::subscription_succeeded(channel));
 }
 
@@ -214,7 +214,7 @@ void PusherSession::leave(const Subscription& subscription) {
     engine.leave(app_index_, subscription.channel, subscription.user_id, session_,
                  app().offline_grace_ms);
   } else {
-    engine.unsubscribed(app_index_, subscription.channel, app().offline_grace_ms);
+    engine.unsubscribed(app_index_, subscription.channel, session_, app().offline_grace_ms);
   }
 }
 

@@ -52,6 +52,16 @@ std::string member_event_json(EventType type, std::string_view channel, std::str
   return out;
 }
 
+void emit_channel_event(WebhookSink& sink, core::AppIndex app, EventType type,
+                        std::string_view channel) {
+  if (sink.wants(app, type)) sink.emit(app, type, channel_event_json(type, channel));
+}
+
+void emit_member_event(WebhookSink& sink, core::AppIndex app, EventType type,
+                       std::string_view channel, std::string_view user_id) {
+  if (sink.wants(app, type)) sink.emit(app, type, member_event_json(type, channel, user_id));
+}
+
 std::string client_event_json(std::string_view channel, std::string_view event,
                               std::string_view data_text, std::string_view socket_id,
                               std::string_view user_id) {

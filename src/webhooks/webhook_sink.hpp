@@ -26,6 +26,13 @@ class WebhookSink {
   virtual bool wants(core::AppIndex app, EventType type) const = 0;
 };
 
+// Emit a channel or member event when a target of the app takes its type: the JSON is built
+// only then. What every engine does at an occupancy or membership change.
+void emit_channel_event(WebhookSink& sink, core::AppIndex app, EventType type,
+                        std::string_view channel);
+void emit_member_event(WebhookSink& sink, core::AppIndex app, EventType type,
+                       std::string_view channel, std::string_view user_id);
+
 // Builders of the events' JSON, shared by everything that emits them.
 std::string channel_event_json(EventType type, std::string_view channel);
 std::string member_event_json(EventType type, std::string_view channel, std::string_view user_id);

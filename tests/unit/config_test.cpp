@@ -530,7 +530,7 @@ TEST_F(LoadSettingsTest, SyntaxErrorNamesLineAndColumn) {
 
 TEST_F(LoadSettingsTest, UnknownKeysAreNamedWithTheirTable) {
   EXPECT_EQ(file_error(std::string("[sever]\nport = 1\n") + kOneApp),
-            "sever: unknown key; expected server, web, app_defaults or apps");
+            "sever: unknown key; expected server, web, engine, app_defaults or apps");
   EXPECT_EQ(file_error(std::string("[server]\nprot = 1\n") + kOneApp),
             "server.prot: unknown key; expected host, port, threads, activity_timeout, "
             "pong_timeout, max_message_bytes, max_outbound_bytes, max_http_request_bytes, "
@@ -915,6 +915,57 @@ TEST_F(LoadSettingsTest, TheDefaultLimitsAgree) {
   ASSERT_EQ(problems.size(), 1u);
   EXPECT_NE(problems[0].find("apps[0].max_event_data_bytes (200000)"), std::string::npos)
       << problems[0];
+}
+
+// ---- [engine] ----
+
+TEST_F(LoadSettingsTest, TheEmbeddedEngineUnlessRedisIsAskedFor) {
+  set_env_app("a", "k", "s");
+  EXPECT_EQ(load().engine.kind, EngineKind::Embedded);
+  const Settings file = load_file(std::string(R"([engine]
+kind = "redis"
+redis_url = "redis://user:pw@10.0.0.5:6380/2"
+key_prefix = "site-a:"
+node_lease_ms = 5000
+)") + kOneApp);
+  EXPECT_EQ(file.engine.kind, EngineKind::Redis);
+  EXPECT_EQ(file.engine.redis_url, "redis://user:pw@10.0.0.5:6380/2");
+  EXPECT_EQ(file.engine.key_prefix, "site-a:");
+  EXPECT_EQ(file.engine.node_lease_ms, 5000u);
+}
+
+TEST_F(LoadSettingsTest, TheEngineFromEnvironmentAndFlags) {
+  set_env_app("a", "k", "s");
+  env_["GREENDOT_ENGINE"] = "redis";
+  env_["GREENDOT_REDIS_URL"] = "redis://a:7000,redis://b:7001";
+  const Settings settings = load({"--node-lease-ms", "3000", "--redis-key-prefix", "x:"});
+  EXPECT_EQ(settings.engine.kind, EngineKind::Redis);
+  EXPECT_EQ(settings.engine.redis_url, "redis://a:7000,redis://b:7001");
+  EXPECT_EQ(settings.engine.node_lease_ms, 3000u);
+  EXPECT_EQ(settings.engine.key_prefix, "x:");
+}
+
+TEST_F(LoadSettingsTest, BadEngineValuesAreNamed) {
+  EXPECT_EQ(file_error(std::string("[engine]\nkind = \"memcached\"\n") + kOneApp),
+            "engine.kind: must be \"embedded\" or \"redis\", got \"memcached\"");
+  EXPECT_NE(file_error(std::string("[engine]\nredis_url = \"http://x\"\n") + kOneApp)
+                .find("engine.redis_url: URL 1: "),
+            std::string::npos);
+  const std::string second_bad =
+      file_error(std::string("[engine]\nredis_url = \"redis://a,redis://:secret@\"\n") + kOneApp);
+  EXPECT_NE(second_bad.find("engine.redis_url: URL 2: "), std::string::npos) << second_bad;
+  EXPECT_EQ(second_bad.find("secret"), std::string::npos) << "a password is never repeated";
+  EXPECT_EQ(file_error(std::string("[engine]\nkey_prefix = \"a{b}\"\n") + kOneApp),
+            "engine.key_prefix: must not contain '{', '}' or spaces, got \"a{b}\"");
+  EXPECT_NE(file_error(std::string("[engine]\nnode_lease_ms = 500\n") + kOneApp)
+                .find("engine.node_lease_ms"),
+            std::string::npos);
+  EXPECT_NE(
+      file_error(std::string("[engine]\nleese = 1\n") + kOneApp).find("engine.leese: unknown key"),
+      std::string::npos);
+  set_env_app("a", "k", "s");
+  env_["GREENDOT_ENGINE"] = "disk";
+  EXPECT_NE(error().find("GREENDOT_ENGINE"), std::string::npos) << error();
 }
 
 }  // namespace

@@ -150,22 +150,23 @@ TEST_F(Fixture, AChannelEmptiedAndMadeAgainListsOnlyItsNewMembers) {
 }
 
 TEST_F(Fixture, CountsSubscriptionsOfEveryKind) {
-  engine.subscribed(0, "news");
-  engine.subscribed(0, "news");
+  engine.subscribed(0, "news", 1);
+  engine.subscribed(0, "news", 2);
   join("7", 1);
   std::vector<ChannelStats> stats;
   engine.channel_stats(0, {"news", "presence-r", "none"},
-                       [&](std::vector<ChannelStats> s) { stats = std::move(s); });
+                       [&](Answer<std::vector<ChannelStats>> s) { stats = std::move(s.value()); });
   ASSERT_EQ(stats.size(), 3u);
   EXPECT_EQ(stats[0].subscription_count, 2u);
   EXPECT_TRUE(stats[0].occupied);
   EXPECT_EQ(stats[1].subscription_count, 1u);
   EXPECT_EQ(stats[1].user_count, 1u);
   EXPECT_FALSE(stats[2].occupied);
-  engine.unsubscribed(0, "news", 0);
-  engine.unsubscribed(0, "news", 0);
+  engine.unsubscribed(0, "news", 1, 0);
+  engine.unsubscribed(0, "news", 2, 0);
   std::vector<ChannelListing> listing;
-  engine.list_channels(0, "", [&](std::vector<ChannelListing> l) { listing = std::move(l); });
+  engine.list_channels(
+      0, "", [&](Answer<std::vector<ChannelListing>> l) { listing = std::move(l.value()); });
   ASSERT_EQ(listing.size(), 1u);
   EXPECT_EQ(listing[0].name, "presence-r");
 }
@@ -251,7 +252,8 @@ TEST_F(Heartbeats, AClosingAwayTabDoesNotTurnTheUserAway) {
   engine.leave(0, "presence-r", "7", 2, 0);
   EXPECT_EQ(count("member_updated"), 0u);
   std::vector<UserPresence> presence;
-  engine.users_presence(0, {"7"}, [&](std::vector<UserPresence> p) { presence = std::move(p); });
+  engine.users_presence(
+      0, {"7"}, [&](Answer<std::vector<UserPresence>> p) { presence = std::move(p.value()); });
   ASSERT_EQ(presence.size(), 1u);
   EXPECT_EQ(presence[0].status, UserStatus::Online);
 }
@@ -298,7 +300,7 @@ TEST_F(Fixture, GoingInvisibleLooksLikeLeavingAtThatMoment) {
   join("7", 2);
   now = 5000;
   engine.update_privacy(0, "7", PrivacyChange{storage::Visibility::Nobody, {}},
-                        [](storage::Privacy) {});
+                        [](Answer<storage::Privacy>) {});
   EXPECT_EQ(users.get("app", "7").last_seen_ms, 1'005'000)
       << "others see the user leave now, so last seen is now, not the previous session";
   now = 9000;
@@ -309,7 +311,7 @@ TEST_F(Fixture, GoingInvisibleLooksLikeLeavingAtThatMoment) {
 // ---- Shutdown ----
 
 TEST_F(Fixture, ShutDownRecordsLastSeenAndTellsTheApplication) {
-  engine.subscribed(0, "news");
+  engine.subscribed(0, "news", 3);
   join("7", 1);
   engine.signed_in(0, "8", 2);
   webhooks.events.clear();

@@ -113,8 +113,9 @@ struct SessionTest : ::testing::Test {
   }
   bool online(const std::string& user) {
     bool answer = false;
-    engine.users_presence(0, {user},
-                          [&](std::vector<engine::UserPresence> p) { answer = p.at(0).online; });
+    engine.users_presence(0, {user}, [&](engine::Answer<std::vector<engine::UserPresence>> p) {
+      answer = p.value().at(0).online;
+    });
     return answer;
   }
 };

@@ -104,10 +104,14 @@ function tomlTable(header, table, lines) {
   }
 }
 
-/** The config file: [server] and one [[apps]] per app (an app's arrays of objects, e.g. webhooks, become [[apps.webhooks]]). */
-export function toToml({ server, apps }) {
+/** The config file: [server], [engine] when given, and one [[apps]] per app (an app's arrays of objects, e.g. webhooks, become [[apps.webhooks]]). */
+export function toToml({ server, apps, engine }) {
   const lines = [];
   tomlTable('[server]', server, lines);
+  if (engine) {
+    lines.push('');
+    tomlTable('[engine]', engine, lines);
+  }
   for (const app of apps) {
     lines.push('');
     tomlTable('[[apps]]', app, lines);
@@ -140,6 +144,7 @@ const delay = (ms) => new Promise((r) => setTimeout(r, ms));
  * @param {object} opts
  * @param {object} [opts.server]  [server] table overrides (activity_timeout, pong_timeout, ...)
  * @param {object[]} [opts.apps]  app entries (use makeApp); default: one app
+ * @param {object} [opts.engine]  the [engine] table (kind, redis_url, node_lease_ms, ...)
  * @param {string[]} [opts.args]  extra command-line arguments
  * @param {string} [opts.configFile]  a config file of the repository to start with instead of one
  *   written from opts.server and opts.apps (which should then describe its apps); the port and
@@ -170,7 +175,7 @@ export async function startServer(opts = {}) {
     configPath = opts.configFile;
     args.unshift('--port', String(port), '--data-dir', dir);
   } else {
-    fs.writeFileSync(configPath, toToml({ server: serverTable, apps }));
+    fs.writeFileSync(configPath, toToml({ server: serverTable, apps, engine: opts.engine }));
   }
 
   // `launcher` runs the binary through a command that execs it (e.g. ['prlimit', '--nofile=64:64']),
@@ -263,12 +268,13 @@ export async function startServer(opts = {}) {
             `config:\n${toToml({ server: serverTable, apps })}\n${handle.logs()}`,
         );
       }
-      const status = await Promise.race([httpStatus(port, '/health'), spawnError]);
+      // A node sharing presence through Redis is ready once it reaches Redis.
+      const status = await Promise.race([httpStatus(port, opts.engine ? '/ready' : '/health'), spawnError]);
       if (status === 200) break;
       if (Date.now() > deadline) {
         child.kill('SIGKILL');
         await exited;
-        throw new Error(`greendot did not answer GET /health with 200 within 10 s (last: ${status})\n${handle.logs()}`);
+        throw new Error(`greendot did not answer GET ${opts.engine ? '/ready' : '/health'} with 200 within 10 s (last: ${status})\n${handle.logs()}`);
       }
       await delay(50);
     }

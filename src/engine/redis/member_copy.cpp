@@ -1,0 +1,77 @@
+#include "engine/redis/member_copy.hpp"
+
+#include "protocol/pusher_messages.hpp"
+
+namespace greendot::engine::redis_engine {
+
+MemberCopy::Differences MemberCopy::load(std::string epoch, std::uint64_t version,
+                                         MemberList members, bool keep_missing) {
+  Differences differences;
+  std::unordered_map<std::string, std::string> next;
+  next.reserve(members.size());
+  for (auto& [user, info] : members) {
+    if (loaded_ && !members_.contains(user)) differences.added.emplace_back(user, info);
+    next.emplace(std::move(user), std::move(info));
+  }
+  if (loaded_) {
+    for (auto& [user, info] : members_) {
+      if (next.contains(user)) continue;
+      if (keep_missing) {
+        next.emplace(user, std::move(info));
+      } else {
+        differences.removed.push_back(user);
+      }
+    }
+  }
+  members_ = std::move(next);
+  epoch_ = std::move(epoch);
+  version_ = version;
+  loaded_ = true;
+  presence_data_current_ = false;
+  return differences;
+}
+
+MemberCopy::Applied MemberCopy::apply(const ChannelEvent& event) {
+  if (!loaded_) return Applied::Gap;
+  if (event.epoch != epoch_) {
+    // A channel that began again from nothing: its first event can be taken as it comes.
+    if (!(members_.empty() && event.version == 1)) return Applied::Gap;
+    epoch_ = event.epoch;
+    version_ = 0;
+  }
+  if (event.version <= version_) return Applied::Unchanged;
+  if (event.version != version_ + 1) return Applied::Gap;
+  version_ = event.version;
+  bool changed = false;
+  if (event.kind == ChannelEvent::Kind::MemberAdded) {
+    changed = members_.emplace(event.user, event.body).second;
+  } else if (event.kind == ChannelEvent::Kind::MemberRemoved) {
+    changed = members_.erase(event.user) == 1;
+  }
+  if (changed) presence_data_current_ = false;
+  return changed ? Applied::Changed : Applied::Unchanged;
+}
+
+bool MemberCopy::includes(std::string_view epoch, std::uint64_t version) const {
+  return loaded_ && epoch_ == epoch && version_ >= version;
+}
+
+const std::string& MemberCopy::presence_data() {
+  if (!presence_data_current_) {
+    protocol::pusher::PresenceSnapshot snapshot;
+    for (const auto& [user, info] : members_) snapshot.add(user, info);
+    presence_data_ = snapshot.str();
+    presence_data_current_ = true;
+  }
+  return presence_data_;
+}
+
+void MemberCopy::clear() {
+  members_.clear();
+  epoch_.clear();
+  version_ = 0;
+  loaded_ = false;
+  presence_data_current_ = false;
+}
+
+}  // namespace greendot::engine::redis_engine

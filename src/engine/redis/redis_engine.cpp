@@ -1,0 +1,719 @@
+#include "engine/redis/redis_engine.hpp"
+
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+
+#include "protocol/pusher_messages.hpp"
+
+namespace greendot::engine::redis_engine {
+
+namespace asio = boost::asio;
+namespace pusher = protocol::pusher;
+using redis::Reply;
+using redis::Result;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr milliseconds kGraceCheck{50};
+constexpr milliseconds kSweepInterval{1000};
+// A node sweeping a dead one holds it this long; a sweep that stalls is taken over after it.
+constexpr milliseconds kSweepClaim{5000};
+constexpr int kNodesPerSweep = 4;
+constexpr milliseconds kRetryGrace{500};
+constexpr auto kUnreadyReport = std::chrono::seconds(5);
+
+const Reply* reply_of(const Result& result) {
+  const Reply* reply = std::get_if<Reply>(&result);
+  return reply && !reply->is_error() ? reply : nullptr;
+}
+
+std::string why(const Result& result) {
+  if (const auto* error = std::get_if<redis::ConnectionError>(&result)) return error->message;
+  return std::get<Reply>(result).text;
+}
+
+std::int64_t integer_at(const Reply& reply, std::size_t i) {
+  if (i >= reply.elements.size()) return 0;
+  const Reply& element = reply.elements[i];
+  if (element.type == Reply::Type::Integer) return element.integer;
+  if (element.is_string()) return std::atoll(element.text.c_str());
+  return 0;
+}
+
+const std::string& text_at(const Reply& reply, std::size_t i) {
+  static const std::string kEmpty;
+  if (i >= reply.elements.size() || !reply.elements[i].is_string()) return kEmpty;
+  return reply.elements[i].text;
+}
+
+MemberList member_list(const Reply& flat) {
+  MemberList members;
+  members.reserve(flat.elements.size() / 2);
+  for (std::size_t i = 0; i + 1 < flat.elements.size(); i += 2) {
+    members.emplace_back(flat.elements[i].text, flat.elements[i + 1].text);
+  }
+  return members;
+}
+
+}  // namespace
+
+RedisEngine::RedisEngine(ClientFactory make_client, RedisEngineOptions options,
+                         webhooks::WebhookSink& webhooks, std::vector<std::string> app_ids)
+    : work_(asio::make_work_guard(io_)),
+      make_client_(std::move(make_client)),
+      options_(std::move(options)),
+      keys_(options_.key_prefix),
+      webhooks_(webhooks),
+      app_ids_(std::move(app_ids)),
+      lease_timer_(io_),
+      sweep_timer_(io_),
+      grace_timer_(io_) {
+  new_identity();
+}
+
+RedisEngine::~RedisEngine() {
+  asio::post(io_, [this] {
+    lease_timer_.cancel();
+    sweep_timer_.cancel();
+    grace_timer_.cancel();
+    if (client_) client_->stop();
+    work_.reset();
+  });
+  if (thread_.joinable()) thread_.join();
+}
+
+void RedisEngine::start() {
+  client_ = make_client_(io_);
+  client_->on_message(
+      [this](std::string_view channel, std::string_view payload) { on_message(channel, payload); });
+  client_->on_up([this] { on_up(); });
+  client_->on_down([this](const std::string& why) { on_down(why); });
+  client_->subscribe(keys_.control());
+  client_->start();
+  every(grace_timer_, kGraceCheck, &RedisEngine::run_graces);
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+void RedisEngine::every(asio::steady_timer& timer, milliseconds interval,
+                        void (RedisEngine::*step)()) {
+  timer.expires_after(interval);
+  timer.async_wait([this, &timer, interval, step](const boost::system::error_code& ec) {
+    if (ec) return;
+    (this->*step)();
+    every(timer, interval, step);
+  });
+}
+
+// ---- identity, lease and sweeping -------------------------------------------------------
+
+void RedisEngine::new_identity() {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  node_.clear();
+  for (int i = 0; i < 16; ++i) node_.push_back(kDigits[random_() % 16]);
+  node_registered_ = false;
+  // The old identity's sessions are swept with it: nothing of it is to be retried.
+  for (const auto& leave : leaves_to_retry_) {
+    if (auto it = channels_.find(leave.tag); it != channels_.end()) --it->second.in_flight;
+  }
+  leaves_to_retry_.clear();
+  for (auto& [tag, channel] : channels_) {
+    channel.keys = keys_.channel_of_tag(tag, node_);
+    channel.registered = false;
+  }
+}
+
+std::string RedisEngine::epoch_candidate() {
+  std::string epoch = node_;
+  epoch.push_back('.');
+  epoch.append(std::to_string(++epochs_made_));
+  return epoch;
+}
+
+void RedisEngine::on_up() {
+  reconnected_ = true;
+  if (!node_registered_) return register_node();
+  refresh_lease();
+}
+
+void RedisEngine::on_down(const std::string& why) {
+  ready_.store(false, std::memory_order_relaxed);
+  spdlog::warn(
+      "Redis is out of reach ({}): local clients are still served; joins are refused "
+      "until it is back",
+      why);
+}
+
+void RedisEngine::register_node() {
+  const std::string lease = std::to_string(options_.node_lease.count());
+  run_script(register_node_script(), {keys_.live_nodes(), keys_.sweeping_nodes()}, {node_, lease},
+             [this](Result result) {
+               if (!reply_of(result)) {
+                 spdlog::warn("cannot register this node in Redis: {}", why(result));
+                 return;  // tried again at the next lease refresh
+               }
+               const bool first = !lease_timer_.expiry().time_since_epoch().count();
+               node_registered_ = true;
+               reconnected_ = false;
+               ready_.store(true, std::memory_order_relaxed);
+               spdlog::info("node {} registered in Redis (lease {} ms)", node_,
+                            options_.node_lease.count());
+               reassert();
+               if (first) {
+                 every(lease_timer_, options_.node_lease / 4, &RedisEngine::refresh_lease);
+                 every(sweep_timer_, kSweepInterval, &RedisEngine::sweep);
+               }
+             });
+}
+
+void RedisEngine::refresh_lease() {
+  if (!client_->up() || stopping_) return;
+  if (!node_registered_) return register_node();
+  const std::string lease = std::to_string(options_.node_lease.count());
+  const std::string node = node_;
+  run_script(refresh_node_script(), {keys_.live_nodes(), keys_.sweeping_nodes()}, {node_, lease},
+             [this, node](Result result) {
+               const Reply* reply = reply_of(result);
+               if (!reply || node != node_) return;
+               if (reply->integer == 1) {
+                 ready_.store(true, std::memory_order_relaxed);
+                 if (!reconnected_ && !reassert_pending_) return retry_leaves();
+                 // Back after an outage with the lease intact: what failed meanwhile is done
+                 // now, and copies that may have missed events are read again.
+                 if (reconnected_) spdlog::info("Redis is back; node {} kept its lease", node_);
+                 reconnected_ = false;
+                 return reassert();
+               }
+               // Swept (cut off longer than the lease) or forgotten (Redis lost its data):
+               // whatever this node had in Redis is gone or being removed by another node.
+               spdlog::warn(
+                   "node {} lost its lease in Redis; re-asserting its sessions as a "
+                   "new node",
+                   node_);
+               new_identity();
+               register_node();
+             });
+}
+
+// Everything this node holds, written again under its identity: idempotent, so it is also
+// what a reconnect after a short outage does. Copies are then corrected by version.
+void RedisEngine::reassert() {
+  reassert_pending_ = false;
+  retry_leaves();
+  for (auto& [tag, channel] : channels_) {
+    for (const auto& [session, joined] : channel.sessions) {
+      begin_session(channel, session, joined.first, joined.second, 0, {}, nullptr);
+    }
+    if (channel.copy_wanted) read_members(channel);
+  }
+}
+
+void RedisEngine::sweep() {
+  if (!client_->up() || stopping_) return;
+  run_script(claim_dead_nodes_script(), {keys_.live_nodes(), keys_.sweeping_nodes()},
+             {std::to_string(kSweepClaim.count()), std::to_string(kNodesPerSweep)},
+             [this](Result result) {
+               const Reply* reply = reply_of(result);
+               if (!reply) return;
+               for (const auto& dead : reply->elements) {
+                 if (dead.is_string() && dead.text != node_) sweep_node(dead.text);
+               }
+             });
+}
+
+void RedisEngine::sweep_node(const std::string& node) {
+  const std::string list = keys_.node_channels(node);
+  const std::string_view args[] = {"SMEMBERS", list};
+  client_->command(list, args, [this, node, list](Result result) {
+    const Reply* reply = reply_of(result);
+    if (!reply) return;
+    spdlog::info("sweeping node {}: its lease ended ({} channels)", node, reply->elements.size());
+    auto left = std::make_shared<std::size_t>(reply->elements.size() + 1);
+    auto all_ok = std::make_shared<bool>(true);
+    auto finished = [this, node, list, left, all_ok](bool ok) {
+      *all_ok = *all_ok && ok;
+      if (--*left != 0 || !*all_ok) return;  // a failed sweep is taken over after its claim
+      const std::string_view del[] = {"DEL", list};
+      client_->command(list, del, [](Result) {});
+      const std::string sweeping = keys_.sweeping_nodes();
+      const std::string_view zrem[] = {"ZREM", sweeping, node};
+      client_->command(sweeping, zrem, [](Result) {});
+    };
+    for (const auto& tag : reply->elements) sweep_channel(tag.text, node, finished);
+    finished(true);
+  });
+}
+
+void RedisEngine::sweep_channel(const std::string& tag, const std::string& node,
+                                std::function<void(bool)> done) {
+  std::string_view app_id, name;
+  if (!split_tag(tag, app_id, name)) return done(true);  // not ours to read
+  const auto app = app_index(app_id);
+  ChannelKeys keys = keys_.channel_of_tag(tag, node);
+  const std::string channel(name);
+  run_script(sweep_channel_script(), {keys.keys.begin(), keys.keys.end()},
+             {std::string(publish_command()), keys.events, epoch_candidate(), node},
+             [this, app, channel, tag, done = std::move(done)](Result result) {
+               const Reply* reply = reply_of(result);
+               if (!reply) return done(false);
+               if (app) {
+                 for (std::size_t i = 2; i < reply->elements.size(); ++i) {
+                   webhooks::emit_member_event(webhooks_, *app, webhooks::EventType::MemberRemoved,
+                                               channel, reply->elements[i].text);
+                 }
+                 if (integer_at(*reply, 1) == 1) occupancy_changed(*app, channel, tag, false);
+               }
+               done(true);
+             });
+}
+
+// ---- sessions ---------------------------------------------------------------------------
+
+RedisEngine::LocalChannel& RedisEngine::local(core::AppIndex app, std::string_view channel) {
+  ChannelKeys keys = keys_.channel(app_ids_[app], channel, node_);
+  auto [it, added] = channels_.try_emplace(keys.tag);
+  LocalChannel& local = it->second;
+  if (added) {
+    local.app = app;
+    local.name = std::string(channel);
+    local.keys = std::move(keys);
+    by_events_[local.keys.events] = it->first;
+    client_->subscribe(local.keys.events);
+  }
+  return local;
+}
+
+RedisEngine::LocalChannel* RedisEngine::find(const std::string& tag) {
+  auto it = channels_.find(tag);
+  return it == channels_.end() ? nullptr : &it->second;
+}
+
+// A channel this node has nothing in any more: its events are not this node's business, and
+// a sweep of this node would find nothing there.
+void RedisEngine::forget_if_idle(LocalChannel& channel) {
+  if (!channel.sessions.empty() || channel.in_flight != 0 || !channel.waiting.empty()) return;
+  client_->unsubscribe(channel.keys.events);
+  if (channel.registered) {
+    const std::string list = keys_.node_channels(node_);
+    const std::string_view args[] = {"SREM", list, channel.keys.tag};
+    client_->command(list, args, [](Result) {});
+  }
+  by_events_.erase(channel.keys.events);
+  channels_.erase(channel.keys.tag);
+}
+
+// A node's channel list holds every channel it may have sessions in, written before the first
+// session: whoever sweeps the node finds them all.
+void RedisEngine::registered_then(LocalChannel& channel, std::function<void(bool)> next) {
+  if (channel.registered) return next(true);
+  const std::string list = keys_.node_channels(node_);
+  const std::string_view args[] = {"SADD", list, channel.keys.tag};
+  const std::string tag = channel.keys.tag;
+  const std::string node = node_;
+  client_->command(list, args, [this, tag, node, next = std::move(next)](Result result) {
+    LocalChannel* channel = find(tag);
+    const bool ok = reply_of(result) && node == node_;
+    if (channel && ok) channel->registered = true;
+    next(ok);
+  });
+}
+
+void RedisEngine::begin_session(LocalChannel& channel, core::SessionId session, std::string user,
+                                std::string user_info, std::size_t max_members, std::string except,
+                                JoinCallback done) {
+  ++channel.in_flight;
+  const std::string tag = channel.keys.tag;
+  const bool member = !user.empty();
+  // The first joiner of a channel on this node reads the member list with its join.
+  const bool want_list = member && !channel.copy.loaded() && !channel.loading;
+  if (want_list) channel.loading = true;
+  if (member) channel.copy_wanted = true;
+  registered_then(channel, [this, tag, session, user = std::move(user),
+                            user_info = std::move(user_info), max_members,
+                            except = std::move(except), want_list,
+                            done = std::move(done)](bool registered) mutable {
+    LocalChannel* channel = find(tag);
+    if (!channel) return;
+    if (!registered) {
+      --channel->in_flight;
+      if (want_list) channel->loading = false;
+      if (done) done(JoinOutcome{JoinStatus::Unavailable, {}, 0});
+      return forget_if_idle(*channel);
+    }
+    std::vector<std::string> keys(channel->keys.keys.begin(), channel->keys.keys.end());
+    std::vector<std::string> args{node_,
+                                  std::to_string(session),
+                                  user,
+                                  std::move(user_info),
+                                  std::to_string(max_members),
+                                  want_list ? "1" : "0",
+                                  except.empty() ? "-" : except,
+                                  std::string(publish_command()),
+                                  channel->keys.events,
+                                  epoch_candidate()};
+    std::string info = args[3];
+    run_script(
+        join_script(), std::move(keys), std::move(args),
+        [this, tag, session, user, info = std::move(info), want_list,
+         done = std::move(done)](Result result) {
+          LocalChannel* channel = find(tag);
+          if (!channel) return;
+          --channel->in_flight;
+          if (want_list) channel->loading = false;
+          const Reply* reply = reply_of(result);
+          if (!reply || text_at(*reply, 0) == "full" || text_at(*reply, 0) != "ok") {
+            const bool full = reply && text_at(*reply, 0) == "full";
+            if (!reply && !done) {
+              // A session this node has (re-asserted, or a subscription that needs no answer):
+              // written again at the next chance, never given up.
+              spdlog::debug("session in {} not written: {}", channel->name, why(result));
+              reassert_pending_ = true;
+              return forget_if_idle(*channel);
+            }
+            if (!reply) {
+              spdlog::debug("join in {} not made: {}", channel->name, why(result));
+              // Refused to the client, yet it may have been made all the same (a reply lost
+              // with its connection): ended for certain when Redis can be reached.
+              leaves_to_retry_.push_back(LeaveToRetry{tag, session, 0});
+              ++channel->in_flight;
+            }
+            if (done)
+              done(JoinOutcome{full ? JoinStatus::ChannelFull : JoinStatus::Unavailable, {}, 0});
+            return forget_if_idle(*channel);
+          }
+          channel->sessions[session] = {user, info};
+          if (integer_at(*reply, 2) == 1) {
+            occupancy_changed(channel->app, channel->name, tag, true);
+          }
+          if (integer_at(*reply, 1) == 1) {
+            webhooks::emit_member_event(webhooks_, channel->app, webhooks::EventType::MemberAdded,
+                                        channel->name, user);
+          }
+          const std::string epoch = text_at(*reply, 3);
+          const auto version = static_cast<std::uint64_t>(integer_at(*reply, 4));
+          if (want_list && reply->elements.size() > 5) {
+            channel->copy.load(epoch, version, member_list(reply->elements[5]));
+            auto held = std::move(channel->held);
+            channel->held.clear();
+            for (auto& event : held) on_event(*channel, std::move(event));
+          }
+          if (!done) return;
+          if (user.empty()) return done(JoinOutcome{JoinStatus::Joined, {}, 0});
+          answer_when_current(*channel, WaitingJoin{epoch, version, Clock::now(), std::move(done)});
+        });
+  });
+}
+
+void RedisEngine::answer_when_current(LocalChannel& channel, WaitingJoin waiting) {
+  if (channel.copy.includes(waiting.epoch, waiting.version)) {
+    return waiting.done(JoinOutcome{JoinStatus::Joined, channel.copy.presence_data(), 0});
+  }
+  channel.waiting.push_back(std::move(waiting));
+}
+
+void RedisEngine::answer_waiting(LocalChannel& channel) {
+  auto& waiting = channel.waiting;
+  for (auto it = waiting.begin(); it != waiting.end();) {
+    if (!channel.copy.includes(it->epoch, it->version)) {
+      ++it;
+      continue;
+    }
+    it->done(JoinOutcome{JoinStatus::Joined, channel.copy.presence_data(), 0});
+    it = waiting.erase(it);
+  }
+}
+
+void RedisEngine::end_session(const std::string& tag, core::SessionId session,
+                              core::Millis grace_ms) {
+  LocalChannel* channel = find(tag);
+  if (!channel) return;
+  channel->sessions.erase(session);
+  ++channel->in_flight;
+  // Behind the session's own join, which may still wait for the channel's registration: a
+  // leave that overtook it would find nothing to end, and the join would then stay for good.
+  registered_then(*channel, [this, tag, session, grace_ms](bool registered) {
+    if (registered) return send_leave(tag, session, grace_ms);
+    if (find(tag)) leaves_to_retry_.push_back(LeaveToRetry{tag, session, grace_ms});
+  });
+}
+
+void RedisEngine::send_leave(const std::string& tag, core::SessionId session,
+                             core::Millis grace_ms) {
+  LocalChannel* channel = find(tag);
+  if (!channel) return;
+  std::vector<std::string> keys(channel->keys.keys.begin(), channel->keys.keys.end());
+  std::vector<std::string> args{node_,
+                                std::to_string(session),
+                                std::to_string(grace_ms),
+                                std::string(publish_command()),
+                                channel->keys.events,
+                                epoch_candidate()};
+  const std::string node = node_;
+  run_script(leave_script(), std::move(keys), std::move(args),
+             [this, tag, session, grace_ms, node](Result result) {
+               LocalChannel* channel = find(tag);
+               if (!channel) return;
+               const Reply* reply = reply_of(result);
+               if (!reply) {
+                 // Ended here; Redis is told when it can be reached again (or the session
+                 // goes with this node's identity, swept by the others).
+                 if (node == node_) {
+                   leaves_to_retry_.push_back(LeaveToRetry{tag, session, grace_ms});
+                 } else {
+                   --channel->in_flight;
+                 }
+                 return forget_if_idle(*channel);
+               }
+               --channel->in_flight;
+               if (text_at(*reply, 0) == "ok") {
+                 const std::string& user = text_at(*reply, 3);
+                 if (integer_at(*reply, 1) == 1) {
+                   webhooks::emit_member_event(webhooks_, channel->app,
+                                               webhooks::EventType::MemberRemoved, channel->name,
+                                               user);
+                 }
+                 if (integer_at(*reply, 2) == 1) {
+                   occupancy_changed(channel->app, channel->name, tag, false);
+                 }
+                 if (integer_at(*reply, 4) > 0) {
+                   schedule_grace(GraceTimer{tag, user}, milliseconds(grace_ms));
+                 }
+                 if (integer_at(*reply, 5) > 0) {
+                   schedule_grace(GraceTimer{tag, {}}, milliseconds(grace_ms));
+                 }
+               }
+               forget_if_idle(*channel);
+             });
+}
+
+void RedisEngine::retry_leaves() {
+  auto leaves = std::move(leaves_to_retry_);
+  leaves_to_retry_.clear();
+  for (auto& leave : leaves) {
+    LocalChannel* channel = find(leave.tag);
+    if (!channel) continue;
+    --channel->in_flight;  // held for the retry; end_session holds it again
+    end_session(leave.tag, leave.session, leave.grace_ms);
+  }
+}
+
+void RedisEngine::schedule_grace(GraceTimer grace, milliseconds after) {
+  if (LocalChannel* channel = find(grace.tag)) ++channel->in_flight;
+  graces_.emplace(Clock::now() + after, std::move(grace));
+}
+
+void RedisEngine::run_graces() {
+  const auto now = Clock::now();
+  if (!ready() && !stopping_ && now - last_unready_report_ > kUnreadyReport) {
+    last_unready_report_ = now;
+    spdlog::warn(
+        "waiting for Redis: {}; joins are refused (retryable) and /ready says 503 until "
+        "it answers",
+        client_->up() ? "connected, registering this node" : "no connection yet, retrying");
+  }
+  while (!graces_.empty() && graces_.begin()->first <= now) {
+    GraceTimer grace = std::move(graces_.begin()->second);
+    graces_.erase(graces_.begin());
+    end_grace(grace);
+  }
+  for (auto& [tag, channel] : channels_) {
+    // A copy that did not catch up with a join in time is read again.
+    if (!channel.waiting.empty() && !channel.loading &&
+        now - channel.waiting.front().since > options_.copy_wait) {
+      read_members(channel);
+    }
+    if (channel.settle_at && *channel.settle_at <= now && !channel.loading) {
+      channel.settle_at.reset();  // this reading tells who is really gone
+      read_members(channel);
+    }
+  }
+}
+
+void RedisEngine::end_grace(const GraceTimer& grace) {
+  LocalChannel* channel = find(grace.tag);
+  if (!channel) return;
+  std::vector<std::string> keys(channel->keys.keys.begin(), channel->keys.keys.end());
+  std::vector<std::string> args{node_, grace.user, std::string(publish_command()),
+                                channel->keys.events, epoch_candidate()};
+  run_script(grace_end_script(), std::move(keys), std::move(args), [this, grace](Result result) {
+    LocalChannel* channel = find(grace.tag);
+    if (!channel) return;
+    --channel->in_flight;
+    const Reply* reply = reply_of(result);
+    if (!reply) {
+      schedule_grace(grace, kRetryGrace);
+      return;
+    }
+    if (text_at(*reply, 0) == "wait") {
+      schedule_grace(grace, milliseconds(std::max<std::int64_t>(1, integer_at(*reply, 1))));
+      return;
+    }
+    if (integer_at(*reply, 1) == 1) {
+      webhooks::emit_member_event(webhooks_, channel->app, webhooks::EventType::MemberRemoved,
+                                  channel->name, grace.user);
+    }
+    if (integer_at(*reply, 2) == 1) {
+      occupancy_changed(channel->app, channel->name, grace.tag, false);
+    }
+    forget_if_idle(*channel);
+  });
+}
+
+// ---- the copies and what arrives from Redis --------------------------------------------
+
+void RedisEngine::read_members(LocalChannel& channel) {
+  if (channel.loading) return;
+  channel.loading = true;
+  ++channel.in_flight;
+  const std::string tag = channel.keys.tag;
+  run_script(members_script(), {channel.keys.keys[0], channel.keys.keys[3]}, {},
+             [this, tag](Result result) {
+               LocalChannel* channel = find(tag);
+               if (!channel) return;
+               --channel->in_flight;
+               channel->loading = false;
+               const Reply* reply = reply_of(result);
+               if (!reply || reply->elements.size() != 3) return forget_if_idle(*channel);
+               const std::string& epoch = text_at(*reply, 0);
+               const bool new_epoch = channel->copy.loaded() && channel->copy.epoch() != epoch;
+               if (new_epoch) {
+                 channel->settle_at = Clock::now() + options_.node_lease + options_.reconnect_max;
+               }
+               // Until the list has settled, every reading of it keeps the missing members.
+               const bool settling = channel->settle_at.has_value();
+               auto differences =
+                   channel->copy.load(epoch, static_cast<std::uint64_t>(integer_at(*reply, 1)),
+                                      member_list(reply->elements[2]), settling);
+               // What the local subscribers missed, told as if it had just happened.
+               for (const auto& user : differences.removed) {
+                 tell_local(channel->app, channel->name,
+                            pusher::member_removed(channel->name, user), {});
+               }
+               for (const auto& [user, info] : differences.added) {
+                 tell_local(channel->app, channel->name,
+                            pusher::member_added(channel->name, user, info), {});
+               }
+               auto held = std::move(channel->held);
+               channel->held.clear();
+               for (auto& event : held) on_event(*channel, std::move(event));
+               answer_waiting(*channel);
+               forget_if_idle(*channel);
+             });
+}
+
+void RedisEngine::on_event(LocalChannel& channel, ChannelEvent event) {
+  if (channel.loading || !channel.copy.loaded()) {
+    if (channel.copy_wanted) channel.held.push_back(std::move(event));
+    return;
+  }
+  switch (channel.copy.apply(event)) {
+    case MemberCopy::Applied::Changed:
+      if (event.kind == ChannelEvent::Kind::MemberAdded) {
+        tell_local(channel.app, channel.name,
+                   pusher::member_added(channel.name, event.user, event.body), event.except);
+      } else {
+        tell_local(channel.app, channel.name, pusher::member_removed(channel.name, event.user), {});
+      }
+      answer_waiting(channel);
+      break;
+    case MemberCopy::Applied::Unchanged:
+      answer_waiting(channel);
+      break;
+    case MemberCopy::Applied::Gap:
+      channel.held.push_back(std::move(event));
+      read_members(channel);
+      break;
+  }
+}
+
+void RedisEngine::tell_local(core::AppIndex app, const std::string& channel, std::string text,
+                             std::string except) {
+  auto message = std::make_shared<const ChannelMessage>(
+      ChannelMessage{app,
+                     channel,
+                     make_text_frame(text),
+                     protocol::SocketId::parse(except).value_or(protocol::SocketId{}),
+                     {}});
+  for (MessageSink* sink : sinks_) sink->deliver(message);
+}
+
+void RedisEngine::on_message(std::string_view pubsub_channel, std::string_view payload) {
+  if (pubsub_channel == keys_.control()) {
+    auto control = parse_control_message(payload);
+    if (!control || control->origin == node_ || !terminate_) return;
+    if (auto app = app_index(control->app_id)) terminate_(*app, control->user);
+    return;
+  }
+  auto tag = by_events_.find(std::string(pubsub_channel));
+  if (tag == by_events_.end()) return;
+  LocalChannel* channel = find(tag->second);
+  auto event = parse_channel_event(payload);
+  if (!channel || !event) return;
+  if (event->kind != ChannelEvent::Kind::Message) return on_event(*channel, std::move(*event));
+  if (event->origin == node_) return;  // delivered locally when published
+  ChannelMessage message{channel->app, channel->name, make_text_frame(event->body),
+                         protocol::SocketId::parse(event->except).value_or(protocol::SocketId{}),
+                         std::move(event->user)};
+  message.joined_after = event->joined_after;
+  auto shared = std::make_shared<const ChannelMessage>(std::move(message));
+  for (MessageSink* sink : sinks_) sink->deliver(shared);
+}
+
+// ---- webhooks -----------------------------------------------------------------------------
+
+// The node whose script made the transition tells the application: each webhook once.
+void RedisEngine::occupancy_changed(core::AppIndex app, const std::string& channel,
+                                    const std::string& tag, bool occupied) {
+  const std::string list = keys_.app_channels(app_ids_[app]);
+  const std::string_view args[] = {occupied ? "SADD" : "SREM", list, channel};
+  client_->command(list, args, [](Result) {});
+  (void)tag;
+  const auto type =
+      occupied ? webhooks::EventType::ChannelOccupied : webhooks::EventType::ChannelVacated;
+  webhooks::emit_channel_event(webhooks_, app, type, channel);
+}
+
+// ---- helpers ------------------------------------------------------------------------------
+
+void RedisEngine::run_script(const Script& script, std::vector<std::string> keys,
+                             std::vector<std::string> args, redis::ReplyHandler done) {
+  const std::string route = keys.front();
+  auto argv = std::make_shared<std::vector<std::string>>();
+  argv->reserve(3 + keys.size() + args.size());
+  argv->push_back("EVALSHA");
+  argv->push_back(script.sha1);
+  argv->push_back(std::to_string(keys.size()));
+  for (auto& key : keys) argv->push_back(std::move(key));
+  for (auto& arg : args) argv->push_back(std::move(arg));
+  auto send = [this, argv, route](redis::ReplyHandler handler) {
+    std::vector<std::string_view> views(argv->begin(), argv->end());
+    client_->command(route, views, std::move(handler));
+  };
+  send([this, &script, argv, send, done = std::move(done)](Result result) mutable {
+    const auto* reply = std::get_if<Reply>(&result);
+    if (reply && reply->is_error() && reply->text.starts_with("NOSCRIPT")) {
+      // Redis does not know the script (restarted, or flushed): sent whole, which caches it.
+      (*argv)[0] = "EVAL";
+      (*argv)[1] = script.text;
+      return send(std::move(done));
+    }
+    if (reply && reply->is_error()) {
+      spdlog::error("Redis script {} failed: {}", script.name, reply->text);
+    }
+    done(std::move(result));
+  });
+}
+
+std::string_view RedisEngine::publish_command() const {
+  return client_->cluster() ? "SPUBLISH" : "PUBLISH";
+}
+
+std::optional<core::AppIndex> RedisEngine::app_index(std::string_view app_id) const {
+  for (std::size_t i = 0; i < app_ids_.size(); ++i) {
+    if (app_ids_[i] == app_id) return static_cast<core::AppIndex>(i);
+  }
+  return std::nullopt;
+}
+
+}  // namespace greendot::engine::redis_engine

@@ -1,0 +1,218 @@
+// The Redis engine: presence shared by every greendot node of a deployment through one Redis
+// server or a Redis Cluster. Redis holds the truth (members, sessions, graces, subscriptions,
+// node leases), changed only by scripts that decide and publish in one step; each node keeps a
+// copy of the member list of every channel it has subscribers in, current from the channel's
+// events and versions, and answers its joiners from that copy.
+//
+// It is the broker too: a message published on one node is delivered to the local
+// subscribers at once and to the other nodes through the channel's pub/sub channel, which a
+// node subscribes to only while it has subscribers in the channel.
+//
+// No ghosts: every session in Redis belongs to a node under a lease the node refreshes; a node
+// that stops refreshing (killed, cut off) has its sessions removed by whichever node sweeps
+// first, within the lease. A node that finds it lost its lease (Redis restarted without its
+// data, or it was cut off longer than the lease) takes a new identity and re-asserts its
+// sessions; its copies are corrected from the channels' versions.
+//
+// Threads: every call is posted to the engine's own thread, where Redis is talked to; answers
+// are called there (post them back, as with every engine).
+#pragma once
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/broker.hpp"
+#include "engine/presence_engine.hpp"
+#include "engine/redis/member_copy.hpp"
+#include "engine/redis/redis_keys.hpp"
+#include "engine/redis/redis_scripts.hpp"
+#include "redis/redis_client.hpp"
+#include "webhooks/webhook_sink.hpp"
+
+namespace greendot::engine::redis_engine {
+
+struct RedisEngineOptions {
+  std::string key_prefix = "greendot:";
+  // A node that has not refreshed its lease for this long is swept: the bound on how long a
+  // dead node's members can be seen.
+  std::chrono::milliseconds node_lease{10000};
+  // A joiner waits this long for its node's copy to catch up with its join, then the list is
+  // read from Redis.
+  std::chrono::milliseconds copy_wait{1000};
+  // The longest a node waits between attempts to reconnect (the client's backoff): after
+  // Redis lost its data, a member is taken as gone only when its node has had a lease's time
+  // past its last reconnection attempt to write its sessions back.
+  std::chrono::milliseconds reconnect_max{5000};
+};
+
+class RedisEngine final : public PresenceEngine, public Broker {
+ public:
+  using Terminate = std::function<void(core::AppIndex, const std::string& user)>;
+  using ClientFactory =
+      std::function<std::shared_ptr<redis::RedisClient>(boost::asio::io_context&)>;
+
+  RedisEngine(ClientFactory make_client, RedisEngineOptions options,
+              webhooks::WebhookSink& webhooks, std::vector<std::string> app_ids);
+  ~RedisEngine() override;
+
+  // Before start(): where messages are delivered (one sink per event-loop thread).
+  void add_sink(MessageSink& sink) { sinks_.push_back(&sink); }
+  // Closes a user's connections on this node (for terminate_connections from any node).
+  void on_terminate(Terminate terminate) { terminate_ = std::move(terminate); }
+  void start();
+  // Whether Redis can be reached now (and this node holds a lease).
+  bool ready() const override { return ready_.load(std::memory_order_relaxed); }
+  // Closes a user's connections on every node.
+  void terminate_everywhere(core::AppIndex app, const std::string& user);
+
+  // Broker
+  void publish(ChannelMessage message) override;
+
+  // PresenceEngine
+  void join(JoinRequest request, JoinCallback done) override;
+  void leave(core::AppIndex app, std::string_view channel, std::string_view user_id,
+             core::SessionId session, core::Millis grace_ms) override;
+  void subscribed(core::AppIndex app, std::string_view channel, core::SessionId session) override;
+  void unsubscribed(core::AppIndex app, std::string_view channel, core::SessionId session,
+                    core::Millis grace_ms) override;
+  void channel_stats(core::AppIndex app, std::vector<std::string> channels,
+                     StatsCallback done) override;
+  void list_channels(core::AppIndex app, std::string prefix, ListingCallback done) override;
+  void channel_users(core::AppIndex app, std::string channel, UsersCallback done) override;
+  void heartbeat(HeartbeatRequest request, HeartbeatCallback done) override;
+  void heartbeat_offline(HeartbeatOffline offline) override;
+  void users_presence(core::AppIndex app, std::vector<std::string> user_ids,
+                      UserPresenceCallback done) override;
+  void update_privacy(core::AppIndex app, std::string user_id, PrivacyChange change,
+                      std::function<void(Answer<storage::Privacy>)> done) override;
+  void set_status(core::AppIndex app, std::string user_id, core::SessionId session,
+                  UserStatus status) override;
+  void signed_in(core::AppIndex app, std::string user_id, core::SessionId session) override;
+  void signed_out(core::AppIndex app, std::string user_id, core::SessionId session,
+                  core::Millis grace_ms) override;
+  void watch(core::AppIndex app, std::string watcher, std::vector<std::string> watched,
+             OnlineCallback done) override;
+  void unwatch(core::AppIndex app, std::string watcher, std::vector<std::string> watched) override;
+  void tick(core::Millis now) override;
+  void shut_down() override;
+
+ private:
+  struct WaitingJoin {
+    std::string epoch;
+    std::uint64_t version = 0;
+    std::chrono::steady_clock::time_point since;
+    JoinCallback done;
+  };
+  // What this node has in one channel.
+  struct LocalChannel {
+    core::AppIndex app = 0;
+    std::string name;
+    ChannelKeys keys;
+    // Its sessions here, with what they joined with (to re-assert them); user "": not a member.
+    std::unordered_map<core::SessionId, std::pair<std::string, std::string>> sessions;
+    unsigned in_flight = 0;    // scripts sent and not answered, graces owned, leaves to retry
+    bool registered = false;   // in this node's channel list in Redis
+    bool loading = false;      // the member list is being read
+    bool copy_wanted = false;  // a presence channel: the copy is kept
+    MemberCopy copy;
+    std::vector<WaitingJoin> waiting;
+    std::vector<ChannelEvent> held;  // events that came while the list was being read
+    // After a new epoch (Redis lost its data): when to read the list again and tell who is
+    // really gone, once every live node has had its lease's time to write its sessions back.
+    std::optional<std::chrono::steady_clock::time_point> settle_at;
+  };
+  struct GraceTimer {
+    std::string tag;
+    std::string user;  // "" for the channel's vacate grace
+  };
+  struct LeaveToRetry {
+    std::string tag;
+    core::SessionId session = 0;
+    core::Millis grace_ms = 0;
+  };
+
+  // On the engine thread.
+  LocalChannel& local(core::AppIndex app, std::string_view channel);
+  LocalChannel* find(const std::string& tag);
+  void forget_if_idle(LocalChannel& channel);
+  void registered_then(LocalChannel& channel, std::function<void(bool ok)> next);
+  void begin_session(LocalChannel& channel, core::SessionId session, std::string user,
+                     std::string user_info, std::size_t max_members, std::string except,
+                     JoinCallback done);
+  void end_session(const std::string& tag, core::SessionId session, core::Millis grace_ms);
+  void send_leave(const std::string& tag, core::SessionId session, core::Millis grace_ms);
+  void answer_when_current(LocalChannel& channel, WaitingJoin waiting);
+  void answer_waiting(LocalChannel& channel);
+  void read_members(LocalChannel& channel);
+  void on_event(LocalChannel& channel, ChannelEvent event);
+  void tell_local(core::AppIndex app, const std::string& channel, std::string text,
+                  std::string except);
+  void on_message(std::string_view pubsub_channel, std::string_view payload);
+  void on_up();
+  void on_down(const std::string& why);
+  void register_node();
+  void refresh_lease();
+  void new_identity();
+  void reassert();
+  void sweep();
+  void sweep_node(const std::string& node);
+  void sweep_channel(const std::string& tag, const std::string& node,
+                     std::function<void(bool ok)> done);
+  void run_graces();
+  void end_grace(const GraceTimer& grace);
+  void schedule_grace(GraceTimer grace, std::chrono::milliseconds after);
+  void retry_leaves();
+  void occupancy_changed(core::AppIndex app, const std::string& channel, const std::string& tag,
+                         bool occupied);
+  // EVALSHA, or EVAL when Redis does not know the script; sent where the first key lives.
+  void run_script(const Script& script, std::vector<std::string> keys,
+                  std::vector<std::string> args, redis::ReplyHandler done);
+  std::string epoch_candidate();
+  std::string_view publish_command() const;
+  std::optional<core::AppIndex> app_index(std::string_view app_id) const;
+  void every(boost::asio::steady_timer& timer, std::chrono::milliseconds interval,
+             void (RedisEngine::*step)());
+
+  boost::asio::io_context io_;
+  boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+  ClientFactory make_client_;
+  std::shared_ptr<redis::RedisClient> client_;
+  RedisEngineOptions options_;
+  RedisKeys keys_;
+  webhooks::WebhookSink& webhooks_;
+  std::vector<std::string> app_ids_;
+  std::vector<MessageSink*> sinks_;
+  Terminate terminate_;
+  std::string node_;  // this node's identity in Redis: a new one whenever its lease was lost
+  std::uint64_t epochs_made_ = 0;
+  std::minstd_rand random_{std::random_device{}()};
+  std::unordered_map<std::string, LocalChannel> channels_;  // by tag
+  std::unordered_map<std::string, std::string> by_events_;  // pub/sub channel -> tag
+  std::multimap<std::chrono::steady_clock::time_point, GraceTimer> graces_;
+  std::vector<LeaveToRetry> leaves_to_retry_;
+  bool node_registered_ = false;
+  bool reconnected_ = false;       // since the last refresh: what Redis holds is re-asserted
+  bool reassert_pending_ = false;  // a session could not be written: again at the next refresh
+  bool stopping_ = false;
+  std::uint64_t messages_not_shared_ = 0;  // published while Redis was out of reach
+  std::chrono::steady_clock::time_point last_unready_report_ = std::chrono::steady_clock::now();
+  std::atomic<bool> ready_{false};
+  boost::asio::steady_timer lease_timer_;
+  boost::asio::steady_timer sweep_timer_;
+  boost::asio::steady_timer grace_timer_;
+  std::thread thread_;
+};
+
+}  // namespace greendot::engine::redis_engine

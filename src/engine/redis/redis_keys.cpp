@@ -1,0 +1,51 @@
+#include "engine/redis/redis_keys.hpp"
+
+namespace greendot::engine::redis_engine {
+
+ChannelKeys RedisKeys::channel(std::string_view app_id, std::string_view channel,
+                               std::string_view node) const {
+  std::string tag(app_id);
+  tag.push_back(':');
+  tag.append(channel);
+  return channel_of_tag(tag, node);
+}
+
+ChannelKeys RedisKeys::channel_of_tag(std::string_view tag, std::string_view node) const {
+  std::string base = prefix_;
+  base.push_back('{');
+  base.append(tag);
+  base.append("}:");
+  const auto key = [&](std::string_view suffix) {
+    std::string k = base;
+    k.append(suffix);
+    return k;
+  };
+  std::string node_key = key("node:");
+  node_key.append(node);
+  return ChannelKeys{{key("members"), key("live"), key("grace"), key("version"), key("subs"),
+                      std::move(node_key), key("vacate")},
+                     key("events"),
+                     std::string(tag)};
+}
+
+std::string RedisKeys::node_channels(std::string_view node) const {
+  std::string key = prefix_;
+  key.append("{node:").append(node).append("}:channels");
+  return key;
+}
+
+std::string RedisKeys::app_channels(std::string_view app_id) const {
+  std::string key = prefix_;
+  key.append("{app:").append(app_id).append("}:channels");
+  return key;
+}
+
+bool split_tag(std::string_view tag, std::string_view& app_id, std::string_view& channel) {
+  const auto colon = tag.find(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  app_id = tag.substr(0, colon);
+  channel = tag.substr(colon + 1);
+  return true;
+}
+
+}  // namespace greendot::engine::redis_engine

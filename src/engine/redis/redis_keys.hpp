@@ -1,0 +1,43 @@
+// Where the Redis engine keeps what in Redis. Every key of one channel shares the hash tag
+// {app:channel}, so that one script can change all of them in a Cluster too; the node
+// registry has its own tag, and so has each node's list of the channels it has state in.
+// Nothing is ever found by KEYS or SCAN: every key is reached from a name the engine knows.
+#pragma once
+
+#include <array>
+#include <string>
+#include <string_view>
+
+namespace greendot::engine::redis_engine {
+
+struct ChannelKeys {
+  // In the order the channel scripts take them (see redis_scripts.cpp).
+  std::array<std::string, 7> keys;
+  std::string events;  // the pub/sub channel of its member events and messages
+  std::string tag;     // "app:channel", as a node's channel list records it
+};
+
+class RedisKeys {
+ public:
+  // `prefix` separates deployments sharing one Redis ("greendot:" by default).
+  explicit RedisKeys(std::string prefix) : prefix_(std::move(prefix)) {}
+
+  ChannelKeys channel(std::string_view app_id, std::string_view channel,
+                      std::string_view node) const;
+  // The same channel's keys for another node's sessions (sweeping it).
+  ChannelKeys channel_of_tag(std::string_view tag, std::string_view node) const;
+  std::string live_nodes() const { return prefix_ + "{nodes}:live"; }
+  std::string sweeping_nodes() const { return prefix_ + "{nodes}:sweeping"; }
+  std::string node_channels(std::string_view node) const;
+  std::string app_channels(std::string_view app_id) const;
+  // Messages for every node (terminating a user's connections).
+  std::string control() const { return prefix_ + "{control}:events"; }
+
+ private:
+  std::string prefix_;
+};
+
+// "app:channel" split at its first ':' (app ids have none); false when it has none.
+bool split_tag(std::string_view tag, std::string_view& app_id, std::string_view& channel);
+
+}  // namespace greendot::engine::redis_engine

@@ -1,0 +1,287 @@
+#include "engine/redis/redis_scripts.hpp"
+
+#include "protocol/digest.hpp"
+
+namespace greendot::engine::redis_engine {
+
+namespace {
+
+// Shared by the channel scripts. KEYS, always in this order, all of one channel:
+// 1 members (user -> user_info; includes users in their grace)
+// 2 live (user -> number of live sessions)
+// 3 grace (user -> "node due": who ends it, and when)
+// 4 version (epoch, v: every member event has the next v; a new epoch when the channel's
+//   state started again from nothing, e.g. after Redis lost its data)
+// 5 subscriptions (sessions of any kind, on every node)
+// 6 the node's sessions (session -> user, "" for a subscription that is not a member;
+//   "g:<user>" -> due of a member grace it owns; "vg" -> due of a vacate grace it owns)
+// 7 vacate grace ("node due")
+constexpr std::string_view kChannelPrelude = R"lua(
+local K = KEYS
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function current_version(candidate)
+  local epoch = redis.call('HGET', K[4], 'epoch')
+  if not epoch then
+    epoch = candidate
+    redis.call('HSET', K[4], 'epoch', epoch, 'v', 0)
+  end
+  return epoch, tonumber(redis.call('HGET', K[4], 'v'))
+end
+local function tell(pub, chan, kind, epoch, version, except, user, info)
+  redis.call(pub, chan, kind .. ' ' .. epoch .. ' ' .. version .. ' ' .. except .. ' ' ..
+             #user .. '\n' .. user .. info)
+end
+local function remove_member(pub, chan, candidate, user)
+  if redis.call('HDEL', K[1], user) == 0 then return false end
+  local epoch = current_version(candidate)
+  tell(pub, chan, 'r', epoch, redis.call('HINCRBY', K[4], 'v', 1), '-', user, '')
+  return true
+end
+-- A channel with nothing left forgets its version too: its next life is a new epoch.
+local function forget_if_empty()
+  if redis.call('EXISTS', K[1], K[3], K[5], K[7]) == 0 then redis.call('DEL', K[4]) end
+end
+local function subscribe_one()
+  if redis.call('INCR', K[5]) ~= 1 then return 0 end
+  if redis.call('DEL', K[7]) == 1 then return 0 end -- back within the vacate grace
+  return 1
+end
+local function unsubscribe(node, count, grace, now)
+  if redis.call('DECRBY', K[5], count) > 0 then return 0, 0 end
+  redis.call('DEL', K[5])
+  if grace <= 0 then return 1, 0 end
+  local due = now + grace
+  redis.call('SET', K[7], node .. ' ' .. due)
+  redis.call('HSET', K[6], 'vg', due)
+  return 0, due
+end
+)lua";
+
+constexpr std::string_view kJoin = R"lua(
+local node, sid, user, info = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local max, want = tonumber(ARGV[5]), ARGV[6] == '1'
+local except, pub, chan, candidate = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local added, occupied = 0, 0
+if redis.call('HEXISTS', K[6], sid) == 0 then
+  if user ~= '' and max > 0 and redis.call('HEXISTS', K[2], user) == 0 and
+     redis.call('HLEN', K[2]) >= max then
+    return {'full'}
+  end
+  redis.call('HSET', K[6], sid, user)
+  occupied = subscribe_one()
+  if user ~= '' and redis.call('HINCRBY', K[2], user, 1) == 1 and
+     redis.call('HDEL', K[3], user) == 0 and redis.call('HSETNX', K[1], user, info) == 1 then
+    added = 1
+  end
+end
+local epoch, version = current_version(candidate)
+if added == 1 then
+  version = redis.call('HINCRBY', K[4], 'v', 1)
+  tell(pub, chan, 'a', epoch, version, except, user, info)
+end
+local list = {}
+if want then list = redis.call('HGETALL', K[1]) end
+return {'ok', added, occupied, epoch, version, list}
+)lua";
+
+constexpr std::string_view kLeave = R"lua(
+local node, sid, grace = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local pub, chan, candidate = ARGV[4], ARGV[5], ARGV[6]
+local user = redis.call('HGET', K[6], sid)
+if not user then return {'gone'} end
+redis.call('HDEL', K[6], sid)
+local now = now_ms()
+local removed, grace_due = 0, 0
+if user ~= '' and redis.call('HINCRBY', K[2], user, -1) <= 0 then
+  redis.call('HDEL', K[2], user)
+  if grace > 0 then
+    grace_due = now + grace
+    redis.call('HSET', K[3], user, node .. ' ' .. grace_due)
+    redis.call('HSET', K[6], 'g:' .. user, grace_due)
+  elseif remove_member(pub, chan, candidate, user) then
+    removed = 1
+  end
+end
+local vacated, vacate_due = unsubscribe(node, 1, grace, now)
+forget_if_empty()
+return {'ok', removed, vacated, user, grace_due, vacate_due}
+)lua";
+
+constexpr std::string_view kGraceEnd = R"lua(
+local node, user = ARGV[1], ARGV[2]
+local pub, chan, candidate = ARGV[3], ARGV[4], ARGV[5]
+local field = 'vg'
+if user ~= '' then field = 'g:' .. user end
+local due = redis.call('HGET', K[6], field)
+if not due then return {'done', 0, 0} end
+local owner
+if user ~= '' then owner = redis.call('HGET', K[3], user) else owner = redis.call('GET', K[7]) end
+if owner ~= node .. ' ' .. due then
+  redis.call('HDEL', K[6], field) -- cancelled by a return, or someone else's grace now
+  return {'done', 0, 0}
+end
+local now = now_ms()
+if now < tonumber(due) then return {'wait', tonumber(due) - now} end
+redis.call('HDEL', K[6], field)
+local removed, vacated = 0, 0
+if user ~= '' then
+  redis.call('HDEL', K[3], user)
+  if redis.call('HEXISTS', K[2], user) == 0 and remove_member(pub, chan, candidate, user) then
+    removed = 1
+  end
+else
+  redis.call('DEL', K[7])
+  if tonumber(redis.call('GET', K[5]) or '0') <= 0 then vacated = 1 end
+end
+forget_if_empty()
+return {'done', removed, vacated}
+)lua";
+
+constexpr std::string_view kSweepChannel = R"lua(
+local pub, chan, candidate, node = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local fields = redis.call('HGETALL', K[6])
+local result = {'ok', 0}
+local sessions, owned_vacancy = 0, false
+local function gone(user)
+  if redis.call('HEXISTS', K[2], user) == 0 and redis.call('HEXISTS', K[3], user) == 0 and
+     remove_member(pub, chan, candidate, user) then
+    table.insert(result, user)
+  end
+end
+for i = 1, #fields, 2 do
+  local f, value = fields[i], fields[i + 1]
+  if f == 'vg' then
+    if redis.call('GET', K[7]) == node .. ' ' .. value then
+      redis.call('DEL', K[7])
+      owned_vacancy = true
+    end
+  elseif string.sub(f, 1, 2) == 'g:' then
+    local user = string.sub(f, 3)
+    if redis.call('HGET', K[3], user) == node .. ' ' .. value then
+      redis.call('HDEL', K[3], user)
+      gone(user)
+    end
+  else
+    sessions = sessions + 1
+    if value ~= '' and redis.call('HINCRBY', K[2], value, -1) <= 0 then
+      redis.call('HDEL', K[2], value)
+      gone(value)
+    end
+  end
+end
+redis.call('DEL', K[6])
+if sessions > 0 then
+  if redis.call('DECRBY', K[5], sessions) <= 0 then
+    redis.call('DEL', K[5])
+    result[2] = 1
+  end
+elseif owned_vacancy and tonumber(redis.call('GET', K[5]) or '0') <= 0 then
+  result[2] = 1
+end
+forget_if_empty()
+return result
+)lua";
+
+// KEYS: members, version
+constexpr std::string_view kMembers = R"lua(
+local epoch = redis.call('HGET', KEYS[2], 'epoch') or ''
+local version = tonumber(redis.call('HGET', KEYS[2], 'v') or '0')
+return {epoch, version, redis.call('HGETALL', KEYS[1])}
+)lua";
+
+constexpr std::string_view kStats = R"lua(
+return {tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('HLEN', KEYS[2]),
+        redis.call('EXISTS', KEYS[3])}
+)lua";
+
+constexpr std::string_view kNodePrelude = R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+)lua";
+
+constexpr std::string_view kRegisterNode = R"lua(
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+return 1
+)lua";
+
+constexpr std::string_view kRefreshNode = R"lua(
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+return 1
+)lua";
+
+constexpr std::string_view kClaimDeadNodes = R"lua(
+local claim, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+local out = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit)) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('ZADD', KEYS[2], now + claim, id)
+  table.insert(out, id)
+end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit)) do
+  redis.call('ZADD', KEYS[2], now + claim, id)
+  table.insert(out, id)
+end
+return out
+)lua";
+
+std::string hex(const protocol::Sha1Digest& digest) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char byte : digest) {
+    out.push_back(kDigits[byte >> 4]);
+    out.push_back(kDigits[byte & 15]);
+  }
+  return out;
+}
+
+Script make(std::string_view name, std::string_view prelude, std::string_view body) {
+  std::string text(prelude);
+  text.append(body);
+  std::string sha = hex(protocol::sha1(text));
+  return Script{name, std::move(text), std::move(sha)};
+}
+
+}  // namespace
+
+const Script& join_script() {
+  static const Script script = make("join", kChannelPrelude, kJoin);
+  return script;
+}
+const Script& leave_script() {
+  static const Script script = make("leave", kChannelPrelude, kLeave);
+  return script;
+}
+const Script& grace_end_script() {
+  static const Script script = make("grace_end", kChannelPrelude, kGraceEnd);
+  return script;
+}
+const Script& sweep_channel_script() {
+  static const Script script = make("sweep_channel", kChannelPrelude, kSweepChannel);
+  return script;
+}
+const Script& members_script() {
+  static const Script script = make("members", {}, kMembers);
+  return script;
+}
+const Script& stats_script() {
+  static const Script script = make("stats", {}, kStats);
+  return script;
+}
+const Script& register_node_script() {
+  static const Script script = make("register_node", kNodePrelude, kRegisterNode);
+  return script;
+}
+const Script& refresh_node_script() {
+  static const Script script = make("refresh_node", kNodePrelude, kRefreshNode);
+  return script;
+}
+const Script& claim_dead_nodes_script() {
+  static const Script script = make("claim_dead_nodes", kNodePrelude, kClaimDeadNodes);
+  return script;
+}
+
+}  // namespace greendot::engine::redis_engine

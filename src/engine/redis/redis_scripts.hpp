@@ -1,0 +1,63 @@
+// The Lua scripts of the Redis engine. Every change to shared presence is one script, so that
+// deciding (first in, last out, end of a grace) and telling (the event published to the
+// channel's subscribers) happen in one atomic step: never check-then-set from a node. Each
+// script touches the keys of one channel (one hash tag) or of the node registry, so that the
+// same scripts run on one server and on a Cluster.
+//
+// Times are Redis's (TIME), never a node's clock: graces and node leases end by one clock.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace greendot::engine::redis_engine {
+
+struct Script {
+  std::string_view name;
+  std::string text;
+  std::string sha1;  // hex, as EVALSHA wants it
+};
+
+// A session begins: a member's (a session of a user) or, with user "", a subscription to a
+// channel that is not a presence channel. The same session again is a no-op, so that
+// re-asserting sessions after a reconnect is safe.
+// KEYS: members, live, grace, version, subscriptions, node's sessions, vacate-grace
+// ARGV: node, session, user, user_info, max_members, want_list, except, publish command,
+//       event channel, epoch candidate
+// Returns {"full"} or {"ok", added, occupied, epoch, version, members-or-empty}
+const Script& join_script();
+
+// A session ends. With a grace, a last session leaves its user in the member list until the
+// grace ends (a join meanwhile cancels it) and the node that ended it owns the deadline.
+// KEYS: as join; ARGV: node, session, grace_ms, publish command, event channel, epoch candidate
+// Returns {"gone"} (no such session) or {"ok", removed, vacated, user, grace_due, vacate_due}
+const Script& leave_script();
+
+// The end of a grace this node owns, for a member (user set) or the channel's vacancy (user "").
+// KEYS: as join; ARGV: node, user, publish command, event channel, epoch candidate
+// Returns {"wait", ms} when Redis's clock says it is not due yet, else {"done", removed, vacated}
+const Script& grace_end_script();
+
+// Everything of a node in a channel ends now: its sessions, subscriptions and graces. For a
+// node that stopped refreshing its lease (swept by any other node) and for one shutting down.
+// KEYS: as join, with the swept node's sessions; ARGV: publish command, event channel,
+//       epoch candidate, swept node
+// Returns {"ok", vacated, removed users...}
+const Script& sweep_channel_script();
+
+// The member list now: KEYS: members, version; returns {epoch-or-"", version, members}
+const Script& members_script();
+
+// Counts: KEYS: subscriptions, members, vacate-grace; returns {subscriptions, members, waiting}
+const Script& stats_script();
+
+// Node leases. register: ARGV node, lease_ms (NX); refresh: ARGV node, lease_ms, returns 0
+// when the node is not registered any more (swept, or Redis lost its data).
+// KEYS: live nodes, nodes being swept
+const Script& register_node_script();
+const Script& refresh_node_script();
+// Claims nodes whose lease ended (and sweeps that stalled) for the caller to sweep.
+// ARGV: claim_ms, limit; returns the node ids
+const Script& claim_dead_nodes_script();
+
+}  // namespace greendot::engine::redis_engine

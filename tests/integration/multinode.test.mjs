@@ -1,0 +1,293 @@
+// Several greendot nodes sharing presence through real Redis ([engine] kind = "redis"), once
+// with one redis-server and once with a 3-primary Redis Cluster: one member list across nodes, member events exactly once, the grace across nodes,
+// a node killed with kill -9 swept by the others, Redis restarted without its data, triggered
+// and client events between nodes, REST answers from any node, terminate_connections across
+// nodes, and each webhook sent once in total.
+
+import { describe, test, before, after, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import Pusher from 'pusher';
+import { startServer, makeApp } from './lib/server.mjs';
+import { startRedis, startRedisCluster } from './lib/redis.mjs';
+import { startAuthEndpoint } from './lib/auth-endpoint.mjs';
+import { Clients, subscribed, waitFor, withTimeout, connected } from './lib/clients.mjs';
+
+const LEASE_MS = 2000; // the ghost bound under test (the default is 10 s)
+const GRACE_MS = 1500;
+
+/** A webhook receiver: every event delivered, in order. */
+async function startReceiver() {
+  const events = [];
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (d) => chunks.push(d));
+    req.on('end', () => {
+      try {
+        for (const e of JSON.parse(Buffer.concat(chunks).toString('utf8')).events) events.push(e);
+      } catch {
+        events.push({ name: 'unreadable' });
+      }
+      res.writeHead(200);
+      res.end('ok');
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${server.address().port}/hooks`,
+    events,
+    count: (name, channel, user) =>
+      events.filter((e) => e.name === name && e.channel === channel && (user === undefined || e.user_id === user)).length,
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+for (const mode of ['one Redis server', 'a 3-primary Redis Cluster']) describe(`many nodes, one presence (${mode})`, () => {
+  let redis;
+  let receiver;
+  let nodes = [];
+  let clients = [];
+  let auth;
+  let graceAuth;
+  let app;
+  let graceApp;
+
+  const engine = () => ({ kind: 'redis', redis_url: redis.url, node_lease_ms: LEASE_MS });
+  const startNode = async () => {
+    const node = await startServer({ apps: [app, graceApp], engine: engine() });
+    nodes.push(node);
+    clients.push(new Clients(node));
+    return nodes.length - 1;
+  };
+
+  before(async () => {
+    redis = mode.includes('Cluster') ? await startRedisCluster() : await startRedis();
+    receiver = await startReceiver();
+    app = makeApp({ webhooks: [{ url: receiver.url }] });
+    graceApp = makeApp({ offline_grace_ms: GRACE_MS });
+    auth = await startAuthEndpoint(app);
+    graceAuth = await startAuthEndpoint(graceApp);
+    for (let i = 0; i < 3; i++) await startNode();
+  });
+  afterEach(async () => {
+    for (const c of clients) await c.closeAll();
+  });
+  after(async () => {
+    for (const c of clients) await c.closeAll();
+    for (const node of nodes) if (!node.exitInfo) assert.equal(await node.stop(), 0, node.logs());
+    await auth?.close();
+    await graceAuth?.close();
+    await receiver?.close();
+    await redis?.stop();
+  });
+
+  /** A pusher-js member on node `n` of `channel`, recording member events. */
+  async function member(n, channel, id, { onApp = app, withAuth = auth } = {}) {
+    const p = clients[n].pusher({ app: onApp, auth: withAuth, user: { id, info: { id, name: `User ${id}` } } });
+    const ch = p.subscribe(channel);
+    const events = [];
+    ch.bind('pusher:member_added', (m) => events.push(`+${m.id}`));
+    ch.bind('pusher:member_removed', (m) => events.push(`-${m.id}`));
+    await subscribed(ch);
+    return { p, ch, events, ids: () => Object.keys(ch.members.members).sort() };
+  }
+
+  test('one member list across nodes, each member_added and member_removed once on every node', { timeout: 30000 }, async () => {
+    const channel = 'presence-across';
+    const a = await member(0, channel, 'a');
+    const b = await member(1, channel, 'b');
+    assert.deepEqual(b.ids(), ['a', 'b'], 'a joiner on node 1 is given the member of node 0');
+    const c = await member(2, channel, 'c');
+    assert.deepEqual(c.ids(), ['a', 'b', 'c']);
+    await waitFor(() => a.events.length === 2 && b.events.length === 1, 5000, 'member_added on nodes 0 and 1');
+    assert.deepEqual(a.events, ['+b', '+c']);
+    assert.deepEqual(b.events, ['+c']);
+
+    b.p.disconnect();
+    await waitFor(() => a.events.includes('-b') && c.events.includes('-b'), 5000, 'member_removed of b');
+    // A sentinel: once everyone sees d, anything more about b would have arrived.
+    await member(1, channel, 'd');
+    await waitFor(() => a.events.includes('+d') && c.events.includes('+d'), 5000, 'member_added of d');
+    assert.deepEqual(a.events, ['+b', '+c', '-b', '+d']);
+    assert.deepEqual(c.events, ['-b', '+d']);
+    assert.deepEqual(a.ids(), ['a', 'c', 'd']);
+  });
+
+  test('a user with tabs on two nodes: closing one changes nothing, closing both removes them once', { timeout: 30000 }, async () => {
+    const channel = 'presence-tabs-across';
+    const watcher = await member(2, channel, 'w');
+    const tab1 = await member(0, channel, 't');
+    const tab2 = await member(1, channel, 't');
+    assert.deepEqual(tab2.ids(), ['t', 'w']);
+    tab1.p.disconnect();
+    await member(0, channel, 'sentinel-1');
+    await waitFor(() => watcher.events.includes('+sentinel-1'), 5000, 'sentinel');
+    assert.deepEqual(watcher.events, ['+t', '+sentinel-1'], 'closing one of two tabs told nobody anything');
+    tab2.p.disconnect();
+    await waitFor(() => watcher.events.includes('-t'), 5000, 'member_removed of t');
+    assert.equal(watcher.events.filter((e) => e === '-t').length, 1);
+  });
+
+  test('the grace spans nodes: leaving on one node and coming back on another inside it causes no event', { timeout: 30000 }, async () => {
+    const channel = 'presence-grace-across';
+    const opts = { onApp: graceApp, withAuth: graceAuth };
+    const watcher = await member(2, channel, 'w', opts);
+    const first = await member(0, channel, 'g', opts);
+    await waitFor(() => watcher.events.includes('+g'), 5000, 'member_added g');
+    first.p.disconnect();
+    const back = await member(1, channel, 'g', opts);
+    assert.deepEqual(back.ids(), ['g', 'w']);
+    // Past the grace: had it fired, member_removed would have come by now; the sentinel proves
+    // the watcher's stream is current.
+    const graceEnds = Date.now() + GRACE_MS + 500;
+    await waitFor(() => Date.now() > graceEnds, GRACE_MS + 2000, 'the end of the grace');
+    await member(0, channel, 'sentinel-2', opts);
+    await waitFor(() => watcher.events.includes('+sentinel-2'), 5000, 'sentinel');
+    assert.deepEqual(watcher.events, ['+g', '+sentinel-2']);
+    back.p.disconnect();
+    await waitFor(() => watcher.events.includes('-g'), GRACE_MS + 5000, 'member_removed after the grace');
+  });
+
+  test('triggered events reach every node once, socket_id exclusion and client events work across nodes', { timeout: 30000 }, async () => {
+    const channel = 'private-across';
+    const subs = [];
+    for (let n = 0; n < 3; n++) {
+      const p = clients[n].pusher({ auth, user: { id: `s${n}` } });
+      const ch = p.subscribe(channel);
+      const got = [];
+      ch.bind('news', (d) => got.push(d.n));
+      ch.bind('client-typing', (d) => got.push(`client:${d.from}`));
+      await subscribed(ch);
+      subs.push({ p, ch, got });
+    }
+    const sdk = new Pusher({ appId: app.id, key: app.key, secret: app.secret, host: '127.0.0.1', port: String(nodes[1].port), useTLS: false });
+    await sdk.trigger(channel, 'news', { n: 1 });
+    await waitFor(() => subs.every((s) => s.got.includes(1)), 5000, 'trigger through node 1 on every node');
+    await sdk.trigger(channel, 'news', { n: 2 }, { socket_id: subs[2].p.connection.socket_id });
+    subs[0].ch.trigger('client-typing', { from: 0 });
+    await waitFor(() => subs[1].got.includes('client:0') && subs[2].got.includes('client:0'), 5000, 'client event from node 0');
+    await waitFor(() => subs[0].got.includes(2) && subs[1].got.includes(2), 5000, 'second trigger');
+    // A last trigger to all as a sentinel: nothing else may have arrived before it.
+    await sdk.trigger(channel, 'news', { n: 3 });
+    await waitFor(() => subs.every((s) => s.got.includes(3)), 5000, 'sentinel trigger');
+    // Each publisher's events arrive in its order; a trigger and a client event from different
+    // nodes have no order between them, so only who got what, and how often, is compared.
+    const sorted = (list) => list.map(String).sort();
+    assert.deepEqual(subs[0].got, [1, 2, 3], 'the sender does not get its own client event');
+    assert.deepEqual(sorted(subs[1].got), sorted([1, 2, 3, 'client:0']));
+    assert.deepEqual(sorted(subs[2].got), sorted([1, 3, 'client:0']), 'the excluded socket on node 2 did not get event 2');
+  });
+
+  test('REST answers are the same from every node', { timeout: 30000 }, async () => {
+    const channel = 'presence-rest-across';
+    await member(0, channel, 'r1');
+    await member(1, channel, 'r2');
+    await member(1, channel, 'r2');
+    const answers = [];
+    for (const node of nodes) {
+      const sdk = new Pusher({ appId: app.id, key: app.key, secret: app.secret, host: '127.0.0.1', port: String(node.port), useTLS: false });
+      const one = await (await sdk.get({ path: `/channels/${channel}`, params: { info: 'user_count,subscription_count' } })).json();
+      const users = await (await sdk.get({ path: `/channels/${channel}/users` })).json();
+      const list = await (await sdk.get({ path: '/channels', params: { filter_by_prefix: 'presence-rest', info: 'user_count' } })).json();
+      answers.push({ one, users: users.users.map((u) => u.id).sort(), list });
+    }
+    assert.deepEqual(answers[0].one, { occupied: true, user_count: 2, subscription_count: 3 });
+    assert.deepEqual(answers[0].users, ['r1', 'r2']);
+    assert.deepEqual(answers[0].list, { channels: { [channel]: { user_count: 2 } } });
+    assert.deepEqual(answers[1], answers[0]);
+    assert.deepEqual(answers[2], answers[0]);
+  });
+
+  test('terminate_connections closes the user on every node', { timeout: 30000 }, async () => {
+    const signedIn = async (n, id) => {
+      const p = clients[n].pusher({ auth, user: { id } });
+      p.signin();
+      await withTimeout(p.user.signinDonePromise, 5000, `signin on node ${n}`);
+      return p;
+    };
+    const victims = [await signedIn(0, 'v'), await signedIn(2, 'v')];
+    const bystander = await signedIn(1, 'b');
+    const closed = victims.map((p) => new Promise((resolve) => p.connection.bind('state_change', ({ current }) => current !== 'connected' && resolve(current))));
+    const sdk = new Pusher({ appId: app.id, key: app.key, secret: app.secret, host: '127.0.0.1', port: String(nodes[1].port), useTLS: false });
+    await sdk.terminateUserConnections('v');
+    await withTimeout(Promise.all(closed), 5000, 'both connections of v closed');
+    assert.equal(bystander.connection.state, 'connected');
+  });
+
+  test('webhooks are sent once in total, by the node that made the change', { timeout: 30000 }, async () => {
+    const channel = 'presence-hooks-across';
+    const x = await member(0, channel, 'x');
+    const y = await member(1, channel, 'y');
+    const y2 = await member(2, channel, 'y');
+    x.p.disconnect();
+    y.p.disconnect();
+    y2.p.disconnect();
+    await waitFor(() => receiver.count('channel_vacated', channel) === 1, 10000, 'channel_vacated');
+    // Each node delivers its webhooks in order: a channel occupied and vacated through every
+    // node last proves that everything each node sent before has arrived.
+    for (let n = 0; n < 3; n++) {
+      const p = clients[n].pusher({ auth, user: { id: `hook-sentinel-${n}` } });
+      await subscribed(p.subscribe(`hook-sentinel-${n}`));
+      p.disconnect();
+      await waitFor(() => receiver.count('channel_vacated', `hook-sentinel-${n}`) === 1, 10000, `sentinel webhook of node ${n}`);
+    }
+    const seen = receiver.events.filter((e) => e.channel === channel).map((e) => `${e.name}:${e.user_id ?? ''}`);
+    assert.equal(receiver.count('channel_occupied', channel), 1, seen.join(', '));
+    assert.equal(receiver.count('member_added', channel, 'x'), 1);
+    assert.equal(receiver.count('member_added', channel, 'y'), 1);
+    assert.equal(receiver.count('member_removed', channel, 'x'), 1);
+    assert.equal(receiver.count('member_removed', channel, 'y'), 1);
+    assert.equal(receiver.count('channel_vacated', channel), 1);
+  });
+
+  test('a node killed with kill -9: the others remove its members once, within the lease', { timeout: 40000 }, async () => {
+    const channel = 'presence-kill';
+    const victim = await startNode();
+    const watchers = [await member(0, channel, 'w0'), await member(1, channel, 'w1')];
+    await member(victim, channel, 'k1');
+    await member(victim, channel, 'k2');
+    await waitFor(() => watchers.every((w) => w.events.includes('+k2')), 5000, 'members of the doomed node seen');
+    const killedAt = Date.now();
+    await nodes[victim].kill();
+    await waitFor(() => watchers.every((w) => w.events.includes('-k1') && w.events.includes('-k2')), LEASE_MS + 8000, 'member_removed of the dead node');
+    const took = Date.now() - killedAt;
+    console.log(`# kill -9 to the last member_removed: ${took} ms (lease ${LEASE_MS} ms)`);
+    await member(1, channel, 'sentinel-3');
+    await waitFor(() => watchers[0].events.includes('+sentinel-3'), 5000, 'sentinel');
+    for (const w of watchers) {
+      assert.equal(w.events.filter((e) => e === '-k1').length, 1);
+      assert.equal(w.events.filter((e) => e === '-k2').length, 1);
+    }
+    assert.deepEqual(watchers[0].ids(), ['sentinel-3', 'w0', 'w1']);
+    await waitFor(() => receiver.count('member_removed', channel, 'k1') === 1, 5000, 'member_removed webhook of k1');
+    // Its sessions, graces and channel list are gone from Redis too.
+    assert.equal((await redis.command('HLEN', `greendot:{${app.id}:${channel}}:live`)).trim(), '3');
+  });
+
+  test('Redis restarted without its data: members stay, nobody is told anything, joins go on', { timeout: 60000 }, async () => {
+    const channel = 'presence-redis-restart';
+    const m0 = await member(0, channel, 'm0');
+    const m1 = await member(1, channel, 'm1');
+    const m2 = await member(2, channel, 'm2');
+    await waitFor(() => m0.events.length === 2, 5000, 'everyone seen');
+    await redis.restart();
+    // Every node comes back ready (it re-asserts its sessions under a new lease).
+    for (const node of nodes) {
+      if (node.exitInfo) continue;
+      await waitFor(async () => (await fetch(node.httpUrl('/ready'))).status === 200, 15000, `node ${node.port} ready again`);
+    }
+    const after = await member(1, channel, 'late');
+    assert.deepEqual(after.ids(), ['late', 'm0', 'm1', 'm2'], 'the list is whole again after the restart');
+    await waitFor(() => m0.events.includes('+late') && m2.events.includes('+late'), 5000, 'member_added of late');
+    assert.deepEqual(m0.events, ['+m1', '+m2', '+late'], 'no spurious leave or join for members who stayed');
+    assert.deepEqual(m2.events, ['+late'], nodes.map((n) => n.logs()).join('\n'));
+    // Members missing from a rebuilt list are taken as gone only after a lease and the longest
+    // reconnect backoff (5 s): past that, with a sentinel, nothing more may have come.
+    const settled = Date.now() + LEASE_MS + 5000 + 500;
+    await waitFor(() => Date.now() > settled, LEASE_MS + 8000, 'the settling of the rebuilt lists');
+    await member(0, channel, 'sentinel-4');
+    await waitFor(() => m2.events.includes('+sentinel-4'), 5000, 'sentinel');
+    assert.deepEqual(m0.events, ['+m1', '+m2', '+late', '+sentinel-4']);
+    assert.deepEqual(m2.events, ['+late', '+sentinel-4']);
+  });
+});

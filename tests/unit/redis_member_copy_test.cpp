@@ -1,0 +1,91 @@
+// A node's copy of a channel's member list: events in order change it, duplicates and older
+// events do not, a skipped version or another epoch asks for the list to be read again, and a
+// list read again tells what the local subscribers missed.
+#include "engine/redis/member_copy.hpp"
+
+#include <gtest/gtest.h>
+
+namespace greendot::engine::redis_engine {
+namespace {
+
+ChannelEvent added(std::string epoch, std::uint64_t version, std::string user,
+                   std::string info = "{}") {
+  ChannelEvent event;
+  event.kind = ChannelEvent::Kind::MemberAdded;
+  event.epoch = std::move(epoch);
+  event.version = version;
+  event.user = std::move(user);
+  event.body = std::move(info);
+  return event;
+}
+
+ChannelEvent removed(std::string epoch, std::uint64_t version, std::string user) {
+  ChannelEvent event = added(std::move(epoch), version, std::move(user));
+  event.kind = ChannelEvent::Kind::MemberRemoved;
+  event.body.clear();
+  return event;
+}
+
+TEST(MemberCopy, AppliesEventsInVersionOrderAndDropsOlderOnes) {
+  MemberCopy copy;
+  EXPECT_EQ(copy.apply(added("e1", 1, "a")), MemberCopy::Applied::Gap) << "not loaded yet";
+  copy.load("e1", 2, {{"a", R"({"n":1})"}, {"b", "{}"}});
+  EXPECT_EQ(copy.apply(added("e1", 2, "b")), MemberCopy::Applied::Unchanged) << "in the list";
+  EXPECT_EQ(copy.apply(added("e1", 3, "c")), MemberCopy::Applied::Changed);
+  EXPECT_EQ(copy.apply(added("e1", 3, "c")), MemberCopy::Applied::Unchanged) << "a duplicate";
+  EXPECT_EQ(copy.apply(removed("e1", 4, "a")), MemberCopy::Applied::Changed);
+  EXPECT_EQ(copy.size(), 2u);
+  EXPECT_TRUE(copy.includes("e1", 4));
+  EXPECT_FALSE(copy.includes("e1", 5));
+  EXPECT_FALSE(copy.includes("e2", 1));
+}
+
+TEST(MemberCopy, ASkippedVersionOrAnotherEpochMeansReadingTheListAgain) {
+  MemberCopy copy;
+  copy.load("e1", 5, {{"a", "{}"}});
+  EXPECT_EQ(copy.apply(added("e1", 7, "b")), MemberCopy::Applied::Gap);
+  EXPECT_EQ(copy.version(), 5u) << "nothing applied past a gap";
+  EXPECT_EQ(copy.apply(added("e2", 6, "b")), MemberCopy::Applied::Gap);
+}
+
+TEST(MemberCopy, AnEmptyChannelStartingAgainIsFollowedWithoutReading) {
+  MemberCopy copy;
+  copy.load("e1", 8, {});
+  EXPECT_EQ(copy.apply(added("e9", 1, "a")), MemberCopy::Applied::Changed);
+  EXPECT_EQ(copy.epoch(), "e9");
+  EXPECT_TRUE(copy.includes("e9", 1));
+}
+
+TEST(MemberCopy, ReadingAgainTellsWhatChangedMeanwhile) {
+  MemberCopy copy;
+  auto first = copy.load("e1", 1, {{"a", "{}"}, {"b", "{}"}});
+  EXPECT_TRUE(first.added.empty()) << "nobody was told anything from a copy never loaded";
+  auto again = copy.load("e1", 9, {{"b", "{}"}, {"c", R"({"x":1})"}});
+  ASSERT_EQ(again.added.size(), 1u);
+  EXPECT_EQ(again.added[0].first, "c");
+  EXPECT_EQ(again.removed, std::vector<std::string>{"a"});
+}
+
+TEST(MemberCopy, AfterRedisLostItsDataMissingMembersAreKeptUntold) {
+  MemberCopy copy;
+  copy.load("e1", 4, {{"a", "{}"}, {"b", "{}"}});
+  // The nodes are writing their sessions back: b's node has not yet.
+  auto rebuilt = copy.load("e2", 1, {{"a", "{}"}}, /*keep_missing=*/true);
+  EXPECT_TRUE(rebuilt.removed.empty());
+  EXPECT_EQ(copy.size(), 2u);
+  // Read once more later, without keeping: b is really gone.
+  auto settled = copy.load("e2", 1, {{"a", "{}"}});
+  EXPECT_EQ(settled.removed, std::vector<std::string>{"b"});
+}
+
+TEST(MemberCopy, PresenceDataListsEveryMember) {
+  MemberCopy copy;
+  copy.load("e1", 1, {{"7", R"({"name":"Ann"})"}});
+  EXPECT_EQ(copy.presence_data(),
+            R"({"presence":{"ids":["7"],"hash":{"7":{"name":"Ann"}},"count":1}})");
+  copy.apply(removed("e1", 2, "7"));
+  EXPECT_EQ(copy.presence_data(), R"({"presence":{"ids":[],"hash":{},"count":0}})");
+}
+
+}  // namespace
+}  // namespace greendot::engine::redis_engine
