@@ -290,4 +290,47 @@ for (const mode of ['one Redis server', 'a 3-primary Redis Cluster']) describe(`
     assert.deepEqual(m0.events, ['+m1', '+m2', '+late', '+sentinel-4']);
     assert.deepEqual(m2.events, ['+late', '+sentinel-4']);
   });
+
+  test('Redis out of reach for a while: local delivery goes on, joins and REST are refused as retryable, all comes back', { timeout: 60000 }, async () => {
+    const channel = 'presence-outage';
+    const stayer = await member(0, channel, 'stayer');
+    const other = await member(1, channel, 'other');
+    await waitFor(() => stayer.events.includes('+other'), 5000, 'both seen');
+    const got = [];
+    const p = clients[0].pusher({ auth, user: { id: 'listener' } });
+    const plain = p.subscribe('outage-news');
+    plain.bind('news', (d) => got.push(d.n));
+    await subscribed(plain);
+
+    await redis.kill();
+    await waitFor(async () => (await fetch(nodes[0].httpUrl('/ready'))).status === 503, 10000, '/ready says 503');
+    const ready = await (await fetch(nodes[0].httpUrl('/ready'))).json();
+    assert.equal(ready.status, 'not ready');
+    // A join cannot be decided: refused with a status that says to retry.
+    const late = clients[1].pusher({ auth, user: { id: 'late', info: { id: 'late' } } });
+    const refused = await new Promise((resolve) => late.subscribe(channel).bind('pusher:subscription_error', resolve));
+    assert.equal(refused.status, 503);
+    late.disconnect();
+    // REST reads need Redis: a 503 with a JSON body.
+    const sdk = new Pusher({ appId: app.id, key: app.key, secret: app.secret, host: '127.0.0.1', port: String(nodes[0].port), useTLS: false });
+    const answer = await sdk.get({ path: '/channels' }).catch((e) => e);
+    assert.equal(answer.status, 503);
+    assert.match(JSON.parse(answer.body).error, /unavailable/);
+    // A trigger on a node still reaches that node's subscribers.
+    await sdk.trigger('outage-news', 'news', { n: 1 });
+    await waitFor(() => got.includes(1), 5000, 'local delivery while Redis is down');
+
+    await redis.start();
+    for (const node of nodes) {
+      if (node.exitInfo) continue;
+      await waitFor(async () => (await fetch(node.httpUrl('/ready'))).status === 200, 20000, `node ${node.port} ready again`);
+    }
+    const back = await member(2, channel, 'back');
+    assert.deepEqual(back.ids(), ['back', 'other', 'stayer']);
+    await waitFor(() => stayer.events.includes('+back') && other.events.includes('+back'), 5000, 'member_added of back');
+    assert.deepEqual(stayer.events, ['+other', '+back'], 'no leave or join for members who stayed');
+    await sdk.trigger('outage-news', 'news', { n: 2 });
+    await waitFor(() => got.includes(2), 5000, 'delivery after the outage');
+    assert.deepEqual(got, [1, 2]);
+  });
 });

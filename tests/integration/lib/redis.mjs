@@ -60,6 +60,8 @@ export async function startRedis({ args = [] } = {}) {
       if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
       await launch();
     },
+    /** Starts it again (empty) after kill(). */
+    start: () => launch(),
     async kill() {
       if (child.exitCode !== null) return;
       const gone = new Promise((r) => child.once('exit', r));
@@ -132,7 +134,14 @@ export async function startRedisCluster({ primaries = 3 } = {}) {
     url: nodes.map((n) => `redis://127.0.0.1:${n.port}`).join(','),
     /** Every primary killed and started again without its data (keeping its cluster identity). */
     async restart() {
+      await handle.kill();
+      await handle.start();
+    },
+    async kill() {
       for (const n of nodes) await n.kill();
+    },
+    /** Every primary started again (empty, keeping its cluster identity) after kill(). */
+    async start() {
       for (const n of nodes) await n.launch();
       await allOk();
     },
