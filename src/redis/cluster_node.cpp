@@ -10,14 +10,13 @@ ClusterNode::ClusterNode(boost::asio::io_context& io, RedisEndpoint endpoint,
                          RedisLink::Backoff backoff, std::shared_ptr<TlsContext> tls)
     : address_(node_address(endpoint.host, endpoint.port)),
       link_(RedisLink::create(io, std::move(endpoint), backoff, std::move(tls))),
-      sent_at_queue_(std::make_shared<std::deque<std::chrono::steady_clock::time_point>>()),
-      sent_at_(*sent_at_queue_) {}
+      watch_(std::make_shared<ReplyWatch>()) {}
 
 // Replies come in the order the commands were sent, so the oldest time is the next answered.
 ReplyHandler ClusterNode::tracked(ReplyHandler done) {
-  sent_at_.push_back(std::chrono::steady_clock::now());
-  return [queue = sent_at_queue_, done = std::move(done)](Result result) {
-    if (!queue->empty()) queue->pop_front();
+  watch_->sent(std::chrono::steady_clock::now());
+  return [watch = watch_, done = std::move(done)](Result result) {
+    watch->replied(std::chrono::steady_clock::now());
     done(std::move(result));
   };
 }
@@ -30,11 +29,6 @@ void ClusterNode::command(std::span<const std::string_view> args, ReplyHandler d
 void ClusterNode::subscription_command(std::span<const std::string_view> args, ReplyHandler done) {
   if (!up()) return done(ConnectionError{"the primary at " + address_ + " is out of reach"});
   link_->subscription_command(args, tracked(std::move(done)));
-}
-
-bool ClusterNode::stalled(std::chrono::steady_clock::time_point now,
-                          std::chrono::milliseconds timeout) const {
-  return !sent_at_.empty() && now - sent_at_.front() > timeout;
 }
 
 }  // namespace greendot::redis

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "redis/redis_link.hpp"
+#include "redis/reply_watch.hpp"
 
 namespace greendot::redis {
 
@@ -34,10 +35,12 @@ class ClusterNode {
 
   void command(std::span<const std::string_view> args, ReplyHandler done);
   void subscription_command(std::span<const std::string_view> args, ReplyHandler done);
-  // The oldest unanswered command was sent longer than `timeout` ago.
-  bool stalled(std::chrono::steady_clock::time_point now, std::chrono::milliseconds timeout) const;
+  // Commands wait and the node has not answered any for `timeout` (see ReplyWatch).
+  bool stalled(std::chrono::steady_clock::time_point now, std::chrono::milliseconds timeout) {
+    return watch_->stalled(now, timeout);
+  }
   // The connection went: its commands are answered (failed) and no longer waited for.
-  void forget_sent() { sent_at_.clear(); }
+  void forget_sent() { watch_->clear(); }
 
   std::size_t slots = 0;  // how many slots the client's map gives it
 
@@ -48,8 +51,7 @@ class ClusterNode {
   std::shared_ptr<RedisLink> link_;
   // Shared with the reply handlers, which may outlive this node (removed from the map while
   // commands are in flight).
-  std::shared_ptr<std::deque<std::chrono::steady_clock::time_point>> sent_at_queue_;
-  std::deque<std::chrono::steady_clock::time_point>& sent_at_;
+  std::shared_ptr<ReplyWatch> watch_;
 };
 
 std::string node_address(std::string_view host, std::uint16_t port);

@@ -34,7 +34,7 @@ void SingleClient::start() {
   link_->on_down([weak](const std::string& why) {
     auto self = weak.lock();
     if (!self) return;
-    self->sent_at_.clear();
+    self->replies_.clear();
     if (self->on_down_) self->on_down_(why);
   });
   link_->on_push([weak](Reply push) {
@@ -48,7 +48,7 @@ void SingleClient::stop() {
   stopped_ = true;
   deadline_timer_.cancel();
   link_->stop();
-  sent_at_.clear();
+  replies_.clear();
 }
 
 // Subscriptions live on the connection: a new one has none until they are renewed. They are
@@ -69,10 +69,10 @@ void SingleClient::connected() {
 void SingleClient::command(std::string_view, std::span<const std::string_view> args,
                            ReplyHandler done) {
   if (!link_->up()) return done(ConnectionError{"Redis is out of reach"});
-  sent_at_.push_back(std::chrono::steady_clock::now());
+  replies_.sent(std::chrono::steady_clock::now());
   std::weak_ptr<SingleClient> weak = weak_from_this();
   link_->command(args, [weak, done = std::move(done)](Result result) {
-    if (auto self = weak.lock(); self && !self->sent_at_.empty()) self->sent_at_.pop_front();
+    if (auto self = weak.lock()) self->replies_.replied(std::chrono::steady_clock::now());
     done(std::move(result));
   });
 }
@@ -110,8 +110,7 @@ void SingleClient::watch_deadlines() {
   deadline_timer_.async_wait([weak](const boost::system::error_code& ec) {
     auto self = weak.lock();
     if (ec || !self || self->stopped_) return;
-    if (!self->sent_at_.empty() && std::chrono::steady_clock::now() - self->sent_at_.front() >
-                                       self->options_.command_timeout) {
+    if (self->replies_.stalled(std::chrono::steady_clock::now(), self->options_.command_timeout)) {
       self->link_->drop();
     }
     self->watch_deadlines();

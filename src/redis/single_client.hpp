@@ -13,6 +13,7 @@
 
 #include "redis/redis_client.hpp"
 #include "redis/redis_link.hpp"
+#include "redis/reply_watch.hpp"
 
 namespace greendot::redis {
 
@@ -42,8 +43,7 @@ class SingleClient final : public RedisClient, public std::enable_shared_from_th
   ClientOptions options_;
   std::shared_ptr<RedisLink> link_;
   std::unordered_set<std::string> channels_;
-  // When each command still waiting for its reply was sent, oldest first.
-  std::deque<std::chrono::steady_clock::time_point> sent_at_;
+  ReplyWatch replies_;  // whether the server still answers
   boost::asio::steady_timer deadline_timer_;
   bool stopped_ = true;
 };
