@@ -32,6 +32,16 @@ Options parse_options(int argc, char** argv) {
       {"scenario", text(o.scenario)},
       {"host", text(o.host)},
       {"port", [&](const char* v) { o.port = static_cast<std::uint16_t>(std::atoi(v)); }},
+      {"ports",
+       [&](const char* v) {
+         for (std::string_view list = v; !list.empty();) {
+           const auto comma = list.find(',');
+           o.ports.push_back(
+               static_cast<std::uint16_t>(std::atoi(std::string(list.substr(0, comma)).c_str())));
+           list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+         }
+       }},
+      {"user-prefix", text(o.user_prefix)},
       {"app-id", text(o.app_id)},
       {"app-key", text(o.app_key)},
       {"app-secret", text(o.app_secret)},

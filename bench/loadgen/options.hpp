@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace bench {
 
@@ -11,6 +12,10 @@ struct Options {
   std::string scenario;  // idle | storm | fanout | churn | offline | heartbeat | hb-offline
   std::string host = "127.0.0.1";
   std::uint16_t port = 6101;
+  // Several nodes of one deployment: client i connects to ports[i % n] (empty: `port` only).
+  std::vector<std::uint16_t> ports;
+  // Prefix of the user ids (u0, u1, ...): generators feeding different nodes give different users.
+  std::string user_prefix = "u";
   std::string app_id = "bench";
   std::string app_key = "bench-key";
   std::string app_secret = "bench-secret";

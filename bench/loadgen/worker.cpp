@@ -36,7 +36,7 @@ class Worker final : public ClientEvents {
       : options_(options),
         plan_(plan),
         app_{options.app_key, options.app_secret},
-        server_(asio::ip::make_address(options.host), options.port),
+        servers_(endpoints(options)),
         input_(io_, ::dup(STDIN_FILENO)),
         step_timer_(io_),
         buffer_(std::make_unique<std::array<char, 256 * 1024>>()) {
@@ -142,12 +142,21 @@ class Worker final : public ClientEvents {
     return asio::ip::make_address_v4("127.0.0." + std::to_string(last));
   }
 
+  static std::vector<tcp::endpoint> endpoints(const Options& options) {
+    const auto address = asio::ip::make_address(options.host);
+    std::vector<tcp::endpoint> out;
+    for (auto port : options.ports) out.emplace_back(address, port);
+    if (out.empty()) out.emplace_back(address, options.port);
+    return out;
+  }
+  const tcp::endpoint& server_for(std::uint32_t id) const { return servers_[id % servers_.size()]; }
+
   std::string channel_for(std::uint32_t id) const {
     return plan_.channel + std::to_string(id / static_cast<std::uint32_t>(plan_.room_size));
   }
 
   void subscribe(PusherClient& client) {
-    std::string user = "u";  // appended, as above
+    std::string user = options_.user_prefix;
     user.append(std::to_string(client.id()));
     client.subscribe(app_, channel_for(client.id()), user);
   }
@@ -227,7 +236,7 @@ class Worker final : public ClientEvents {
     while (in_flight_ < options_.concurrency && next_to_open_ < clients_.size()) {
       auto& client = *clients_[next_to_open_++];
       ++in_flight_;
-      client.open(server_, source_for(client.id()), options_.app_key);
+      client.open(server_for(client.id()), source_for(client.id()), options_.app_key);
     }
   }
 
@@ -304,7 +313,7 @@ class Worker final : public ClientEvents {
       return;
     }
     churn_ids_[&client] = ++churn_serial_;
-    client.open(server_, source_for(client.id() + churn_serial_), options_.app_key);
+    client.open(server_for(client.id()), source_for(client.id() + churn_serial_), options_.app_key);
   }
 
   // ---- reports ----
@@ -368,7 +377,7 @@ class Worker final : public ClientEvents {
   WorkerPlan plan_;
   Credentials app_;
   asio::io_context io_{1};
-  tcp::endpoint server_;
+  std::vector<tcp::endpoint> servers_;
   asio::posix::stream_descriptor input_;
   asio::streambuf input_buffer_;
   asio::steady_timer step_timer_;
