@@ -220,6 +220,8 @@ int Server::run() {
                slots_.max_per_address() == 0 ? std::string("any number")
                                              : std::to_string(slots_.max_per_address()));
   for (auto& shard : shards_) shard->join();
+  // Before the shards go: the Redis engine's thread delivers to them.
+  if (redis_) redis_->stop();
   webhooks_.stop();
   spdlog::info("greendot stopped");
   return 0;

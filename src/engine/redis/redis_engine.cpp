@@ -74,6 +74,11 @@ RedisEngine::RedisEngine(ClientFactory make_client, RedisEngineOptions options,
 }
 
 RedisEngine::~RedisEngine() {
+  stop();
+}
+
+void RedisEngine::stop() {
+  if (!thread_.joinable()) return;
   asio::post(io_, [this] {
     lease_timer_.cancel();
     sweep_timer_.cancel();

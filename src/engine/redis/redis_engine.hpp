@@ -72,6 +72,9 @@ class RedisEngine final : public PresenceEngine, public Broker {
   // Closes a user's connections on this node (for terminate_connections from any node).
   void on_terminate(Terminate terminate) { terminate_ = std::move(terminate); }
   void start();
+  // Stops the engine's thread: nothing is delivered to the sinks afterwards. Before the sinks
+  // go (the destructor does it too, for an engine never started or stopped).
+  void stop();
   // Whether Redis can be reached now (and this node holds a lease).
   bool ready() const override { return ready_.load(std::memory_order_relaxed); }
   // Closes a user's connections on every node.
