@@ -133,7 +133,6 @@ Server::Server(config::Settings settings)
       signals_(shards_.front()->io(), SIGINT, SIGTERM),
       engine_timer_(shards_.front()->io()),
       shutdown_timer_(shards_.front()->io()) {
-  context_.webhook_counts = &webhooks_.counts();
   auto terminate_here = [this](core::AppIndex app, const std::string& user) {
     for (auto& shard : shards_) shard->terminate_user(app, user);
   };
