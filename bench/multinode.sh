@@ -9,7 +9,7 @@
 #   presence system. Reports each node's RSS per connection and Redis's memory per member.
 # storm-3n-1000 / storm-3n-5000: N users join one presence channel at once, spread over the
 #   three nodes by one generator; the time until every member has seen every member_added,
-#   and the Redis commands per join.
+#   the scripts (round trips) per join, and Redis's own CPU.
 #
 # Environment as bench/run.sh: GREENDOT_BIN, LOADGEN_BIN, BUILD_DIR, OUT; REDIS_PORT (6390),
 # PORTS (6201 6202 6203).
@@ -65,6 +65,10 @@ used_memory() { redis INFO memory | sed -n 's/^used_memory:\([0-9]*\).*/\1/p'; }
 total_calls() {
   redis INFO commandstats | sed -n 's/^cmdstat_[^:]*:calls=\([0-9]*\),.*/\1/p' | paste -sd+ | bc
 }
+# Scripts run (one round trip each); the commands inside them count in total_calls too.
+script_calls() {
+  redis INFO commandstats | sed -n 's/^cmdstat_eval\(sha\)\{0,1\}:calls=\([0-9]*\),.*/\2/p' | paste -sd+ | bc
+}
 redis_cpu() {
   redis INFO cpu | sed -n 's/^used_cpu_\(sys\|user\):\([0-9.]*\).*/\2/p' | paste -sd+ | bc
 }
@@ -116,10 +120,13 @@ for users in 1000 5000; do
   line=$("$loadgen_bin" --scenario storm --connections "$users" --ports "$list" \
     --server-pid "${node_pids[0]}" --step-timeout 180 --label "storm-3n-$users")
   calls=$(total_calls)
+  scripts=$(script_calls)
   cpu=$(echo "$(redis_cpu) - $cpu_before" | bc)
   if command -v jq >/dev/null; then
-    line=$(jq -c --argjson c "$calls" --argjson u "$users" --argjson cpu "$cpu" \
-      '. + {redis_calls: $c, redis_calls_per_join: ($c / $u), redis_cpu_seconds: $cpu,
+    line=$(jq -c --argjson c "$calls" --argjson s "$scripts" --argjson u "$users" \
+      --argjson cpu "$cpu" \
+      '. + {redis_commands_with_script_calls: $c, redis_scripts: $s,
+            redis_scripts_per_join: ($s / $u), redis_cpu_seconds: $cpu,
             server_measured: "node 0 of 3"}' <<<"$line")
   fi
   record "$line"
