@@ -304,6 +304,7 @@ EngineSettings read_engine(const toml::table& table) {
   reader.string("key_prefix", engine.key_prefix, check_key_prefix);
   reader.number("node_lease_ms", engine.node_lease_ms, kNodeLeaseRange);
   reader.number("redis_timeout_ms", engine.redis_timeout_ms, kRedisTimeoutRange);
+  reader.string("redis_ca_file", engine.redis_ca_file, check_anything);
   reader.reject_unknown_keys();
   return engine;
 }

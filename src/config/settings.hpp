@@ -144,6 +144,8 @@ struct EngineSettings {
   std::uint32_t node_lease_ms = 10000;
   // A Redis command without a reply after this long fails (and its connection is made again).
   std::uint32_t redis_timeout_ms = 2000;
+  // For rediss://: the CA certificates (PEM) that sign the server's; empty: the system's.
+  std::string redis_ca_file;
 };
 
 struct Settings {

@@ -166,6 +166,7 @@ std::unique_ptr<engine::redis_engine::RedisEngine> Server::make_redis_engine() {
   }
   redis.cluster = engine.redis_cluster || redis.urls.size() > 1;
   redis.options.command_timeout = std::chrono::milliseconds(engine.redis_timeout_ms);
+  redis.tls.ca_file = engine.redis_ca_file;
   engine::redis_engine::RedisEngineOptions options;
   options.key_prefix = engine.key_prefix;
   options.node_lease = std::chrono::milliseconds(engine.node_lease_ms);

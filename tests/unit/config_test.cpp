@@ -927,11 +927,13 @@ kind = "redis"
 redis_url = "redis://user:pw@10.0.0.5:6380/2"
 key_prefix = "site-a:"
 node_lease_ms = 5000
+redis_ca_file = "/etc/ssl/redis-ca.pem"
 )") + kOneApp);
   EXPECT_EQ(file.engine.kind, EngineKind::Redis);
   EXPECT_EQ(file.engine.redis_url, "redis://user:pw@10.0.0.5:6380/2");
   EXPECT_EQ(file.engine.key_prefix, "site-a:");
   EXPECT_EQ(file.engine.node_lease_ms, 5000u);
+  EXPECT_EQ(file.engine.redis_ca_file, "/etc/ssl/redis-ca.pem");
 }
 
 TEST_F(LoadSettingsTest, TheEngineFromEnvironmentAndFlags) {
