@@ -206,12 +206,26 @@ void RedisEngine::refresh_lease() {
 void RedisEngine::reassert() {
   reassert_pending_ = false;
   retry_leaves();
-  for (auto& [tag, channel] : channels_) {
-    for (const auto& [session, joined] : channel.sessions) {
-      begin_session(channel, session, joined.first, joined.second, 0, {}, nullptr);
+  // By tag, found again each time: a command failing at once may forget an idle channel.
+  for (const auto& tag : tags()) {
+    LocalChannel* channel = find(tag);
+    if (!channel) continue;
+    auto sessions = channel->sessions;
+    for (auto& [session, joined] : sessions) {
+      if (LocalChannel* still = find(tag)) {
+        begin_session(*still, session, std::move(joined.first), std::move(joined.second), 0, {},
+                      nullptr);
+      }
     }
-    if (channel.copy_wanted) read_members(channel);
+    if (LocalChannel* still = find(tag); still && still->copy_wanted) read_members(*still);
   }
+}
+
+std::vector<std::string> RedisEngine::tags() const {
+  std::vector<std::string> out;
+  out.reserve(channels_.size());
+  for (const auto& [tag, channel] : channels_) out.push_back(tag);
+  return out;
 }
 
 void RedisEngine::sweep() {
@@ -522,16 +536,15 @@ void RedisEngine::run_graces() {
     graces_.erase(graces_.begin());
     end_grace(grace);
   }
-  for (auto& [tag, channel] : channels_) {
+  for (const auto& tag : tags()) {
+    LocalChannel* channel = find(tag);
+    if (!channel || channel->loading) continue;
     // A copy that did not catch up with a join in time is read again.
-    if (!channel.waiting.empty() && !channel.loading &&
-        now - channel.waiting.front().since > options_.copy_wait) {
-      read_members(channel);
-    }
-    if (channel.settle_at && *channel.settle_at <= now && !channel.loading) {
-      channel.settle_at.reset();  // this reading tells who is really gone
-      read_members(channel);
-    }
+    const bool late =
+        !channel->waiting.empty() && now - channel->waiting.front().since > options_.copy_wait;
+    const bool settled = channel->settle_at && *channel->settle_at <= now;
+    if (settled) channel->settle_at.reset();  // this reading tells who is really gone
+    if (late || settled) read_members(*channel);
   }
 }
 

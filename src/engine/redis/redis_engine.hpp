@@ -149,6 +149,7 @@ class RedisEngine final : public PresenceEngine, public Broker {
   // On the engine thread.
   LocalChannel& local(core::AppIndex app, std::string_view channel);
   LocalChannel* find(const std::string& tag);
+  std::vector<std::string> tags() const;  // of every local channel, to walk while changing it
   void forget_if_idle(LocalChannel& channel);
   void registered_then(LocalChannel& channel, std::function<void(bool ok)> next);
   void begin_session(LocalChannel& channel, core::SessionId session, std::string user,

@@ -217,9 +217,7 @@ void RedisEngine::shut_down() {
       const std::string_view del[] = {"DEL", list};
       client_->command(list, del, [finished](Result) { finished->set_value(); });
     };
-    std::vector<std::string> tags;
-    for (const auto& [tag, channel] : channels_) tags.push_back(tag);
-    for (const auto& tag : tags) sweep_channel(tag, node_, one_done);
+    for (const auto& tag : tags()) sweep_channel(tag, node_, one_done);
     one_done(true);
   });
   if (future.wait_for(std::chrono::seconds(3)) != std::future_status::ready) {
