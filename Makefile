@@ -6,7 +6,8 @@ FUZZ_BUILD_DIR ?= build-fuzz
 CONFIG ?= config/greendot.dev.toml
 FUZZ_SECONDS ?= 30
 
-.PHONY: run build build-release deps-build deps-test test unit-test integration-test test-release \
+.PHONY: run build build-release deps-build deps-test test unit-test integration-test browser-test \
+  test-release \
   test-sanitize fuzz format clean
 
 # Installs what is missing, builds, and starts greendot with the development app.
@@ -24,15 +25,20 @@ build:
 	cmake --build $(BUILD_DIR)
 
 # Installs what is missing, builds, and runs every test: unit tests, then the integration
-# tests that drive the real binary with the real npm clients.
+# tests that drive the real binary with the real npm clients, then the browser tests that drive
+# Chromium against it (greendot.js, the demo, the dashboard; one of them takes about 7 minutes).
 test: deps-test build
-	$(MAKE) --no-print-directory unit-test integration-test
+	$(MAKE) --no-print-directory unit-test integration-test browser-test
 
 unit-test:
 	ctest --test-dir $(BUILD_DIR) --output-on-failure
 
 integration-test:
 	cd tests/integration && GREENDOT_BIN=$(abspath $(BUILD_DIR))/greendot npm test
+
+# Screenshots of the demo and the dashboard land in tests/browser/screenshots/.
+browser-test:
+	cd tests/browser && GREENDOT_BIN=$(abspath $(BUILD_DIR))/greendot npm test
 
 # A Release build (-O3), where GCC's optimiser reports warnings that the other builds do not
 # (errors under -Werror), and the unit tests on it.

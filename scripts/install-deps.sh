@@ -7,7 +7,8 @@
 #          tests (the default CMake build includes them)
 #   test   (the default) build, plus clang, sanitizer runtimes, benchmarks, formatting, curl,
 #          php-cli (runs the README's PHP token snippet), redis-server (the Redis client's tests),
-#          Node.js >= 18 with npm, and the integration tests' node modules
+#          chromium (the browser tests), Node.js >= 18 with npm, and the node modules of the
+#          integration and browser tests
 #
 # Idempotent: it asks dpkg what is missing and touches apt only then, so a run on a machine that
 # has everything takes well under a second.
@@ -24,8 +25,9 @@ readonly BUILD_PACKAGES=(
 # sqlite3: the integration tests read the data file to see when a write has reached it.
 # php-cli: runs the README's PHP token snippet.
 # redis-server: the Redis client's tests talk to a real one.
+# chromium: the browser tests drive it (playwright-core and raw DevTools) against the binary.
 readonly TEST_PACKAGES=(libbenchmark-dev clang libclang-rt-14-dev clang-format curl sqlite3 php-cli
-  redis-server)
+  redis-server chromium)
 readonly MIN_NODE_MAJOR=18
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -137,13 +139,13 @@ install_packages() {
 
 # `npm ci` wipes and recreates node_modules, so it runs only when the lock file is newer.
 install_node_modules() {
-  local dir="$repo_root/tests/integration"
+  local dir="$repo_root/$1"
   [[ -f $dir/package-lock.json ]] || return 0
   if [[ -d $dir/node_modules && ! $dir/package-lock.json -nt $dir/node_modules ]]; then
     return 0
   fi
-  command -v npm >/dev/null 2>&1 || die "npm is needed for tests/integration but is not on PATH"
-  say "running npm ci in tests/integration"
+  command -v npm >/dev/null 2>&1 || die "npm is needed for $1 but is not on PATH"
+  say "running npm ci in $1"
   (cd "$dir" && run_quietly npm ci --no-audit --no-fund)
   # Marks this install as newer than the lock file, even when there was nothing to install.
   mkdir -p "$dir/node_modules"
@@ -176,7 +178,8 @@ main() {
 
   if [[ $group == test ]]; then
     has_usable_node || die "node $MIN_NODE_MAJOR or newer is needed, found '$(node --version 2>&1 || true)'"
-    install_node_modules
+    install_node_modules tests/integration
+    install_node_modules tests/browser
   fi
 }
 

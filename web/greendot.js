@@ -584,8 +584,9 @@ export class Presence extends EventTarget {
     const o = this.options;
     if (!o.app) throw new TypeError('greendot: give the app id as `app`');
     this.contexts = o.contexts ?? (o.context ? [o.context] : []);
-    if (o.mode !== 'heartbeat' && this.contexts.length === 0 && !o.watchlist) {
-      throw new TypeError('greendot: live modes need a `context`');
+    // Presence is always in some context (a page, a room); a watchlist needs none.
+    if (this.contexts.length === 0 && !(o.mode === 'pusher' && o.watchlist)) {
+      throw new TypeError('greendot: give the `context` (or `contexts`) this page is present in');
     }
     if (o.mode === 'pusher' && !o.pusher) throw new TypeError("greendot: mode 'pusher' needs the page's pusher-js instance as `pusher`");
     if (!['heartbeat', 'sse', 'pusher'].includes(o.mode)) throw new TypeError(`greendot: unknown mode "${o.mode}"`);

@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include "api/client_api.hpp"
+#include "api/dashboard_api.hpp"
 #include "api/demo_api.hpp"
 #include "api/presence_api.hpp"
 #include "api/pusher_rest_api.hpp"
@@ -84,6 +85,10 @@ constexpr std::array kRoutes{
     Route{"/demo/{}", "GET, HEAD", kNone, 0, false, kAnswer, serve_demo_file},
     Route{"/demo/api/token", "POST", kNone, 0, false, kAnswer, demo_token},
     Route{"/demo/api/auth", "POST", kNone, 0, false, kAnswer, demo_channel_auth},
+    Route{"/dashboard", "GET, HEAD", kOperator, 0, false, kAnswer, serve_dashboard_file},
+    Route{"/dashboard/{}", "GET, HEAD", kOperator, 0, false, kAnswer, serve_dashboard_file},
+    Route{"/dashboard/api/stream", "GET", kOperator, 0, false, RouteKind::DashboardStream, nullptr},
+    Route{"/dashboard/api/members", "GET", kOperator, 0, false, kAnswer, dashboard_members},
 };
 
 std::vector<std::string_view> segments(std::string_view path) {

@@ -26,9 +26,10 @@ enum class Credential {
 };
 
 enum class RouteKind {
-  Answer,     // answered with one response by the handler
-  Stream,     // the socket is taken over (Server-Sent Events); the transport opens it
-  WebSocket,  // /app/{key}: the transport upgrades; a plain request gets 426
+  Answer,           // answered with one response by the handler
+  Stream,           // the socket is taken over (Server-Sent Events); the transport opens it
+  WebSocket,        // /app/{key}: the transport upgrades; a plain request gets 426
+  DashboardStream,  // the dashboard's live stats (Server-Sent Events); the transport opens it
 };
 
 struct ApiCall;

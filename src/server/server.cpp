@@ -133,6 +133,10 @@ Server::Server(config::Settings settings)
       signals_(shards_.front()->io(), SIGINT, SIGTERM),
       engine_timer_(shards_.front()->io()),
       shutdown_timer_(shards_.front()->io()) {
+  context_.webhook_counts = &webhooks_.counts();
+  context_.run_on_loop = [this](std::function<void()> work) {
+    asio::post(shards_.front()->io(), std::move(work));
+  };
   auto terminate_here = [this](core::AppIndex app, const std::string& user) {
     for (auto& shard : shards_) shard->terminate_user(app, user);
   };

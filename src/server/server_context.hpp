@@ -9,6 +9,8 @@
 #include "engine/broker.hpp"
 #include "engine/presence_engine.hpp"
 #include "server/app_registry.hpp"
+#include "server/traffic_counters.hpp"
+#include "webhooks/webhook_counts.hpp"
 #include "webhooks/webhook_sink.hpp"
 
 namespace greendot::server {
@@ -23,6 +25,12 @@ struct ServerContext {
   std::function<void(core::AppIndex, const std::string&)> terminate_user;
   std::atomic<core::SessionId> next_session{1};
   std::atomic<bool> stopping{false};
+  // For the dashboard: messages per thread, and the webhook dispatcher's requests.
+  TrafficCounters traffic{};
+  const webhooks::WebhookCounts* webhook_counts = nullptr;
+  // Runs `work` soon on an event-loop thread: for what an engine callback must not do itself
+  // (call the engine again), thread-safe.
+  std::function<void(std::function<void()> work)> run_on_loop{};
 };
 
 // Milliseconds on the monotonic clock, the time base of the core.

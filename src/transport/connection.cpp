@@ -176,6 +176,7 @@ void Connection::consume(std::string_view bytes) {
     if (closing_) return;
     switch (event.kind) {
       case ws::ParsedEvent::Kind::Text:
+        server::count(shard_.traffic().messages_in);
         if (pusher_) pusher_->on_message(event.payload);
         break;
       case ws::ParsedEvent::Kind::Binary:
@@ -213,6 +214,7 @@ void Connection::send_frame(const engine::SharedFrame& frame) {
 
 void Connection::enqueue(engine::SharedFrame frame) {
   if (closing_ || overflowed_) return;
+  server::count(shard_.traffic().messages_out);
   // The server's own answers queued so far do not count: only what the client falls behind on.
   const std::size_t behind = outbound_.bytes() - outbound_.answer_bytes();
   if (behind + frame->size() > shard_.context().settings.max_outbound_bytes) return overflow();

@@ -19,6 +19,7 @@
 #include "protocol/json_text.hpp"
 #include "protocol/websocket_handshake.hpp"
 #include "transport/connection.hpp"
+#include "transport/dashboard_stream.hpp"
 #include "transport/shard.hpp"
 #include "transport/sse_stream.hpp"
 
@@ -330,6 +331,11 @@ asio::awaitable<void> session(Shard& shard, asio::ip::tcp::socket socket, Connec
       // A stream takes the socket over; its refusals are answered here and the session goes on.
       if (!co_await flush()) co_return;
       auto refusal = open_sse_stream(shard, stream.socket(), slot, *resolution.call);
+      if (!refusal) co_return;
+      response = api_answer(request, std::move(*refusal));
+    } else if (resolution.call->route.kind == api::RouteKind::DashboardStream) {
+      if (!co_await flush()) co_return;
+      auto refusal = open_dashboard_stream(shard, stream.socket(), slot);
       if (!refusal) co_return;
       response = api_answer(request, std::move(*refusal));
     } else {

@@ -40,6 +40,8 @@ class Shard final : public engine::MessageSink {
   LocalFanout& fanout() { return fanout_; }
   core::LivenessTracker& liveness() { return liveness_; }
   unsigned index() const { return index_; }
+  // This thread's message counters (the dashboard's messages in and out).
+  server::TrafficCounters::Thread& traffic() { return context_.traffic.thread(index_); }
 
   // Scratch space for socket reads, shared by all connections of this thread: an idle
   // connection holds no read buffer of its own.

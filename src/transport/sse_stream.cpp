@@ -283,7 +283,10 @@ void SseStream::refuse(int status, std::string_view message) {
 
 void SseStream::send_frame(const engine::SharedFrame& frame) {
   if (!streaming_ || closing_ || overflowed_) return;
-  if (auto event = sse_event_for(frame)) enqueue(std::move(event));
+  if (auto event = sse_event_for(frame)) {
+    server::count(shard_.traffic().messages_out);
+    enqueue(std::move(event));
+  }
 }
 
 void SseStream::keep_alive() {

@@ -79,6 +79,8 @@ struct Emitted {
 
 class WebhookDispatcher::Impl {
  public:
+  WebhookCounts counts_;
+
   explicit Impl(const std::vector<config::AppConfig>& apps) : io_(1), stop_timer_(io_) {
     apps_.resize(apps.size());
     for (std::size_t i = 0; i < apps.size(); ++i) {
@@ -225,6 +227,7 @@ class WebhookDispatcher::Impl {
   }
 
   void on_result(Target& target, const HttpPostResult& result) {
+    (result.ok ? counts_.delivered : counts_.failed).fetch_add(1, std::memory_order_relaxed);
     if (result.ok) {
       target.queue.on_success();
     } else {
@@ -290,6 +293,10 @@ class WebhookDispatcher::Impl {
 
 WebhookDispatcher::WebhookDispatcher(const std::vector<config::AppConfig>& apps)
     : impl_(std::make_unique<Impl>(apps)) {}
+
+const WebhookCounts& WebhookDispatcher::counts() const {
+  return impl_->counts_;
+}
 
 WebhookDispatcher::~WebhookDispatcher() {
   stop();

@@ -15,6 +15,7 @@
 
 #include "config/settings.hpp"
 #include "core/presence_book.hpp"
+#include "webhooks/webhook_counts.hpp"
 #include "webhooks/webhook_sink.hpp"
 
 namespace greendot::webhooks {
@@ -44,6 +45,9 @@ class WebhookDispatcher final : public WebhookSink {
 
   void emit(core::AppIndex app, EventType type, std::string event_json) override;
   bool wants(core::AppIndex app, EventType type) const override;
+
+  // Requests answered and failed so far (readable from any thread).
+  const WebhookCounts& counts() const;
 
  private:
   class Impl;
