@@ -43,7 +43,8 @@ export async function startChromium() {
         await new Promise((r) => child.on('exit', r));
       }
       // Chromium's helpers may still be writing to the profile as it exits.
-      fs.rmSync(profile, { recursive: true, force: true, maxRetries: 5 });
+      // Its zygote and renderers can outlive it for a moment (longer on a loaded machine).
+      fs.rmSync(profile, { recursive: true, force: true, maxRetries: 50, retryDelay: 100 });
     },
   };
 }
