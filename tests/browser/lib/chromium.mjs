@@ -24,8 +24,17 @@ export async function startChromium() {
   ];
   // Chromium refuses to run as root with its sandbox (CI containers run as root).
   if (process.getuid?.() === 0) args.unshift('--no-sandbox');
-  const child = spawn(chromiumPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  process.on('exit', () => child.kill('SIGKILL'));
+  // A process group of its own: Debian's /usr/bin/chromium is a wrapper script, and Chromium's
+  // zygote and renderers are its children; stopping them all is what frees the profile.
+  const child = spawn(chromiumPath, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const killGroup = (signal) => {
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+  process.on('exit', () => killGroup('SIGKILL'));
   const wsEndpoint = await new Promise((resolve, reject) => {
     let log = '';
     child.stderr.on('data', (d) => {
@@ -39,11 +48,11 @@ export async function startChromium() {
     wsEndpoint,
     async close() {
       if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((r) => child.on('exit', r));
+        const exited = new Promise((r) => child.on('exit', r));
+        killGroup('SIGTERM');
+        await exited;
       }
-      // Chromium's helpers may still be writing to the profile as it exits.
-      // Its zygote and renderers can outlive it for a moment (longer on a loaded machine).
+      killGroup('SIGKILL'); // helpers that outlived the browser still write to the profile
       fs.rmSync(profile, { recursive: true, force: true, maxRetries: 50, retryDelay: 100 });
     },
   };
