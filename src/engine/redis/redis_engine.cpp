@@ -281,7 +281,7 @@ void RedisEngine::sweep_channel(const std::string& tag, const std::string& node,
                    webhooks::emit_member_event(webhooks_, *app, webhooks::EventType::MemberRemoved,
                                                channel, reply->elements[i].text);
                  }
-                 if (integer_at(*reply, 1) == 1) occupancy_changed(*app, channel, tag, false);
+                 if (integer_at(*reply, 1) == 1) occupancy_changed(*app, channel, false);
                }
                done(true);
              });
@@ -403,7 +403,7 @@ void RedisEngine::begin_session(LocalChannel& channel, core::SessionId session, 
           }
           channel->sessions[session] = {user, info};
           if (integer_at(*reply, 2) == 1) {
-            occupancy_changed(channel->app, channel->name, tag, true);
+            occupancy_changed(channel->app, channel->name, true);
           }
           if (integer_at(*reply, 1) == 1) {
             webhooks::emit_member_event(webhooks_, channel->app, webhooks::EventType::MemberAdded,
@@ -493,7 +493,7 @@ void RedisEngine::send_leave(const std::string& tag, core::SessionId session,
                                                user);
                  }
                  if (integer_at(*reply, 2) == 1) {
-                   occupancy_changed(channel->app, channel->name, tag, false);
+                   occupancy_changed(channel->app, channel->name, false);
                  }
                  if (integer_at(*reply, 4) > 0) {
                    schedule_grace(GraceTimer{tag, user}, milliseconds(grace_ms));
@@ -572,7 +572,7 @@ void RedisEngine::end_grace(const GraceTimer& grace) {
                                   channel->name, grace.user);
     }
     if (integer_at(*reply, 2) == 1) {
-      occupancy_changed(channel->app, channel->name, grace.tag, false);
+      occupancy_changed(channel->app, channel->name, false);
     }
     forget_if_idle(*channel);
   });
@@ -681,12 +681,10 @@ void RedisEngine::on_message(std::string_view pubsub_channel, std::string_view p
 // ---- webhooks -----------------------------------------------------------------------------
 
 // The node whose script made the transition tells the application: each webhook once.
-void RedisEngine::occupancy_changed(core::AppIndex app, const std::string& channel,
-                                    const std::string& tag, bool occupied) {
+void RedisEngine::occupancy_changed(core::AppIndex app, const std::string& channel, bool occupied) {
   const std::string list = keys_.app_channels(app_ids_[app]);
   const std::string_view args[] = {occupied ? "SADD" : "SREM", list, channel};
   client_->command(list, args, [](Result) {});
-  (void)tag;
   const auto type =
       occupied ? webhooks::EventType::ChannelOccupied : webhooks::EventType::ChannelVacated;
   webhooks::emit_channel_event(webhooks_, app, type, channel);

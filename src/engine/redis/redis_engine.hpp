@@ -178,8 +178,7 @@ class RedisEngine final : public PresenceEngine, public Broker {
   void end_grace(const GraceTimer& grace);
   void schedule_grace(GraceTimer grace, std::chrono::milliseconds after);
   void retry_leaves();
-  void occupancy_changed(core::AppIndex app, const std::string& channel, const std::string& tag,
-                         bool occupied);
+  void occupancy_changed(core::AppIndex app, const std::string& channel, bool occupied);
   // EVALSHA, or EVAL when Redis does not know the script; sent where the first key lives.
   void run_script(const Script& script, std::vector<std::string> keys,
                   std::vector<std::string> args, redis::ReplyHandler done);

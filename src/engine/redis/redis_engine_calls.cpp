@@ -39,13 +39,13 @@ void RedisEngine::publish(ChannelMessage message) {
       }
       return;
     }
-    const ChannelKeys keys = keys_.channel(app_ids_[shared->app], shared->channel, node_);
+    const std::string events = keys_.events(app_ids_[shared->app], shared->channel);
     const std::string except =
         shared->except == protocol::SocketId{} ? std::string() : shared->except.to_string();
     const std::string payload = encode_message(node_, except, shared->joined_after,
                                                shared->except_user, frame_text(*shared->frame));
-    const std::string_view args[] = {publish_command(), keys.events, payload};
-    client_->command(keys.events, args, [](Result) {});
+    const std::string_view args[] = {publish_command(), events, payload};
+    client_->command(events, args, [](Result) {});
   });
 }
 
@@ -72,10 +72,9 @@ void RedisEngine::join(JoinRequest request, JoinCallback done) {
 
 void RedisEngine::leave(core::AppIndex app, std::string_view channel, std::string_view,
                         core::SessionId session, core::Millis grace_ms) {
-  asio::post(io_,
-             [this, tag = keys_.channel(app_ids_[app], channel, node_).tag, session, grace_ms] {
-               if (!stopping_) end_session(tag, session, grace_ms);
-             });
+  asio::post(io_, [this, tag = RedisKeys::tag(app_ids_[app], channel), session, grace_ms] {
+    if (!stopping_) end_session(tag, session, grace_ms);
+  });
 }
 
 // A subscription is a session without a user: counted in Redis, swept with its node.

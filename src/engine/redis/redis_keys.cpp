@@ -2,12 +2,23 @@
 
 namespace greendot::engine::redis_engine {
 
-ChannelKeys RedisKeys::channel(std::string_view app_id, std::string_view channel,
-                               std::string_view node) const {
+std::string RedisKeys::tag(std::string_view app_id, std::string_view channel) {
   std::string tag(app_id);
   tag.push_back(':');
   tag.append(channel);
-  return channel_of_tag(tag, node);
+  return tag;
+}
+
+ChannelKeys RedisKeys::channel(std::string_view app_id, std::string_view channel,
+                               std::string_view node) const {
+  return channel_of_tag(tag(app_id, channel), node);
+}
+
+std::string RedisKeys::events(std::string_view app_id, std::string_view channel) const {
+  std::string key = prefix_;
+  key.push_back('{');
+  key.append(app_id).append(":").append(channel).append("}:events");
+  return key;
 }
 
 ChannelKeys RedisKeys::channel_of_tag(std::string_view tag, std::string_view node) const {

@@ -24,6 +24,10 @@ class RedisKeys {
 
   ChannelKeys channel(std::string_view app_id, std::string_view channel,
                       std::string_view node) const;
+  // Only the pub/sub channel, or only the tag: what a message or a leave needs, without
+  // building the seven keys.
+  std::string events(std::string_view app_id, std::string_view channel) const;
+  static std::string tag(std::string_view app_id, std::string_view channel);
   // The same channel's keys for another node's sessions (sweeping it).
   ChannelKeys channel_of_tag(std::string_view tag, std::string_view node) const;
   std::string live_nodes() const { return prefix_ + "{nodes}:live"; }
