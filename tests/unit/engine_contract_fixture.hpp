@@ -42,6 +42,15 @@ struct RecordingSink : MessageSink {
       line = message->channel + (event.ends_with("added") ? " added " : " removed ") +
              std::string(data["user_id"].as_string());
     }
+    if (event == "pusher_internal:watchlist_events") {  // "#watchlist:w online a"
+      auto data = boost::json::parse(json["data"].as_string()).as_object();
+      for (const auto& e : data["events"].as_array()) {
+        line = message->channel + " " + std::string(e.at("name").as_string());
+        for (const auto& id : e.at("user_ids").as_array()) {
+          line += " " + std::string(id.as_string());
+        }
+      }
+    }
     std::lock_guard lock(mutex);
     seen.push_back(line);
   }
@@ -80,6 +89,13 @@ class Deployment {
   RecordingWebhooks webhooks;
 };
 
+// Last seen is a wall-clock time (unix ms), as the server gives the embedded engine.
+inline core::Millis unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 inline core::Millis steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -97,7 +113,7 @@ class EmbeddedDeployment final : public Deployment {
   RecordingSink sink_;
   LocalBroker broker_;
   storage::MemoryUserStore users_;
-  EmbeddedEngine engine_{broker_, webhooks, users_, {"app"}, steady_ms, steady_ms};
+  EmbeddedEngine engine_{broker_, webhooks, users_, {"app"}, steady_ms, unix_ms};
 };
 
 class RedisDeployment final : public Deployment {

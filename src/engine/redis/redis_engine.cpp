@@ -48,6 +48,13 @@ const std::string& text_at(const Reply& reply, std::size_t i) {
   return reply.elements[i].text;
 }
 
+// Channels no client can name ('#' is not allowed in channel names): a user's sign-ins are
+// sessions of "#signin:<user>", so that they share the channels' sessions, graces and sweeps.
+// Nobody subscribes to their events, they keep no copy, and the application hears nothing.
+bool hidden(std::string_view channel) {
+  return channel.starts_with('#');
+}
+
 MemberList member_list(const Reply& flat) {
   MemberList members;
   members.reserve(flat.elements.size() / 2);
@@ -183,6 +190,7 @@ void RedisEngine::refresh_lease() {
                if (!reply || node != node_) return;
                if (reply->integer == 1) {
                  ready_.store(true, std::memory_order_relaxed);
+                 retry_memberships();
                  if (!reconnected_ && !reassert_pending_) return retry_leaves();
                  // Back after an outage with the lease intact: what failed meanwhile is done
                  // now, and copies that may have missed events are read again.
@@ -277,9 +285,13 @@ void RedisEngine::sweep_channel(const std::string& tag, const std::string& node,
                const Reply* reply = reply_of(result);
                if (!reply) return done(false);
                if (app) {
-                 for (std::size_t i = 2; i < reply->elements.size(); ++i) {
-                   webhooks::emit_member_event(webhooks_, *app, webhooks::EventType::MemberRemoved,
-                                               channel, reply->elements[i].text);
+                 for (std::size_t i = 2; i + 3 < reply->elements.size(); i += 4) {
+                   const std::string& user = reply->elements[i].text;
+                   member_webhook(*app, webhooks::EventType::MemberRemoved, channel, user);
+                   membership_changed(
+                       MembershipChange{*app, user, tag, text_at(*reply, i + 1),
+                                        static_cast<std::uint64_t>(integer_at(*reply, i + 2)),
+                                        false, integer_at(*reply, i + 3)});
                  }
                  if (integer_at(*reply, 1) == 1) occupancy_changed(*app, channel, false);
                }
@@ -298,7 +310,7 @@ RedisEngine::LocalChannel& RedisEngine::local(core::AppIndex app, std::string_vi
     local.name = std::string(channel);
     local.keys = std::move(keys);
     by_events_[local.keys.events] = it->first;
-    client_->subscribe(local.keys.events);
+    if (!hidden(channel)) client_->subscribe(local.keys.events);
   }
   return local;
 }
@@ -312,7 +324,7 @@ RedisEngine::LocalChannel* RedisEngine::find(const std::string& tag) {
 // a sweep of this node would find nothing there.
 void RedisEngine::forget_if_idle(LocalChannel& channel) {
   if (!channel.sessions.empty() || channel.in_flight != 0 || !channel.waiting.empty()) return;
-  client_->unsubscribe(channel.keys.events);
+  if (!hidden(channel.name)) client_->unsubscribe(channel.keys.events);
   if (channel.registered) {
     const std::string list = keys_.node_channels(node_);
     const std::string_view args[] = {"SREM", list, channel.keys.tag};
@@ -344,10 +356,11 @@ void RedisEngine::begin_session(LocalChannel& channel, core::SessionId session, 
   ++channel.in_flight;
   const std::string tag = channel.keys.tag;
   const bool member = !user.empty();
+  const bool copied = member && !hidden(channel.name);
   // The first joiner of a channel on this node reads the member list with its join.
-  const bool want_list = member && !channel.copy.loaded() && !channel.loading;
+  const bool want_list = copied && !channel.copy.loaded() && !channel.loading;
   if (want_list) channel.loading = true;
-  if (member) channel.copy_wanted = true;
+  if (copied) channel.copy_wanted = true;
   registered_then(channel, [this, tag, session, user = std::move(user),
                             user_info = std::move(user_info), max_members,
                             except = std::move(except), want_list,
@@ -405,12 +418,12 @@ void RedisEngine::begin_session(LocalChannel& channel, core::SessionId session, 
           if (integer_at(*reply, 2) == 1) {
             occupancy_changed(channel->app, channel->name, true);
           }
-          if (integer_at(*reply, 1) == 1) {
-            webhooks::emit_member_event(webhooks_, channel->app, webhooks::EventType::MemberAdded,
-                                        channel->name, user);
-          }
           const std::string epoch = text_at(*reply, 3);
           const auto version = static_cast<std::uint64_t>(integer_at(*reply, 4));
+          if (integer_at(*reply, 1) == 1) {
+            member_webhook(channel->app, webhooks::EventType::MemberAdded, channel->name, user);
+            membership_changed(MembershipChange{channel->app, user, tag, epoch, version, true, 0});
+          }
           if (want_list && reply->elements.size() > 5) {
             channel->copy.load(epoch, version, member_list(reply->elements[5]));
             auto held = std::move(channel->held);
@@ -469,41 +482,43 @@ void RedisEngine::send_leave(const std::string& tag, core::SessionId session,
                                 channel->keys.events,
                                 epoch_candidate()};
   const std::string node = node_;
-  run_script(leave_script(), std::move(keys), std::move(args),
-             [this, tag, session, grace_ms, node](Result result) {
-               LocalChannel* channel = find(tag);
-               if (!channel) return;
-               const Reply* reply = reply_of(result);
-               if (!reply) {
-                 // Ended here; Redis is told when it can be reached again (or the session
-                 // goes with this node's identity, swept by the others).
-                 if (node == node_) {
-                   leaves_to_retry_.push_back(LeaveToRetry{tag, session, grace_ms});
-                 } else {
-                   --channel->in_flight;
-                 }
-                 return forget_if_idle(*channel);
-               }
-               --channel->in_flight;
-               if (text_at(*reply, 0) == "ok") {
-                 const std::string& user = text_at(*reply, 3);
-                 if (integer_at(*reply, 1) == 1) {
-                   webhooks::emit_member_event(webhooks_, channel->app,
-                                               webhooks::EventType::MemberRemoved, channel->name,
-                                               user);
-                 }
-                 if (integer_at(*reply, 2) == 1) {
-                   occupancy_changed(channel->app, channel->name, false);
-                 }
-                 if (integer_at(*reply, 4) > 0) {
-                   schedule_grace(GraceTimer{tag, user}, milliseconds(grace_ms));
-                 }
-                 if (integer_at(*reply, 5) > 0) {
-                   schedule_grace(GraceTimer{tag, {}}, milliseconds(grace_ms));
-                 }
-               }
-               forget_if_idle(*channel);
-             });
+  run_script(
+      leave_script(), std::move(keys), std::move(args),
+      [this, tag, session, grace_ms, node](Result result) {
+        LocalChannel* channel = find(tag);
+        if (!channel) return;
+        const Reply* reply = reply_of(result);
+        if (!reply) {
+          // Ended here; Redis is told when it can be reached again (or the session
+          // goes with this node's identity, swept by the others).
+          if (node == node_) {
+            leaves_to_retry_.push_back(LeaveToRetry{tag, session, grace_ms});
+          } else {
+            --channel->in_flight;
+          }
+          return forget_if_idle(*channel);
+        }
+        --channel->in_flight;
+        if (text_at(*reply, 0) == "ok") {
+          const std::string& user = text_at(*reply, 3);
+          if (integer_at(*reply, 1) == 1) {
+            member_webhook(channel->app, webhooks::EventType::MemberRemoved, channel->name, user);
+            membership_changed(MembershipChange{channel->app, user, tag, text_at(*reply, 6),
+                                                static_cast<std::uint64_t>(integer_at(*reply, 7)),
+                                                false, integer_at(*reply, 8)});
+          }
+          if (integer_at(*reply, 2) == 1) {
+            occupancy_changed(channel->app, channel->name, false);
+          }
+          if (integer_at(*reply, 4) > 0) {
+            schedule_grace(GraceTimer{tag, user}, milliseconds(grace_ms));
+          }
+          if (integer_at(*reply, 5) > 0) {
+            schedule_grace(GraceTimer{tag, {}}, milliseconds(grace_ms));
+          }
+        }
+        forget_if_idle(*channel);
+      });
 }
 
 void RedisEngine::retry_leaves() {
@@ -568,8 +583,10 @@ void RedisEngine::end_grace(const GraceTimer& grace) {
       return;
     }
     if (integer_at(*reply, 1) == 1) {
-      webhooks::emit_member_event(webhooks_, channel->app, webhooks::EventType::MemberRemoved,
-                                  channel->name, grace.user);
+      member_webhook(channel->app, webhooks::EventType::MemberRemoved, channel->name, grace.user);
+      membership_changed(MembershipChange{channel->app, grace.user, grace.tag, text_at(*reply, 3),
+                                          static_cast<std::uint64_t>(integer_at(*reply, 4)), false,
+                                          integer_at(*reply, 5)});
     }
     if (integer_at(*reply, 2) == 1) {
       occupancy_changed(channel->app, channel->name, false);
@@ -663,6 +680,9 @@ void RedisEngine::on_message(std::string_view pubsub_channel, std::string_view p
     if (auto app = app_index(control->app_id)) terminate_(*app, control->user);
     return;
   }
+  if (auto watched = watched_.find(std::string(pubsub_channel)); watched != watched_.end()) {
+    return on_user_event(watched->second, payload);
+  }
   auto tag = by_events_.find(std::string(pubsub_channel));
   if (tag == by_events_.end()) return;
   LocalChannel* channel = find(tag->second);
@@ -682,12 +702,18 @@ void RedisEngine::on_message(std::string_view pubsub_channel, std::string_view p
 
 // The node whose script made the transition tells the application: each webhook once.
 void RedisEngine::occupancy_changed(core::AppIndex app, const std::string& channel, bool occupied) {
+  if (hidden(channel)) return;
   const std::string list = keys_.app_channels(app_ids_[app]);
   const std::string_view args[] = {occupied ? "SADD" : "SREM", list, channel};
   client_->command(list, args, [](Result) {});
   const auto type =
       occupied ? webhooks::EventType::ChannelOccupied : webhooks::EventType::ChannelVacated;
   webhooks::emit_channel_event(webhooks_, app, type, channel);
+}
+
+void RedisEngine::member_webhook(core::AppIndex app, webhooks::EventType type,
+                                 const std::string& channel, const std::string& user) {
+  if (!hidden(channel)) webhooks::emit_member_event(webhooks_, app, type, channel, user);
 }
 
 // ---- helpers ------------------------------------------------------------------------------

@@ -110,6 +110,7 @@ class RedisEngine final : public PresenceEngine, public Broker {
   void unwatch(core::AppIndex app, std::string watcher, std::vector<std::string> watched) override;
   void tick(core::Millis now) override;
   void shut_down() override;
+  bool keeps_invisible_users() const override { return false; }
 
  private:
   struct WaitingJoin {
@@ -145,6 +146,29 @@ class RedisEngine final : public PresenceEngine, public Broker {
     core::SessionId session = 0;
     core::Millis grace_ms = 0;
   };
+  // A channel script's change to a user's memberships, for the user's record (second step).
+  struct MembershipChange {
+    core::AppIndex app = 0;
+    std::string user;
+    std::string tag;
+    std::string epoch;
+    std::uint64_t version = 0;
+    bool present = false;
+    std::int64_t left_at = 0;  // unix ms by Redis's clock, when the last session ended
+  };
+  // Users some connection on this node watches, by the user's events channel.
+  struct Watched {
+    core::AppIndex app = 0;
+    std::string user;
+    std::unordered_map<std::string, std::uint32_t> watchers;  // watcher -> watches
+  };
+  // What Redis holds of a user, read for users_presence and watch.
+  struct UserState {
+    bool online = false;
+    std::optional<std::int64_t> last_seen_ms;
+    storage::Privacy privacy;
+  };
+  using UserStatesCallback = std::function<void(Answer<std::vector<UserState>>)>;
 
   // On the engine thread.
   LocalChannel& local(core::AppIndex app, std::string_view channel);
@@ -179,6 +203,17 @@ class RedisEngine final : public PresenceEngine, public Broker {
   void schedule_grace(GraceTimer grace, std::chrono::milliseconds after);
   void retry_leaves();
   void occupancy_changed(core::AppIndex app, const std::string& channel, bool occupied);
+  void member_webhook(core::AppIndex app, webhooks::EventType type, const std::string& channel,
+                      const std::string& user);
+
+  // Users (redis_engine_users.cpp).
+  void membership_changed(MembershipChange change);
+  void retry_memberships();
+  void read_users(core::AppIndex app, std::vector<std::string> users, UserStatesCallback done);
+  void verify_memberships(std::vector<std::string> users,
+                          std::shared_ptr<std::vector<UserState>> states,
+                          std::vector<std::vector<std::string>> claimed, UserStatesCallback done);
+  void on_user_event(const Watched& watched, std::string_view event);
   // EVALSHA, or EVAL when Redis does not know the script; sent where the first key lives.
   void run_script(const Script& script, std::vector<std::string> keys,
                   std::vector<std::string> args, redis::ReplyHandler done);
@@ -205,6 +240,8 @@ class RedisEngine final : public PresenceEngine, public Broker {
   std::unordered_map<std::string, std::string> by_events_;  // pub/sub channel -> tag
   std::multimap<std::chrono::steady_clock::time_point, GraceTimer> graces_;
   std::vector<LeaveToRetry> leaves_to_retry_;
+  std::vector<MembershipChange> memberships_to_retry_;
+  std::unordered_map<std::string, Watched> watched_;  // by the user's events channel
   bool node_registered_ = false;
   bool reconnected_ = false;       // since the last refresh: what Redis holds is re-asserted
   bool reassert_pending_ = false;  // a session could not be written: again at the next refresh

@@ -171,28 +171,13 @@ void RedisEngine::channel_users(core::AppIndex app, std::string channel, UsersCa
   });
 }
 
-// Not shared through Redis yet: HTTP heartbeats, last seen and privacy, sign-in watchlists and
-// member status. Refused clearly rather than kept per node, which would be wrong with several.
+// Not shared through Redis yet: HTTP heartbeats and member status. Refused clearly rather
+// than kept per node, which would be wrong with several.
 void RedisEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done) {
   done(std::vector<HeartbeatAnswer>(request.channels.size(), HeartbeatAnswer::Unsupported));
 }
 void RedisEngine::heartbeat_offline(HeartbeatOffline) {}
-void RedisEngine::users_presence(core::AppIndex, std::vector<std::string>,
-                                 UserPresenceCallback done) {
-  done(std::nullopt);
-}
-void RedisEngine::update_privacy(core::AppIndex, std::string, PrivacyChange,
-                                 std::function<void(Answer<storage::Privacy>)> done) {
-  done(std::nullopt);
-}
 void RedisEngine::set_status(core::AppIndex, std::string, core::SessionId, UserStatus) {}
-void RedisEngine::signed_in(core::AppIndex, std::string, core::SessionId) {}
-void RedisEngine::signed_out(core::AppIndex, std::string, core::SessionId, core::Millis) {}
-void RedisEngine::watch(core::AppIndex, std::string, std::vector<std::string>,
-                        OnlineCallback done) {
-  done({});
-}
-void RedisEngine::unwatch(core::AppIndex, std::string, std::vector<std::string>) {}
 
 // Graces and copies run on the engine's own timers, by Redis's clock.
 void RedisEngine::tick(core::Millis) {}

@@ -51,6 +51,13 @@ std::string RedisKeys::app_channels(std::string_view app_id) const {
   return key;
 }
 
+UserKeys RedisKeys::user(std::string_view app_id, std::string_view user) const {
+  std::string base = prefix_;
+  base.push_back('{');
+  base.append(app_id).append(":u:").append(user).append("}:");
+  return UserKeys{base + "user", base + "in", base + "events"};
+}
+
 bool split_tag(std::string_view tag, std::string_view& app_id, std::string_view& channel) {
   const auto colon = tag.find(':');
   if (colon == std::string_view::npos || colon == 0) return false;

@@ -17,6 +17,13 @@ struct ChannelKeys {
   std::string tag;     // "app:channel", as a node's channel list records it
 };
 
+struct UserKeys {
+  // In the order the user script takes them (see user_scripts.cpp).
+  std::string record;       // hash: last seen, privacy
+  std::string memberships;  // hash: channel tag -> "epoch version" (a tombstone ends in " -")
+  std::string events;       // pub/sub: "online" / "offline", for the user's watchers
+};
+
 class RedisKeys {
  public:
   // `prefix` separates deployments sharing one Redis ("greendot:" by default).
@@ -36,6 +43,9 @@ class RedisKeys {
   std::string app_channels(std::string_view app_id) const;
   // Messages for every node (terminating a user's connections).
   std::string control() const { return prefix_ + "{control}:events"; }
+  // One user's keys, sharing the tag {app:u:user} (channel names cannot hold ':', so no
+  // channel's tag is ever a user's).
+  UserKeys user(std::string_view app_id, std::string_view user) const;
 
  private:
   std::string prefix_;

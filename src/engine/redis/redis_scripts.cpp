@@ -22,10 +22,11 @@ local function now_ms()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
+-- An epoch begins with Redis's time, so that of two epochs of a channel the later is known.
 local function current_version(candidate)
   local epoch = redis.call('HGET', K[4], 'epoch')
   if not epoch then
-    epoch = candidate
+    epoch = now_ms() .. '.' .. candidate
     redis.call('HSET', K[4], 'epoch', epoch, 'v', 0)
   end
   return epoch, tonumber(redis.call('HGET', K[4], 'v'))
@@ -34,12 +35,18 @@ local function tell(pub, chan, kind, epoch, version, except, user, info)
   redis.call(pub, chan, kind .. ' ' .. epoch .. ' ' .. version .. ' ' .. except .. ' ' ..
              #user .. '\n' .. user .. info)
 end
+-- The version of the removal (and its epoch), or nothing when the user was no member.
 local function remove_member(pub, chan, candidate, user)
-  if redis.call('HDEL', K[1], user) == 0 then return false end
+  if redis.call('HDEL', K[1], user) == 0 then return nil end
   local epoch = current_version(candidate)
-  tell(pub, chan, 'r', epoch, redis.call('HINCRBY', K[4], 'v', 1), '-', user, '')
-  return true
+  local version = redis.call('HINCRBY', K[4], 'v', 1)
+  tell(pub, chan, 'r', epoch, version, '-', user, '')
+  return version, epoch
 end
+-- A member grace is "due left": when it ends, and when the user's last session ended (their
+-- last seen, should the grace end with them gone).
+local function due_of(grace) return tonumber(string.match(grace, '^(%d+)')) end
+local function left_of(grace) return string.match(grace, ' (%d+)$') or due_of(grace) end
 -- A channel with nothing left forgets its version too: its next life is a new epoch.
 local function forget_if_empty()
   if redis.call('EXISTS', K[1], K[3], K[5], K[7]) == 0 then redis.call('DEL', K[4]) end
@@ -94,20 +101,22 @@ local user = redis.call('HGET', K[6], sid)
 if not user then return {'gone'} end
 redis.call('HDEL', K[6], sid)
 local now = now_ms()
-local removed, grace_due = 0, 0
+local removed, grace_due, epoch, version = 0, 0, '', 0
 if user ~= '' and redis.call('HINCRBY', K[2], user, -1) <= 0 then
   redis.call('HDEL', K[2], user)
   if grace > 0 then
     grace_due = now + grace
-    redis.call('HSET', K[3], user, node .. ' ' .. grace_due)
-    redis.call('HSET', K[6], 'g:' .. user, grace_due)
-  elseif remove_member(pub, chan, candidate, user) then
-    removed = 1
+    local value = grace_due .. ' ' .. now
+    redis.call('HSET', K[3], user, node .. ' ' .. value)
+    redis.call('HSET', K[6], 'g:' .. user, value)
+  else
+    version, epoch = remove_member(pub, chan, candidate, user)
+    if version then removed = 1 else version, epoch = 0, '' end
   end
 end
 local vacated, vacate_due = unsubscribe(node, 1, grace, now)
 forget_if_empty()
-return {'ok', removed, vacated, user, grace_due, vacate_due}
+return {'ok', removed, vacated, user, grace_due, vacate_due, epoch, version, now}
 )lua";
 
 constexpr std::string_view kGraceEnd = R"lua(
@@ -116,28 +125,29 @@ local pub, chan, candidate = ARGV[3], ARGV[4], ARGV[5]
 local field = 'vg'
 if user ~= '' then field = 'g:' .. user end
 local due = redis.call('HGET', K[6], field)
-if not due then return {'done', 0, 0} end
+if not due then return {'done', 0, 0, '', 0, 0} end
 local owner
 if user ~= '' then owner = redis.call('HGET', K[3], user) else owner = redis.call('GET', K[7]) end
 if owner ~= node .. ' ' .. due then
   redis.call('HDEL', K[6], field) -- cancelled by a return, or someone else's grace now
-  return {'done', 0, 0}
+  return {'done', 0, 0, '', 0, 0}
 end
 local now = now_ms()
-if now < tonumber(due) then return {'wait', tonumber(due) - now} end
+if now < due_of(due) then return {'wait', due_of(due) - now} end
 redis.call('HDEL', K[6], field)
-local removed, vacated = 0, 0
+local removed, vacated, epoch, version = 0, 0, '', 0
 if user ~= '' then
   redis.call('HDEL', K[3], user)
-  if redis.call('HEXISTS', K[2], user) == 0 and remove_member(pub, chan, candidate, user) then
-    removed = 1
+  if redis.call('HEXISTS', K[2], user) == 0 then
+    version, epoch = remove_member(pub, chan, candidate, user)
+    if version then removed = 1 else version, epoch = 0, '' end
   end
 else
   redis.call('DEL', K[7])
   if tonumber(redis.call('GET', K[5]) or '0') <= 0 then vacated = 1 end
 end
 forget_if_empty()
-return {'done', removed, vacated}
+return {'done', removed, vacated, epoch, version, left_of(due)}
 )lua";
 
 constexpr std::string_view kSweepChannel = R"lua(
@@ -145,10 +155,14 @@ local pub, chan, candidate, node = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local fields = redis.call('HGETALL', K[6])
 local result = {'ok', 0}
 local sessions, owned_vacancy = 0, false
-local function gone(user)
-  if redis.call('HEXISTS', K[2], user) == 0 and redis.call('HEXISTS', K[3], user) == 0 and
-     remove_member(pub, chan, candidate, user) then
-    table.insert(result, user)
+local now = now_ms()
+local function gone(user, left)
+  if redis.call('HEXISTS', K[2], user) == 1 or redis.call('HEXISTS', K[3], user) == 1 then
+    return
+  end
+  local version, epoch = remove_member(pub, chan, candidate, user)
+  if version then
+    for _, v in ipairs({user, epoch, version, left}) do table.insert(result, v) end
   end
 end
 for i = 1, #fields, 2 do
@@ -162,13 +176,13 @@ for i = 1, #fields, 2 do
     local user = string.sub(f, 3)
     if redis.call('HGET', K[3], user) == node .. ' ' .. value then
       redis.call('HDEL', K[3], user)
-      gone(user)
+      gone(user, left_of(value))
     end
   else
     sessions = sessions + 1
     if value ~= '' and redis.call('HINCRBY', K[2], value, -1) <= 0 then
       redis.call('HDEL', K[2], value)
-      gone(value)
+      gone(value, now)
     end
   end
 end
@@ -228,7 +242,10 @@ end
 return out
 )lua";
 
-std::string hex(const protocol::Sha1Digest& digest) {
+}  // namespace
+
+std::string script_sha1(std::string_view text) {
+  const protocol::Sha1Digest digest = protocol::sha1(text);
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;
   for (unsigned char byte : digest) {
@@ -238,49 +255,47 @@ std::string hex(const protocol::Sha1Digest& digest) {
   return out;
 }
 
-Script make(std::string_view name, std::string_view prelude, std::string_view body) {
+Script make_script(std::string_view name, std::string_view prelude, std::string_view body) {
   std::string text(prelude);
   text.append(body);
-  std::string sha = hex(protocol::sha1(text));
+  std::string sha = script_sha1(text);
   return Script{name, std::move(text), std::move(sha)};
 }
 
-}  // namespace
-
 const Script& join_script() {
-  static const Script script = make("join", kChannelPrelude, kJoin);
+  static const Script script = make_script("join", kChannelPrelude, kJoin);
   return script;
 }
 const Script& leave_script() {
-  static const Script script = make("leave", kChannelPrelude, kLeave);
+  static const Script script = make_script("leave", kChannelPrelude, kLeave);
   return script;
 }
 const Script& grace_end_script() {
-  static const Script script = make("grace_end", kChannelPrelude, kGraceEnd);
+  static const Script script = make_script("grace_end", kChannelPrelude, kGraceEnd);
   return script;
 }
 const Script& sweep_channel_script() {
-  static const Script script = make("sweep_channel", kChannelPrelude, kSweepChannel);
+  static const Script script = make_script("sweep_channel", kChannelPrelude, kSweepChannel);
   return script;
 }
 const Script& members_script() {
-  static const Script script = make("members", {}, kMembers);
+  static const Script script = make_script("members", {}, kMembers);
   return script;
 }
 const Script& stats_script() {
-  static const Script script = make("stats", {}, kStats);
+  static const Script script = make_script("stats", {}, kStats);
   return script;
 }
 const Script& register_node_script() {
-  static const Script script = make("register_node", kNodePrelude, kRegisterNode);
+  static const Script script = make_script("register_node", kNodePrelude, kRegisterNode);
   return script;
 }
 const Script& refresh_node_script() {
-  static const Script script = make("refresh_node", kNodePrelude, kRefreshNode);
+  static const Script script = make_script("refresh_node", kNodePrelude, kRefreshNode);
   return script;
 }
 const Script& claim_dead_nodes_script() {
-  static const Script script = make("claim_dead_nodes", kNodePrelude, kClaimDeadNodes);
+  static const Script script = make_script("claim_dead_nodes", kNodePrelude, kClaimDeadNodes);
   return script;
 }
 

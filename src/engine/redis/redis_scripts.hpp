@@ -24,25 +24,29 @@ struct Script {
 // KEYS: members, live, grace, version, subscriptions, node's sessions, vacate-grace
 // ARGV: node, session, user, user_info, max_members, want_list, except, publish command,
 //       event channel, epoch candidate
-// Returns {"full"} or {"ok", added, occupied, epoch, version, members-or-empty}
+// Returns {"full"} or {"ok", added, occupied, epoch, version, members-or-empty}. An epoch
+// begins with Redis's time in ms, so that the later of two epochs of a channel is known.
 const Script& join_script();
 
 // A session ends. With a grace, a last session leaves its user in the member list until the
 // grace ends (a join meanwhile cancels it) and the node that ended it owns the deadline.
 // KEYS: as join; ARGV: node, session, grace_ms, publish command, event channel, epoch candidate
-// Returns {"gone"} (no such session) or {"ok", removed, vacated, user, grace_due, vacate_due}
+// Returns {"gone"} (no such session) or
+// {"ok", removed, vacated, user, grace_due, vacate_due, epoch, version, now}, where epoch and
+// version are those of the removal ("" and 0 without one) and now is Redis's time.
 const Script& leave_script();
 
 // The end of a grace this node owns, for a member (user set) or the channel's vacancy (user "").
 // KEYS: as join; ARGV: node, user, publish command, event channel, epoch candidate
-// Returns {"wait", ms} when Redis's clock says it is not due yet, else {"done", removed, vacated}
+// Returns {"wait", ms} when Redis's clock says it is not due yet, else
+// {"done", removed, vacated, epoch, version, left}: left is when the user's last session ended.
 const Script& grace_end_script();
 
 // Everything of a node in a channel ends now: its sessions, subscriptions and graces. For a
 // node that stopped refreshing its lease (swept by any other node) and for one shutting down.
 // KEYS: as join, with the swept node's sessions; ARGV: publish command, event channel,
 //       epoch candidate, swept node
-// Returns {"ok", vacated, removed users...}
+// Returns {"ok", vacated, then user, epoch, version, left for each member removed}
 const Script& sweep_channel_script();
 
 // The member list now: KEYS: members, version; returns {epoch-or-"", version, members}
@@ -59,5 +63,8 @@ const Script& refresh_node_script();
 // Claims nodes whose lease ended (and sweeps that stalled) for the caller to sweep.
 // ARGV: claim_ms, limit; returns the node ids
 const Script& claim_dead_nodes_script();
+
+// A script made of a shared prelude and its body, with its SHA-1 for EVALSHA.
+Script make_script(std::string_view name, std::string_view prelude, std::string_view body);
 
 }  // namespace greendot::engine::redis_engine

@@ -1,0 +1,289 @@
+// Users across nodes: in which channels each user is a member, recorded in the user's own keys
+// after each channel script that changed it (see user_scripts.hpp); sign-ins as sessions of a
+// hidden channel of the user; last seen and privacy in the user's record; watchlists over the
+// user's events channel, which a node subscribes to while a connection on it watches the user.
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+
+#include <chrono>
+
+#include "engine/redis/redis_engine.hpp"
+#include "engine/redis/user_scripts.hpp"
+#include "protocol/pusher_messages.hpp"
+
+namespace greendot::engine::redis_engine {
+
+namespace asio = boost::asio;
+namespace pusher = protocol::pusher;
+using redis::Reply;
+using redis::Result;
+
+namespace {
+
+std::string signin_channel(std::string_view user) {
+  std::string channel = "#signin:";
+  channel.append(user);
+  return channel;
+}
+
+std::int64_t wall_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+const Reply* ok_reply(const Result& result) {
+  const Reply* reply = std::get_if<Reply>(&result);
+  return reply && !reply->is_error() ? reply : nullptr;
+}
+
+storage::Privacy privacy_of(std::string_view visibility, std::string_view last_seen) {
+  storage::Privacy privacy;
+  if (visibility == "nobody") privacy.visibility = storage::Visibility::Nobody;
+  if (last_seen == "approximate") privacy.last_seen = storage::LastSeenPrivacy::Approximate;
+  if (last_seen == "hidden") privacy.last_seen = storage::LastSeenPrivacy::Hidden;
+  return privacy;
+}
+
+// A membership that is not a tombstone ("epoch version", not "epoch version - at").
+bool present(std::string_view value) {
+  return value.find(" - ") == std::string_view::npos;
+}
+
+}  // namespace
+
+// ---- the second step: a user's record learns of a channel's change ----------------------
+
+void RedisEngine::membership_changed(MembershipChange change) {
+  const UserKeys keys = keys_.user(app_ids_[change.app], change.user);
+  std::vector<std::string> args{change.tag,
+                                change.epoch,
+                                std::to_string(change.version),
+                                change.present ? "1" : "0",
+                                std::to_string(change.left_at),
+                                std::string(publish_command()),
+                                keys.events};
+  run_script(user_membership_script(), {keys.record, keys.memberships}, std::move(args),
+             [this, change = std::move(change)](Result result) mutable {
+               // Versioned, so sending it again later is safe whatever happened meanwhile.
+               if (!ok_reply(result)) memberships_to_retry_.push_back(std::move(change));
+             });
+}
+
+void RedisEngine::retry_memberships() {
+  auto changes = std::move(memberships_to_retry_);
+  memberships_to_retry_.clear();
+  for (auto& change : changes) membership_changed(std::move(change));
+}
+
+// ---- reading users ------------------------------------------------------------------------
+
+// Each user's record and memberships, then (second round trip) each claimed membership checked
+// against the channel itself: a node that died between a channel script and the second step
+// leaves a membership behind, which must not keep its user online.
+void RedisEngine::read_users(core::AppIndex app, std::vector<std::string> users,
+                             UserStatesCallback done) {
+  if (!ready()) return done(std::nullopt);
+  if (users.empty()) return done(std::vector<UserState>{});
+  auto states = std::make_shared<std::vector<UserState>>(users.size());
+  auto claimed = std::make_shared<std::vector<std::vector<std::string>>>(users.size());
+  auto left = std::make_shared<std::size_t>(users.size() * 2);
+  auto failed = std::make_shared<bool>(false);
+  auto finished = [this, users, states, claimed, left, failed, done]() {
+    if (--*left != 0) return;
+    if (*failed) return done(std::nullopt);
+    verify_memberships(users, states, std::move(*claimed), done);
+  };
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    const UserKeys keys = keys_.user(app_ids_[app], users[i]);
+    const std::string_view record[] = {"HGETALL", keys.record};
+    client_->command(keys.record, record, [states, failed, finished, i](Result result) {
+      const Reply* reply = ok_reply(result);
+      if (!reply) {
+        *failed = true;
+      } else {
+        std::string_view visibility, last_seen;
+        auto& state = (*states)[i];
+        for (std::size_t f = 0; f + 1 < reply->elements.size(); f += 2) {
+          const std::string& field = reply->elements[f].text;
+          const std::string& value = reply->elements[f + 1].text;
+          if (field == "ls") state.last_seen_ms = std::atoll(value.c_str());
+          if (field == "vis") visibility = value;
+          if (field == "lsp") last_seen = value;
+        }
+        state.privacy = privacy_of(visibility, last_seen);
+      }
+      finished();
+    });
+    const std::string_view memberships[] = {"HGETALL", keys.memberships};
+    client_->command(keys.memberships, memberships, [claimed, failed, finished, i](Result result) {
+      const Reply* reply = ok_reply(result);
+      if (!reply) {
+        *failed = true;
+      } else {
+        for (std::size_t f = 0; f + 1 < reply->elements.size(); f += 2) {
+          if (present(reply->elements[f + 1].text)) {
+            (*claimed)[i].push_back(reply->elements[f].text);
+          }
+        }
+      }
+      finished();
+    });
+  }
+}
+
+void RedisEngine::verify_memberships(std::vector<std::string> users,
+                                     std::shared_ptr<std::vector<UserState>> states,
+                                     std::vector<std::vector<std::string>> claimed,
+                                     UserStatesCallback done) {
+  std::size_t checks = 0;
+  for (const auto& tags : claimed) checks += tags.size();
+  if (checks == 0) return done(std::move(*states));
+  auto left = std::make_shared<std::size_t>(checks);
+  auto failed = std::make_shared<bool>(false);
+  for (std::size_t i = 0; i < users.size(); ++i) {
+    for (const auto& tag : claimed[i]) {
+      const std::string members = keys_.channel_of_tag(tag, node_).keys[0];
+      const std::string_view args[] = {"HEXISTS", members, users[i]};
+      client_->command(members, args, [states, left, failed, done, i](Result result) {
+        const Reply* reply = ok_reply(result);
+        if (!reply) *failed = true;
+        if (reply && reply->integer == 1) (*states)[i].online = true;
+        if (--*left != 0) return;
+        if (*failed) return done(std::nullopt);
+        done(std::move(*states));
+      });
+    }
+  }
+}
+
+void RedisEngine::users_presence(core::AppIndex app, std::vector<std::string> user_ids,
+                                 UserPresenceCallback done) {
+  asio::post(io_, [this, app, user_ids = std::move(user_ids), done = std::move(done)]() mutable {
+    read_users(app, std::move(user_ids), [done](Answer<std::vector<UserState>> states) {
+      if (!states) return done(std::nullopt);
+      const std::int64_t now = wall_now_ms();
+      std::vector<UserPresence> answer;
+      answer.reserve(states->size());
+      for (const auto& state : *states) {
+        UserPresence presence;
+        presence.online = state.online;
+        presence.last_seen_ms =
+            state.online ? std::optional<std::int64_t>(now) : state.last_seen_ms;
+        presence.recorded_last_seen_ms = state.last_seen_ms;
+        presence.privacy = state.privacy;
+        answer.push_back(presence);
+      }
+      done(std::move(answer));
+    });
+  });
+}
+
+void RedisEngine::update_privacy(core::AppIndex app, std::string user_id, PrivacyChange change,
+                                 std::function<void(Answer<storage::Privacy>)> done) {
+  asio::post(io_, [this, app, user_id = std::move(user_id), change, done = std::move(done)] {
+    // Invisibility is refused before it gets here (keeps_invisible_users); never stored.
+    if (!ready() || change.visibility == storage::Visibility::Nobody) return done(std::nullopt);
+    std::string last_seen;
+    if (change.last_seen) {
+      switch (*change.last_seen) {
+        case storage::LastSeenPrivacy::Exact:
+          last_seen = "exact";
+          break;
+        case storage::LastSeenPrivacy::Approximate:
+          last_seen = "approximate";
+          break;
+        case storage::LastSeenPrivacy::Hidden:
+          last_seen = "hidden";
+          break;
+      }
+    }
+    const UserKeys keys = keys_.user(app_ids_[app], user_id);
+    run_script(user_privacy_script(), {keys.record},
+               {change.visibility ? "everyone" : "", last_seen}, [done](Result result) {
+                 const Reply* reply = ok_reply(result);
+                 if (!reply || reply->elements.size() != 2) return done(std::nullopt);
+                 done(privacy_of(reply->elements[0].text, reply->elements[1].text));
+               });
+  });
+}
+
+// ---- sign-ins and watchlists --------------------------------------------------------------
+
+void RedisEngine::signed_in(core::AppIndex app, std::string user_id, core::SessionId session) {
+  asio::post(io_, [this, app, user_id = std::move(user_id), session]() mutable {
+    if (stopping_) return;
+    LocalChannel& channel = local(app, signin_channel(user_id));
+    if (!ready()) {
+      // Written when Redis is back (re-asserted with the other sessions).
+      channel.sessions[session] = {user_id, "{}"};
+      reassert_pending_ = true;
+      return;
+    }
+    begin_session(channel, session, user_id, "{}", 0, {}, nullptr);
+  });
+}
+
+void RedisEngine::signed_out(core::AppIndex app, std::string user_id, core::SessionId session,
+                             core::Millis grace_ms) {
+  asio::post(
+      io_, [this, tag = RedisKeys::tag(app_ids_[app], signin_channel(user_id)), session, grace_ms] {
+        if (!stopping_) end_session(tag, session, grace_ms);
+      });
+}
+
+void RedisEngine::watch(core::AppIndex app, std::string watcher, std::vector<std::string> watched,
+                        OnlineCallback done) {
+  asio::post(io_, [this, app, watcher = std::move(watcher), watched = std::move(watched),
+                   done = std::move(done)]() mutable {
+    for (const auto& user : watched) {
+      const std::string events = keys_.user(app_ids_[app], user).events;
+      auto [it, added] = watched_.try_emplace(events);
+      if (added) {
+        it->second.app = app;
+        it->second.user = user;
+        client_->subscribe(events);
+      }
+      ++it->second.watchers[watcher];
+    }
+    // Subscribed first: a change from here on is told, whatever the reading says.
+    read_users(app, watched, [watched, done](Answer<std::vector<UserState>> states) {
+      std::vector<std::string> online;
+      if (states) {
+        for (std::size_t i = 0; i < watched.size(); ++i) {
+          if ((*states)[i].online) online.push_back(watched[i]);
+        }
+      }
+      done(std::move(online));
+    });
+  });
+}
+
+void RedisEngine::unwatch(core::AppIndex app, std::string watcher,
+                          std::vector<std::string> watched) {
+  asio::post(io_, [this, app, watcher = std::move(watcher), watched = std::move(watched)] {
+    for (const auto& user : watched) {
+      const std::string events = keys_.user(app_ids_[app], user).events;
+      auto it = watched_.find(events);
+      if (it == watched_.end()) continue;
+      auto w = it->second.watchers.find(watcher);
+      if (w != it->second.watchers.end() && --w->second == 0) it->second.watchers.erase(w);
+      if (!it->second.watchers.empty()) continue;
+      client_->unsubscribe(events);
+      watched_.erase(it);
+    }
+  });
+}
+
+// Every node hears a user's change; each tells only its own watchers.
+void RedisEngine::on_user_event(const Watched& watched, std::string_view event) {
+  if (event != "online" && event != "offline") return;
+  const auto frame = make_text_frame(pusher::watchlist_event(event, {watched.user}));
+  for (const auto& [watcher, count] : watched.watchers) {
+    auto message = std::make_shared<const ChannelMessage>(
+        ChannelMessage{watched.app, watchlist_channel(watcher), frame, {}, {}});
+    for (MessageSink* sink : sinks_) sink->deliver(message);
+  }
+}
+
+}  // namespace greendot::engine::redis_engine

@@ -1,0 +1,87 @@
+#include "engine/redis/user_scripts.hpp"
+
+namespace greendot::engine::redis_engine {
+
+namespace {
+
+// Memberships are "epoch version" while present and "epoch version - at" once ended: the
+// tombstone outlives any plausible delay between two nodes' second steps (an older change
+// arriving after it is recognised as older), and is dropped after ten minutes.
+constexpr std::string_view kMembership = R"lua(
+local tag, epoch, version, present = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4] == '1'
+local left, pub, chan = ARGV[5], ARGV[6], ARGV[7]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function parts(value)
+  local out = {}
+  for p in string.gmatch(value, '%S+') do out[#out + 1] = p end
+  return out
+end
+local function started(e) return tonumber(string.match(e, '^(%d+)')) or 0 end
+local old = redis.call('HGET', KEYS[2], tag)
+if old then
+  local p = parts(old)
+  if p[1] == epoch then
+    if tonumber(p[2]) >= version then return 0 end
+  elseif started(p[1]) > started(epoch) then
+    return 0
+  end
+end
+local fields = redis.call('HGETALL', KEYS[2])
+local before = 0
+for i = 1, #fields, 2 do
+  local p = parts(fields[i + 1])
+  if #p == 2 then
+    before = before + 1
+  elseif tonumber(p[4]) < now - 600000 and fields[i] ~= tag then
+    redis.call('HDEL', KEYS[2], fields[i])
+  end
+end
+local after = before
+if old and #parts(old) == 2 then after = after - 1 end
+if present then
+  redis.call('HSET', KEYS[2], tag, epoch .. ' ' .. version)
+  after = after + 1
+else
+  redis.call('HSET', KEYS[2], tag, epoch .. ' ' .. version .. ' - ' .. now)
+end
+local visible = redis.call('HGET', KEYS[1], 'vis') ~= 'nobody'
+if before == 0 and after > 0 then
+  if visible then redis.call(pub, chan, 'online') end
+  return 1
+end
+if before > 0 and after == 0 then
+  if visible then
+    redis.call('HSET', KEYS[1], 'ls', left)
+    redis.call(pub, chan, 'offline')
+  end
+  return -1
+end
+return 0
+)lua";
+
+// Defaults are stored as no field, so that most users have no record at all.
+constexpr std::string_view kPrivacy = R"lua(
+local function set(field, value, default)
+  if value == '' then return end
+  if value == default then redis.call('HDEL', KEYS[1], field)
+  else redis.call('HSET', KEYS[1], field, value) end
+end
+set('vis', ARGV[1], 'everyone')
+set('lsp', ARGV[2], 'exact')
+return {redis.call('HGET', KEYS[1], 'vis') or 'everyone', redis.call('HGET', KEYS[1], 'lsp') or 'exact'}
+)lua";
+
+}  // namespace
+
+const Script& user_membership_script() {
+  static const Script script = make_script("user_membership", {}, kMembership);
+  return script;
+}
+
+const Script& user_privacy_script() {
+  static const Script script = make_script("user_privacy", {}, kPrivacy);
+  return script;
+}
+
+}  // namespace greendot::engine::redis_engine

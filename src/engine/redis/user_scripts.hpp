@@ -1,0 +1,26 @@
+// The Lua scripts of a user's record in Redis: in which channels the user is a member (so
+// that "online" means the same on every node, and going offline is noticed once), last seen,
+// and privacy. All of a user's keys share the tag {app:u:user}, so each script touches one slot.
+//
+// A channel script decides first-in / last-out for its channel; the user's record learns of it
+// in a second step (one script cannot touch two slots in a Cluster), sent by the node that ran
+// the channel script. Two nodes' second steps may arrive in either order, so each carries the
+// channel event's epoch and version and an older one is ignored.
+#pragma once
+
+#include "engine/redis/redis_scripts.hpp"
+
+namespace greendot::engine::redis_engine {
+
+// A user became a member of a channel (present "1") or stopped being one ("0").
+// KEYS: record, memberships; ARGV: tag, epoch, version, present, left_at (unix ms, when the
+//       last session ended), publish command, the user's events channel
+// Returns 1 when the user came online with it, -1 when they went offline (their last seen is
+// then left_at, unless they are invisible), 0 otherwise (or when the change was older).
+const Script& user_membership_script();
+
+// Sets privacy fields ("" keeps one). KEYS: record; ARGV: visibility, last_seen
+// Returns {visibility, last_seen}, as stored now ("everyone" / "exact" when never set).
+const Script& user_privacy_script();
+
+}  // namespace greendot::engine::redis_engine

@@ -1,0 +1,135 @@
+// The contract about users rather than channels, run against every engine: whether a user is
+// online, when they were last seen, their privacy, sign-ins and watchlists must be the same
+// from every node, whichever node their sessions are on.
+#include "engine_contract_fixture.hpp"
+
+namespace greendot::engine {
+namespace {
+
+class UserContract : public EngineContract {
+ protected:
+  std::optional<UserPresence> presence(int node, const std::string& user) {
+    auto answer = std::make_shared<std::promise<Answer<std::vector<UserPresence>>>>();
+    auto future = answer->get_future();
+    deployment_->node(node).users_presence(
+        0, {user}, [answer](Answer<std::vector<UserPresence>> a) { answer->set_value(a); });
+    if (future.wait_for(5s) != std::future_status::ready) return std::nullopt;
+    auto users = future.get();
+    if (!users || users->size() != 1) return std::nullopt;
+    return users->front();
+  }
+  bool online(int node, const std::string& user) {
+    auto p = presence(node, user);
+    return p && p->online;
+  }
+  bool offline(int node, const std::string& user) {
+    auto p = presence(node, user);
+    return p && !p->online;
+  }
+  std::vector<std::string> watch(int node, const std::string& watcher,
+                                 std::vector<std::string> users) {
+    auto answer = std::make_shared<std::promise<std::vector<std::string>>>();
+    auto future = answer->get_future();
+    deployment_->node(node).watch(0, watcher, std::move(users),
+                                  [answer](std::vector<std::string> o) { answer->set_value(o); });
+    EXPECT_EQ(future.wait_for(5s), std::future_status::ready);
+    return future.get();
+  }
+};
+
+TEST_P(UserContract, OnlineWhileASessionOnAnyNodeIsAndLastSeenWhenTheLastEnded) {
+  ASSERT_TRUE(join(0, "a", 1, 100, "presence-r").accepted());
+  ASSERT_TRUE(join(1, "a", 2, 100, "presence-s").accepted());
+  ASSERT_TRUE(eventually([&] { return online(0, "a") && online(1, "a"); }));
+  EXPECT_FALSE(presence(0, "a")->recorded_last_seen_ms.has_value());
+  deployment_->node(0).leave(0, "presence-r", "a", 1, 0);
+  ASSERT_TRUE(eventually([&] { return count(0, "presence-r removed a") == 1; }));
+  EXPECT_TRUE(online(0, "a"));
+  EXPECT_TRUE(online(1, "a"));
+  // Last seen is a wall-clock time, and for the engine only a bounded skew from this clock.
+  const std::int64_t before = unix_ms() - 1000;
+  deployment_->node(1).leave(0, "presence-s", "a", 2, 0);
+  ASSERT_TRUE(eventually([&] { return offline(0, "a") && offline(1, "a"); }));
+  for (int node : {0, 1}) {
+    auto p = presence(node, "a");
+    ASSERT_TRUE(p && p->last_seen_ms) << node;
+    EXPECT_GE(*p->last_seen_ms, before);
+    EXPECT_LE(*p->last_seen_ms, unix_ms() + 1000);
+    EXPECT_EQ(p->recorded_last_seen_ms, p->last_seen_ms);
+  }
+}
+
+TEST_P(UserContract, AReturnInsideTheGraceOnAnotherNodeKeepsTheUserOnline) {
+  EXPECT_TRUE(watch(1, "w", {"a"}).empty());
+  ASSERT_TRUE(join(0, "a", 1).accepted());
+  ASSERT_TRUE(eventually([&] { return count(1, "#watchlist:w online a") == 1; }));
+  deployment_->node(0).leave(0, "presence-r", "a", 1, 60000);
+  ASSERT_TRUE(join(1, "a", 2).accepted());
+  EXPECT_TRUE(online(0, "a"));
+  deployment_->node(1).leave(0, "presence-r", "a", 2, 0);
+  ASSERT_TRUE(eventually([&] { return count(1, "#watchlist:w offline a") == 1; }));
+  EXPECT_TRUE(offline(0, "a"));
+  // Never offline in between: one arrival and one departure for the watcher.
+  EXPECT_EQ(count(1, "#watchlist:w online a"), 1u);
+}
+
+TEST_P(UserContract, WatchersOnEveryNodeHearOnlineAndOfflineOnce) {
+  EXPECT_TRUE(watch(1, "w1", {"a", "b"}).empty());
+  EXPECT_TRUE(watch(0, "w0", {"a"}).empty());
+  ASSERT_TRUE(join(0, "a", 1, 100, "presence-r").accepted());
+  ASSERT_TRUE(join(1, "a", 2, 100, "presence-s").accepted());
+  ASSERT_TRUE(eventually([&] {
+    return count(1, "#watchlist:w1 online a") == 1 && count(0, "#watchlist:w0 online a") == 1;
+  }));
+  EXPECT_EQ(watch(1, "w2", {"a", "b"}), (std::vector<std::string>{"a"}));
+  deployment_->node(0).leave(0, "presence-r", "a", 1, 0);
+  deployment_->node(1).leave(0, "presence-s", "a", 2, 0);
+  ASSERT_TRUE(eventually([&] {
+    return count(1, "#watchlist:w1 offline a") == 1 && count(0, "#watchlist:w0 offline a") == 1 &&
+           count(1, "#watchlist:w2 offline a") == 1;
+  }));
+  EXPECT_EQ(count(1, "#watchlist:w1 online a"), 1u);
+  // Unwatched: told nothing more.
+  deployment_->node(1).unwatch(0, "w1", {"a", "b"});
+  deployment_->node(1).unwatch(0, "w2", {"a", "b"});
+  ASSERT_TRUE(join(0, "a", 3).accepted());
+  ASSERT_TRUE(eventually([&] { return count(0, "#watchlist:w0 online a") == 2; }));
+  EXPECT_EQ(count(1, "#watchlist:w1 online a"), 1u);
+  EXPECT_EQ(count(1, "#watchlist:w2 online a"), 0u);
+}
+
+TEST_P(UserContract, ASignedInUserIsOnlineOnEveryNodeWithoutAnyChannel) {
+  EXPECT_TRUE(watch(1, "w", {"a"}).empty());
+  deployment_->node(0).signed_in(0, "a", 7);
+  ASSERT_TRUE(eventually([&] { return online(1, "a") && count(1, "#watchlist:w online a") == 1; }));
+  deployment_->node(0).signed_out(0, "a", 7, 0);
+  ASSERT_TRUE(
+      eventually([&] { return offline(1, "a") && count(1, "#watchlist:w offline a") == 1; }));
+  auto p = presence(0, "a");
+  ASSERT_TRUE(p && p->last_seen_ms);
+  // Sign-ins are no channel the application hears of.
+  EXPECT_EQ(deployment_->webhooks.count("member_added"), 0u);
+  EXPECT_EQ(deployment_->webhooks.count("channel_occupied"), 0u);
+}
+
+TEST_P(UserContract, LastSeenPrivacyIsTheSameFromEveryNode) {
+  auto answer = std::make_shared<std::promise<Answer<storage::Privacy>>>();
+  auto future = answer->get_future();
+  deployment_->node(0).update_privacy(
+      0, "a", PrivacyChange{std::nullopt, storage::LastSeenPrivacy::Hidden},
+      [answer](Answer<storage::Privacy> p) { answer->set_value(p); });
+  ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
+  auto set = future.get();
+  ASSERT_TRUE(set.has_value());
+  EXPECT_EQ(set->last_seen, storage::LastSeenPrivacy::Hidden);
+  EXPECT_EQ(set->visibility, storage::Visibility::Everyone);
+  auto p = presence(1, "a");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->privacy.last_seen, storage::LastSeenPrivacy::Hidden);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, UserContract, ::testing::Values(Kind::Embedded, Kind::Redis),
+                         kind_name);
+
+}  // namespace
+}  // namespace greendot::engine
