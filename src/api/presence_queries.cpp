@@ -87,8 +87,6 @@ const char* answer_name(engine::HeartbeatAnswer answer) {
       return "ended";
     case engine::HeartbeatAnswer::Unavailable:
       return "unavailable";
-    case engine::HeartbeatAnswer::Unsupported:
-      return "unsupported";
   }
   return "present";
 }
@@ -115,12 +113,6 @@ void heartbeat(server::ServerContext& context, core::AppIndex app, HeartbeatCall
         if (std::find(answers.begin(), answers.end(), engine::HeartbeatAnswer::Unavailable) !=
             answers.end()) {
           return respond(rest_error(503, "Presence is unavailable right now; ping again shortly"));
-        }
-        if (std::find(answers.begin(), answers.end(), engine::HeartbeatAnswer::Unsupported) !=
-            answers.end()) {
-          return respond(rest_error(501,
-                                    "HTTP heartbeats are not shared between nodes yet: with "
-                                    "[engine] kind = \"redis\" use WebSocket presence channels"));
         }
         json::object contexts;
         for (std::size_t i = 0; i < channels.size(); ++i) {

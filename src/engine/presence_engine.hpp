@@ -96,8 +96,7 @@ enum class HeartbeatAnswer {
   Present,      // the tab's session is on until the TTL
   Full,         // the channel has max_members members and the user is not one
   TabEnded,     // the tab said offline before: a late ping, ignored
-  Unavailable,  // the engine cannot serve now (stopping, a shared store out of reach): retry
-  Unsupported   // this engine does not keep heartbeats (not shared between nodes yet)
+  Unavailable   // the engine cannot serve now (stopping, a shared store out of reach): retry
 };
 
 // Answers to queries; called like JoinCallback (engine thread, post to your own). A query

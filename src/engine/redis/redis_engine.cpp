@@ -238,6 +238,7 @@ std::vector<std::string> RedisEngine::tags() const {
 
 void RedisEngine::sweep() {
   if (!client_->up() || stopping_) return;
+  sweep_heartbeats();
   run_script(claim_dead_nodes_script(), {keys_.live_nodes(), keys_.sweeping_nodes()},
              {std::to_string(kSweepClaim.count()), std::to_string(kNodesPerSweep)},
              [this](Result result) {

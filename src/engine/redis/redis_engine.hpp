@@ -206,6 +206,15 @@ class RedisEngine final : public PresenceEngine, public Broker {
   void member_webhook(core::AppIndex app, webhooks::EventType type, const std::string& channel,
                       const std::string& user);
 
+  // HTTP heartbeats (redis_engine_heartbeats.cpp).
+  using EndedTab = std::function<void(const redis::Reply* reply)>;
+  void end_tab(core::AppIndex app, const std::string& channel, std::string user, std::string tab,
+               std::string_view mode, core::Millis grace_ms, core::Millis ttl_ms, EndedTab then);
+  void expect_expiry(core::AppIndex app, const std::string& user, const std::string& tab,
+                     const std::string& tag, std::int64_t due_unix_ms);
+  void sweep_heartbeats();
+  void expire_tab(core::AppIndex app, unsigned partition, std::string entry);
+
   // Users (redis_engine_users.cpp).
   void membership_changed(MembershipChange change);
   void retry_memberships();

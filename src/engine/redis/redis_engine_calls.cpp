@@ -171,12 +171,8 @@ void RedisEngine::channel_users(core::AppIndex app, std::string channel, UsersCa
   });
 }
 
-// Not shared through Redis yet: HTTP heartbeats and member status. Refused clearly rather
-// than kept per node, which would be wrong with several.
-void RedisEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done) {
-  done(std::vector<HeartbeatAnswer>(request.channels.size(), HeartbeatAnswer::Unsupported));
-}
-void RedisEngine::heartbeat_offline(HeartbeatOffline) {}
+// Not shared through Redis yet: member status (online / away). Ignored rather than kept per
+// node, which would be wrong with several: every member is "online" in this mode.
 void RedisEngine::set_status(core::AppIndex, std::string, core::SessionId, UserStatus) {}
 
 // Graces and copies run on the engine's own timers, by Redis's clock.

@@ -34,7 +34,7 @@ ChannelKeys RedisKeys::channel_of_tag(std::string_view tag, std::string_view nod
   std::string node_key = key("node:");
   node_key.append(node);
   return ChannelKeys{{key("members"), key("live"), key("grace"), key("version"), key("subs"),
-                      std::move(node_key), key("vacate")},
+                      std::move(node_key), key("vacate"), key("tabs")},
                      key("events"),
                      std::string(tag)};
 }
@@ -49,6 +49,29 @@ std::string RedisKeys::app_channels(std::string_view app_id) const {
   std::string key = prefix_;
   key.append("{app:").append(app_id).append("}:channels");
   return key;
+}
+
+std::string RedisKeys::heartbeat_due(std::string_view app_id, unsigned partition) const {
+  std::string key = prefix_;
+  key.append("{hb:").append(app_id).append(":").append(std::to_string(partition)).append("}:due");
+  return key;
+}
+
+std::string RedisKeys::heartbeat_claimed(std::string_view app_id, unsigned partition) const {
+  std::string key = prefix_;
+  key.append("{hb:").append(app_id).append(":").append(std::to_string(partition));
+  key.append("}:claimed");
+  return key;
+}
+
+// FNV-1a: the same partition for a user on every node and every build.
+unsigned RedisKeys::heartbeat_partition(std::string_view user) {
+  std::uint32_t hash = 2166136261u;
+  for (unsigned char c : user) {
+    hash ^= c;
+    hash *= 16777619u;
+  }
+  return hash % kHeartbeatPartitions;
 }
 
 UserKeys RedisKeys::user(std::string_view app_id, std::string_view user) const {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -12,7 +13,7 @@ namespace greendot::engine::redis_engine {
 
 struct ChannelKeys {
   // In the order the channel scripts take them (see redis_scripts.cpp).
-  std::array<std::string, 7> keys;
+  std::array<std::string, 8> keys;
   std::string events;  // the pub/sub channel of its member events and messages
   std::string tag;     // "app:channel", as a node's channel list records it
 };
@@ -37,6 +38,12 @@ class RedisKeys {
   static std::string tag(std::string_view app_id, std::string_view channel);
   // The same channel's keys for another node's sessions (sweeping it).
   ChannelKeys channel_of_tag(std::string_view tag, std::string_view node) const;
+  // HTTP heartbeat sessions belong to no node: each is found by its expiry in one of the
+  // app's partitions (a sorted set of "user tab tag" by due time), swept by every node.
+  static constexpr unsigned kHeartbeatPartitions = 16;
+  std::string heartbeat_due(std::string_view app_id, unsigned partition) const;
+  std::string heartbeat_claimed(std::string_view app_id, unsigned partition) const;
+  static unsigned heartbeat_partition(std::string_view user);
   std::string live_nodes() const { return prefix_ + "{nodes}:live"; }
   std::string sweeping_nodes() const { return prefix_ + "{nodes}:sweeping"; }
   std::string node_channels(std::string_view node) const;

@@ -16,6 +16,7 @@ namespace {
 // 6 the node's sessions (session -> user, "" for a subscription that is not a member;
 //   "g:<user>" -> due of a member grace it owns; "vg" -> due of a vacate grace it owns)
 // 7 vacate grace ("node due")
+// 8 heartbeat tabs (user -> "tab due grace ..." triples; an ended tab is "tab x until")
 constexpr std::string_view kChannelPrelude = R"lua(
 local K = KEYS
 local function now_ms()
@@ -66,6 +67,14 @@ local function unsubscribe(node, count, grace, now)
   return 0, due
 end
 )lua";
+
+}  // namespace
+
+std::string_view channel_script_prelude() {
+  return kChannelPrelude;
+}
+
+namespace {
 
 constexpr std::string_view kJoin = R"lua(
 local node, sid, user, info = ARGV[1], ARGV[2], ARGV[3], ARGV[4]

@@ -64,6 +64,9 @@ const Script& refresh_node_script();
 // ARGV: claim_ms, limit; returns the node ids
 const Script& claim_dead_nodes_script();
 
+// What every channel script begins with: the keys' order and the shared Lua functions.
+std::string_view channel_script_prelude();
+
 // A script made of a shared prelude and its body, with its SHA-1 for EVALSHA.
 Script make_script(std::string_view name, std::string_view prelude, std::string_view body);
 

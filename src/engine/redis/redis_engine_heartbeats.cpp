@@ -1,0 +1,268 @@
+// HTTP heartbeats across nodes: a tab's session is in the channel's keys, owned by no node,
+// and found by its due time in one of the app's expiry partitions, which every node sweeps
+// with its node leases (see heartbeat_scripts.hpp). A grace that follows the end of a user's
+// last session is owned by the node that ended it, like a connection's.
+#include <spdlog/spdlog.h>
+#include <boost/asio/post.hpp>
+
+#include <chrono>
+
+#include "engine/redis/heartbeat_scripts.hpp"
+#include "engine/redis/redis_engine.hpp"
+
+namespace greendot::engine::redis_engine {
+
+namespace asio = boost::asio;
+using redis::Reply;
+using redis::Result;
+
+namespace {
+
+// A sweep holds the expiries it claimed this long; one that stalls is taken over after it.
+constexpr std::chrono::milliseconds kExpiryClaim{5000};
+constexpr int kExpiriesPerSweep = 200;
+// A ping without a tab id shares the member's tab "" (tab ids are [A-Za-z0-9_.:-]).
+constexpr std::string_view kNoTab = "~";
+
+std::int64_t unix_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+const Reply* ok_reply(const Result& result) {
+  const Reply* reply = std::get_if<Reply>(&result);
+  return reply && !reply->is_error() ? reply : nullptr;
+}
+
+const std::string& text_of(const Reply& reply, std::size_t i) {
+  static const std::string kEmpty;
+  if (i >= reply.elements.size() || !reply.elements[i].is_string()) return kEmpty;
+  return reply.elements[i].text;
+}
+
+std::int64_t integer_of(const Reply& reply, std::size_t i) {
+  if (i >= reply.elements.size()) return 0;
+  const Reply& element = reply.elements[i];
+  if (element.type == Reply::Type::Integer) return element.integer;
+  if (element.is_string()) return std::atoll(element.text.c_str());
+  return 0;
+}
+
+// "user tab tag": user ids and tab ids hold no space; the tag is the rest.
+std::string expiry_entry(std::string_view user, std::string_view tab, std::string_view tag) {
+  std::string entry(user);
+  entry.push_back(' ');
+  entry.append(tab).push_back(' ');
+  entry.append(tag);
+  return entry;
+}
+
+bool parse_entry(std::string_view entry, std::string& user, std::string& tab, std::string& tag) {
+  const auto first = entry.find(' ');
+  if (first == std::string_view::npos) return false;
+  const auto second = entry.find(' ', first + 1);
+  if (second == std::string_view::npos) return false;
+  user = entry.substr(0, first);
+  tab = entry.substr(first + 1, second - first - 1);
+  tag = entry.substr(second + 1);
+  return !user.empty() && !tab.empty() && !tag.empty();
+}
+
+}  // namespace
+
+// The expiry entry is written before the session, in the same round trip: a session never
+// exists without one. Its time is this node's clock; the session's own due time (Redis's
+// clock) decides, so a skewed entry only makes a sweep look early or late.
+void RedisEngine::expect_expiry(core::AppIndex app, const std::string& user, const std::string& tab,
+                                const std::string& tag, std::int64_t due_unix_ms) {
+  const std::string key = keys_.heartbeat_due(app_ids_[app], RedisKeys::heartbeat_partition(user));
+  const std::string score = std::to_string(due_unix_ms);
+  const std::string entry = expiry_entry(user, tab, tag);
+  const std::string_view args[] = {"ZADD", key, "GT", score, entry};
+  client_->command(key, args, [](Result) {});
+}
+
+void RedisEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done) {
+  asio::post(io_, [this, request = std::move(request), done = std::move(done)]() mutable {
+    const std::size_t n = request.channels.size();
+    if (stopping_ || !ready()) {
+      return done(std::vector<HeartbeatAnswer>(n, HeartbeatAnswer::Unavailable));
+    }
+    if (n == 0) return done({});
+    auto answers = std::make_shared<std::vector<HeartbeatAnswer>>(n, HeartbeatAnswer::Unavailable);
+    auto left = std::make_shared<std::size_t>(n);
+    const std::string tab = request.tab.empty() ? std::string(kNoTab) : request.tab;
+    const std::int64_t due = unix_now_ms() + request.ttl_ms;
+    for (std::size_t i = 0; i < n; ++i) {
+      const std::string& name = request.channels[i];
+      ChannelKeys keys = keys_.channel(app_ids_[request.app], name, node_);
+      expect_expiry(request.app, request.user_id, tab, keys.tag, due);
+      std::vector<std::string> args{request.user_id,
+                                    request.user_info,
+                                    tab,
+                                    std::to_string(request.ttl_ms),
+                                    std::to_string(request.grace_ms),
+                                    std::to_string(request.max_members),
+                                    std::string(publish_command()),
+                                    keys.events,
+                                    epoch_candidate()};
+      run_script(heartbeat_script(), {keys.keys.begin(), keys.keys.end()}, std::move(args),
+                 [this, app = request.app, name, user = request.user_id, tag = keys.tag, answers,
+                  left, i, done](Result result) {
+                   const Reply* reply = ok_reply(result);
+                   const std::string& outcome = reply ? text_of(*reply, 0) : std::string();
+                   if (outcome == "ok") {
+                     (*answers)[i] = HeartbeatAnswer::Present;
+                     if (integer_of(*reply, 1) == 1) {
+                       member_webhook(app, webhooks::EventType::MemberAdded, name, user);
+                       membership_changed(MembershipChange{
+                           app, user, tag, text_of(*reply, 2),
+                           static_cast<std::uint64_t>(integer_of(*reply, 3)), true, 0});
+                       // Listed although no connection holds it (REST channel listings).
+                       const std::string list = keys_.app_channels(app_ids_[app]);
+                       const std::string_view sadd[] = {"SADD", list, name};
+                       client_->command(list, sadd, [](Result) {});
+                     }
+                   } else if (outcome == "full") {
+                     (*answers)[i] = HeartbeatAnswer::Full;
+                   } else if (outcome == "ended") {
+                     (*answers)[i] = HeartbeatAnswer::TabEnded;
+                   }
+                   if (--*left == 0) done(std::move(*answers));
+                 });
+    }
+  });
+}
+
+void RedisEngine::heartbeat_offline(HeartbeatOffline offline) {
+  asio::post(io_, [this, offline = std::move(offline)]() mutable {
+    // Not reachable now: the tab's session ends by its TTL instead.
+    if (stopping_ || !ready()) return;
+    const bool one_tab = offline.tab.has_value();
+    const std::string tab = one_tab ? *offline.tab : std::string(kNoTab);
+    const std::string_view mode = one_tab ? "end" : "end_all";
+    auto end_in = [this, offline, tab, mode, one_tab](const std::string& channel) {
+      const std::string tag = RedisKeys::tag(app_ids_[offline.app], channel);
+      // An ended tab is recognised for a TTL; its entry clears it afterwards.
+      if (one_tab)
+        expect_expiry(offline.app, offline.user_id, tab, tag, unix_now_ms() + offline.ttl_ms);
+      end_tab(offline.app, channel, offline.user_id, tab, mode, offline.grace_ms, offline.ttl_ms,
+              [](const Reply*) {});
+    };
+    if (!offline.channel.empty()) return end_in(offline.channel);
+    // Every channel the user is a member of, as their record says.
+    const UserKeys keys = keys_.user(app_ids_[offline.app], offline.user_id);
+    const std::string_view args[] = {"HKEYS", keys.memberships};
+    const std::string prefix = app_ids_[offline.app] + ":";
+    client_->command(keys.memberships, args, [end_in, prefix](Result result) {
+      const Reply* reply = ok_reply(result);
+      if (!reply) return;
+      for (const auto& tag : reply->elements) {
+        if (!tag.text.starts_with(prefix) || tag.text.size() == prefix.size()) continue;
+        const std::string channel = tag.text.substr(prefix.size());
+        if (!channel.starts_with('#')) end_in(channel);
+      }
+    });
+  });
+}
+
+void RedisEngine::end_tab(core::AppIndex app, const std::string& name, std::string user,
+                          std::string tab, std::string_view mode, core::Millis grace_ms,
+                          core::Millis ttl_ms, EndedTab then) {
+  LocalChannel& channel = local(app, name);
+  ++channel.in_flight;
+  const std::string tag = channel.keys.tag;
+  // Registered first: a grace this node starts must be found if this node dies.
+  registered_then(channel, [this, tag, user = std::move(user), tab = std::move(tab),
+                            mode = std::string(mode), grace_ms, ttl_ms,
+                            then = std::move(then)](bool registered) mutable {
+    LocalChannel* channel = find(tag);
+    if (!channel) return then(nullptr);
+    if (!registered) {
+      --channel->in_flight;
+      then(nullptr);
+      return forget_if_idle(*channel);
+    }
+    std::vector<std::string> args{node_,
+                                  user,
+                                  tab,
+                                  mode,
+                                  std::to_string(grace_ms),
+                                  std::to_string(ttl_ms),
+                                  std::string(publish_command()),
+                                  channel->keys.events,
+                                  epoch_candidate()};
+    run_script(
+        heartbeat_end_script(), {channel->keys.keys.begin(), channel->keys.keys.end()},
+        std::move(args), [this, tag, user, then = std::move(then)](Result result) {
+          LocalChannel* channel = find(tag);
+          if (!channel) return then(nullptr);
+          --channel->in_flight;
+          const Reply* reply = ok_reply(result);
+          if (reply && text_of(*reply, 0) == "ok") {
+            if (integer_of(*reply, 1) == 1) {
+              member_webhook(channel->app, webhooks::EventType::MemberRemoved, channel->name, user);
+              membership_changed(MembershipChange{channel->app, user, tag, text_of(*reply, 3),
+                                                  static_cast<std::uint64_t>(integer_of(*reply, 4)),
+                                                  false, integer_of(*reply, 5)});
+            }
+            if (const auto grace_due = integer_of(*reply, 2); grace_due > 0) {
+              // Checked again against Redis's clock when it fires.
+              schedule_grace(GraceTimer{tag, user}, std::chrono::milliseconds(1));
+            }
+            if (integer_of(*reply, 6) == 1) {
+              const std::string list = keys_.app_channels(app_ids_[channel->app]);
+              const std::string_view srem[] = {"SREM", list, channel->name};
+              client_->command(list, srem, [](Result) {});
+            }
+          }
+          then(reply);
+          forget_if_idle(*channel);
+        });
+  });
+}
+
+void RedisEngine::sweep_heartbeats() {
+  const std::string claim = std::to_string(kExpiryClaim.count());
+  const std::string limit = std::to_string(kExpiriesPerSweep);
+  for (core::AppIndex app = 0; app < app_ids_.size(); ++app) {
+    for (unsigned p = 0; p < RedisKeys::kHeartbeatPartitions; ++p) {
+      run_script(claim_dead_nodes_script(),
+                 {keys_.heartbeat_due(app_ids_[app], p), keys_.heartbeat_claimed(app_ids_[app], p)},
+                 {claim, limit}, [this, app, p](Result result) {
+                   const Reply* reply = ok_reply(result);
+                   if (!reply) return;
+                   for (const auto& entry : reply->elements) {
+                     if (entry.is_string()) expire_tab(app, p, entry.text);
+                   }
+                 });
+    }
+  }
+}
+
+void RedisEngine::expire_tab(core::AppIndex app, unsigned partition, std::string entry) {
+  std::string user, tab, tag;
+  std::string_view app_id, channel;
+  const std::string claimed = keys_.heartbeat_claimed(app_ids_[app], partition);
+  if (!parse_entry(entry, user, tab, tag) || !split_tag(tag, app_id, channel) ||
+      app_id != app_ids_[app]) {
+    const std::string_view zrem[] = {"ZREM", claimed, entry};
+    return client_->command(claimed, zrem, [](Result) {});
+  }
+  end_tab(app, std::string(channel), user, tab, "expire", 0, 0,
+          [this, app, partition, entry, claimed](const Reply* reply) {
+            if (!reply) return;  // claimed still: taken over after the claim
+            if (text_of(*reply, 0) == "wait") {
+              // Pinged since: looked at again when it is due.
+              const std::string due = keys_.heartbeat_due(app_ids_[app], partition);
+              const std::string score = std::to_string(integer_of(*reply, 1));
+              const std::string_view zadd[] = {"ZADD", due, "GT", score, entry};
+              client_->command(due, zadd, [](Result) {});
+            }
+            const std::string_view zrem[] = {"ZREM", claimed, entry};
+            client_->command(claimed, zrem, [](Result) {});
+          });
+}
+
+}  // namespace greendot::engine::redis_engine

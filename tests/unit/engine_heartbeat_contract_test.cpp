@@ -1,0 +1,128 @@
+// The contract about HTTP heartbeats, run against every engine: a tab's pings may reach any
+// node and are one session, a tab that said offline is not brought back by a late ping, and a
+// session without pings ends on its TTL with member_removed once, on every node.
+#include "engine_contract_fixture.hpp"
+
+namespace greendot::engine {
+namespace {
+
+class HeartbeatContract : public EngineContract {
+ protected:
+  std::vector<HeartbeatAnswer> ping(int node, const std::string& user, const std::string& tab,
+                                    std::vector<std::string> channels, core::Millis ttl = 60000,
+                                    core::Millis grace = 0) {
+    auto answer = std::make_shared<std::promise<std::vector<HeartbeatAnswer>>>();
+    auto future = answer->get_future();
+    deployment_->node(node).heartbeat(
+        HeartbeatRequest{0, std::nullopt, tab, std::move(channels), user, R"({"h":1})", ttl, grace,
+                         100},
+        [answer](std::vector<HeartbeatAnswer> a) { answer->set_value(std::move(a)); });
+    EXPECT_EQ(future.wait_for(5s), std::future_status::ready);
+    return future.get();
+  }
+  void offline(int node, const std::string& user, const std::string& channel,
+               std::optional<std::string> tab) {
+    deployment_->node(node).heartbeat_offline(
+        HeartbeatOffline{0, user, channel, std::move(tab), 0, 60000});
+  }
+  bool online(int node, const std::string& user) {
+    auto answer = std::make_shared<std::promise<Answer<std::vector<UserPresence>>>>();
+    auto future = answer->get_future();
+    deployment_->node(node).users_presence(
+        0, {user}, [answer](Answer<std::vector<UserPresence>> a) { answer->set_value(a); });
+    if (future.wait_for(5s) != std::future_status::ready) return false;
+    auto users = future.get();
+    return users && users->size() == 1 && users->front().online;
+  }
+  static constexpr HeartbeatAnswer kPresent = HeartbeatAnswer::Present;
+};
+
+TEST_P(HeartbeatContract, PingsOfOneTabThroughEitherNodeAreOneSession) {
+  // Subscribers on both nodes hear of the heartbeat member.
+  ASSERT_TRUE(join(0, "b", 1, 100, "presence-h").accepted());
+  ASSERT_TRUE(join(1, "c", 2, 100, "presence-h").accepted());
+  EXPECT_EQ(ping(0, "a", "tab1", {"presence-h"}), std::vector<HeartbeatAnswer>{kPresent});
+  EXPECT_EQ(ping(1, "a", "tab1", {"presence-h"}), std::vector<HeartbeatAnswer>{kPresent});
+  EXPECT_EQ(ping(0, "a", "tab1", {"presence-h"}), std::vector<HeartbeatAnswer>{kPresent});
+  ASSERT_TRUE(eventually(
+      [&] { return count(0, "presence-h added a") == 1 && count(1, "presence-h added a") == 1; }));
+  ASSERT_TRUE(online(1, "a"));
+  auto joiner = join(1, "d", 3, 100, "presence-h");
+  EXPECT_EQ(ids(joiner), (std::vector<std::string>{"a", "b", "c", "d"}));
+  // The tab says goodbye through the other node: gone at once (no grace), and a ping it sent
+  // before, delivered late, does not bring it back.
+  offline(1, "a", "presence-h", "tab1");
+  ASSERT_TRUE(eventually([&] {
+    return count(0, "presence-h removed a") == 1 && count(1, "presence-h removed a") == 1;
+  }));
+  EXPECT_EQ(ping(0, "a", "tab1", {"presence-h"}),
+            std::vector<HeartbeatAnswer>{HeartbeatAnswer::TabEnded});
+  EXPECT_EQ(count(0, "presence-h added a"), 1u);
+  EXPECT_EQ(deployment_->webhooks.count(R"("member_added","channel":"presence-h","user_id":"a")"),
+            1u);
+}
+
+TEST_P(HeartbeatContract, TwoTabsAreOneMemberUntilBothEnd) {
+  ASSERT_TRUE(join(1, "b", 1, 100, "presence-h").accepted());
+  EXPECT_EQ(ping(0, "a", "t1", {"presence-h"}), std::vector<HeartbeatAnswer>{kPresent});
+  EXPECT_EQ(ping(1, "a", "t2", {"presence-h"}), std::vector<HeartbeatAnswer>{kPresent});
+  offline(0, "a", "presence-h", "t1");
+  ASSERT_TRUE(eventually([&] { return count(1, "presence-h added a") == 1; }));
+  // Posted to node 0 before this join, the first tab's offline has been applied when the join
+  // is answered: one tab is left, and the user is still a member.
+  auto joiner = join(0, "c", 2, 100, "presence-h");
+  EXPECT_EQ(ids(joiner), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(count(1, "presence-h removed a"), 0u);
+  offline(1, "a", "presence-h", "t2");
+  ASSERT_TRUE(eventually([&] { return count(1, "presence-h removed a") == 1; }));
+  EXPECT_EQ(count(1, "presence-h added a"), 1u);
+}
+
+TEST_P(HeartbeatContract, ASessionWithoutPingsEndsOnItsTtlOnce) {
+  ASSERT_TRUE(join(0, "b", 1, 100, "presence-h").accepted());
+  ASSERT_TRUE(join(1, "c", 2, 100, "presence-h").accepted());
+  EXPECT_EQ(ping(1, "a", "t", {"presence-h"}, 300), std::vector<HeartbeatAnswer>{kPresent});
+  ASSERT_TRUE(eventually([&] { return count(0, "presence-h added a") == 1; }));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return count(0, "presence-h removed a") == 1 && count(1, "presence-h removed a") == 1;
+      },
+      10000ms));
+  ASSERT_TRUE(eventually([&] { return !online(0, "a"); }));
+  EXPECT_EQ(deployment_->webhooks.count(R"("member_removed","channel":"presence-h","user_id":"a")"),
+            1u);
+}
+
+TEST_P(HeartbeatContract, AnOfflineWithoutContextOrTabEndsEveryHeartbeatOfTheUser) {
+  ASSERT_TRUE(join(0, "b", 1, 100, "presence-h").accepted());
+  ASSERT_TRUE(join(0, "b", 2, 100, "presence-i").accepted());
+  EXPECT_EQ(ping(1, "a", "t1", {"presence-h", "presence-i"}),
+            (std::vector<HeartbeatAnswer>{kPresent, kPresent}));
+  EXPECT_EQ(ping(1, "a", "t2", {"presence-h"}), std::vector<HeartbeatAnswer>{kPresent});
+  ASSERT_TRUE(eventually([&] {
+    return count(0, "presence-h added a") == 1 && count(0, "presence-i added a") == 1 &&
+           online(0, "a");
+  }));
+  offline(0, "a", "", std::nullopt);
+  ASSERT_TRUE(eventually([&] {
+    return count(0, "presence-h removed a") == 1 && count(0, "presence-i removed a") == 1;
+  }));
+  ASSERT_TRUE(eventually([&] { return !online(1, "a"); }));
+}
+
+TEST_P(HeartbeatContract, AFullChannelRefusesANewUsersPing) {
+  ASSERT_TRUE(join(0, "b", 1, 1, "presence-h").accepted());
+  auto answer = std::make_shared<std::promise<std::vector<HeartbeatAnswer>>>();
+  auto future = answer->get_future();
+  deployment_->node(1).heartbeat(
+      HeartbeatRequest{0, std::nullopt, "t", {"presence-h"}, "a", "{}", 60000, 0, 1},
+      [answer](std::vector<HeartbeatAnswer> a) { answer->set_value(std::move(a)); });
+  ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
+  EXPECT_EQ(future.get(), std::vector<HeartbeatAnswer>{HeartbeatAnswer::Full});
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, HeartbeatContract, ::testing::Values(Kind::Embedded, Kind::Redis),
+                         kind_name);
+
+}  // namespace
+}  // namespace greendot::engine
