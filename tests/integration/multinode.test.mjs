@@ -1,8 +1,9 @@
 // Several greendot nodes sharing presence through real Redis ([engine] kind = "redis"), once
-// with one redis-server and once with a 3-primary Redis Cluster: one member list across nodes, member events exactly once, the grace across nodes,
-// a node killed with kill -9 swept by the others, Redis restarted without its data, triggered
-// and client events between nodes, REST answers from any node, terminate_connections across
-// nodes, and each webhook sent once in total.
+// with one redis-server and once with a 3-primary Redis Cluster: one member list across nodes,
+// member events exactly once, the grace across nodes, HTTP heartbeats pinged through any node,
+// watchlists, online state and last seen from every node, a node killed with kill -9 swept by
+// the others, Redis restarted without its data, triggered and client events between nodes,
+// REST answers from any node, terminate_connections across nodes, and each webhook sent once.
 
 import { describe, test, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,10 +12,12 @@ import Pusher from 'pusher';
 import { startServer, makeApp } from './lib/server.mjs';
 import { startRedis, startRedisCluster } from './lib/redis.mjs';
 import { startAuthEndpoint } from './lib/auth-endpoint.mjs';
+import { signedRaw } from './lib/signing.mjs';
 import { Clients, subscribed, waitFor, withTimeout, connected } from './lib/clients.mjs';
 
 const LEASE_MS = 2000; // the ghost bound under test (the default is 10 s)
 const GRACE_MS = 1500;
+const BEAT_TTL_MS = 1500;
 
 /** A webhook receiver: every event delivered, in order. */
 async function startReceiver() {
@@ -51,10 +54,12 @@ for (const mode of ['one Redis server', 'a 3-primary Redis Cluster']) describe(`
   let graceAuth;
   let app;
   let graceApp;
+  let beatApp;
+  let beatAuth;
 
   const engine = () => ({ kind: 'redis', redis_url: redis.url, node_lease_ms: LEASE_MS });
   const startNode = async () => {
-    const node = await startServer({ apps: [app, graceApp], engine: engine() });
+    const node = await startServer({ apps: [app, graceApp, beatApp], engine: engine() });
     nodes.push(node);
     clients.push(new Clients(node));
     return nodes.length - 1;
@@ -65,8 +70,10 @@ for (const mode of ['one Redis server', 'a 3-primary Redis Cluster']) describe(`
     receiver = await startReceiver();
     app = makeApp({ webhooks: [{ url: receiver.url }] });
     graceApp = makeApp({ offline_grace_ms: GRACE_MS });
+    beatApp = makeApp({ offline_grace_ms: 0, heartbeat_ttl_ms: BEAT_TTL_MS, webhooks: [{ url: receiver.url }] });
     auth = await startAuthEndpoint(app);
     graceAuth = await startAuthEndpoint(graceApp);
+    beatAuth = await startAuthEndpoint(beatApp);
     for (let i = 0; i < 3; i++) await startNode();
   });
   afterEach(async () => {
@@ -77,6 +84,7 @@ for (const mode of ['one Redis server', 'a 3-primary Redis Cluster']) describe(`
     for (const node of nodes) if (!node.exitInfo) assert.equal(await node.stop(), 0, node.logs());
     await auth?.close();
     await graceAuth?.close();
+    await beatAuth?.close();
     await receiver?.close();
     await redis?.stop();
   });
@@ -176,6 +184,93 @@ for (const mode of ['one Redis server', 'a 3-primary Redis Cluster']) describe(`
     assert.deepEqual(subs[0].got, [1, 2, 3], 'the sender does not get its own client event');
     assert.deepEqual(sorted(subs[1].got), sorted([1, 2, 3, 'client:0']));
     assert.deepEqual(sorted(subs[2].got), sorted([1, 3, 'client:0']), 'the excluded socket on node 2 did not get event 2');
+  });
+
+  /** The signed REST calls of `onApp` through node `n`: {status, json}. */
+  async function rest(n, method, path, body, onApp = beatApp) {
+    const sdk = new Pusher({ appId: onApp.id, key: onApp.key, secret: onApp.secret, host: '127.0.0.1', port: String(nodes[n].port), useTLS: false });
+    let res;
+    try {
+      res = method === 'POST' ? await sdk.post({ path, body }) : await sdk.get({ path });
+    } catch (e) {
+      res = e.response ?? { status: e.status, text: async () => e.body ?? '' };
+    }
+    const text = await res.text();
+    return { status: res.status, json: text ? JSON.parse(text) : null, text };
+  }
+  const beat = async (n, body) => {
+    const res = await rest(n, 'POST', '/presence/heartbeat', body);
+    assert.equal(res.status, 200, res.text);
+    return res.json;
+  };
+  const presenceOf = async (n, users, onApp) => {
+    const res = await rest(n, 'POST', '/users/presence', { users }, onApp);
+    assert.equal(res.status, 200, res.text);
+    return res.json.users;
+  };
+
+  test('HTTP heartbeats across nodes: pings of one tab through any node are one member, its offline through another ends it, and a tab without pings expires once', { timeout: 30000 }, async () => {
+    const channel = 'presence-beats';
+    const opts = { onApp: beatApp, withAuth: beatAuth };
+    const watchers = [await member(0, channel, 'w0', opts), await member(2, channel, 'w2', opts)];
+    const user_info = { name: 'Tab user' };
+    assert.deepEqual(await beat(0, { user_id: 'hb', contexts: ['beats'], tab: 'tab-1', user_info }), { contexts: { beats: 'present' }, ttl_ms: BEAT_TTL_MS });
+    await beat(1, { user_id: 'hb', contexts: ['beats'], tab: 'tab-1', user_info });
+    await beat(2, { user_id: 'hb', contexts: ['beats'], tab: 'tab-2', user_info });
+    await waitFor(() => watchers.every((w) => w.events.includes('+hb')), 5000, 'member_added of the heartbeat user on nodes 0 and 2');
+    const late = await member(1, channel, 'late', opts);
+    assert.deepEqual(late.ids(), ['hb', 'late', 'w0', 'w2'], 'a joiner on node 1 is given the heartbeat member');
+    for (let n = 0; n < 3; n++) assert.equal((await presenceOf(n, ['hb'], beatApp)).hb.online, true, `online from node ${n}`);
+    // One tab says goodbye through node 2; the other still holds the member.
+    const off = await rest(2, 'POST', '/presence/offline', { user_id: 'hb', context: 'beats', tab: 'tab-1' });
+    assert.equal(off.status, 200, off.text);
+    const ended = await beat(0, { user_id: 'hb', contexts: ['beats'], tab: 'tab-1', user_info });
+    assert.deepEqual(ended.contexts, { beats: 'ended' }, 'a late ping of the ended tab does not bring it back');
+    // tab-2 is no longer pinged: it expires by its TTL, swept by some node, told once everywhere.
+    await waitFor(() => watchers.every((w) => w.events.includes('-hb')) && late.events.includes('-hb'), BEAT_TTL_MS + 8000, 'member_removed after the TTL');
+    await member(1, channel, 'sentinel-hb', opts);
+    await waitFor(() => watchers.every((w) => w.events.includes('+sentinel-hb')), 5000, 'sentinel');
+    for (const w of watchers) assert.deepEqual(w.events.filter((e) => e.endsWith('hb')), ['+hb', '-hb', '+sentinel-hb']);
+    assert.equal(receiver.count('member_added', channel, 'hb'), 1, 'one member_added webhook');
+    await waitFor(() => receiver.count('member_removed', channel, 'hb') === 1, 5000, 'one member_removed webhook');
+    const answers = [];
+    for (let n = 0; n < 3; n++) answers.push((await presenceOf(n, ['hb'], beatApp)).hb);
+    assert.equal(answers[0].online, false, JSON.stringify(answers[0]));
+    assert.equal(typeof answers[0].last_seen, 'number', JSON.stringify(answers[0]));
+    assert.deepEqual(answers[1], answers[0]);
+    assert.deepEqual(answers[2], answers[0]);
+  });
+
+  test('watchlists, online state and last seen are the same from every node', { timeout: 30000 }, async () => {
+    const p = clients[2].pusher({ auth, user: { id: 'watcher', watchlist: ['watched'] } });
+    const seen = [];
+    p.user.watchlist.bind('online', (e) => seen.push(...e.user_ids.map((id) => `online ${id}`)));
+    p.user.watchlist.bind('offline', (e) => seen.push(...e.user_ids.map((id) => `offline ${id}`)));
+    p.signin();
+    await withTimeout(p.user.signinDonePromise, 5000, 'signin of the watcher on node 2');
+    // Online on two nodes: one "online" for the watcher, online from every node.
+    const tab1 = await member(0, 'presence-watched-1', 'watched');
+    const tab2 = await member(1, 'presence-watched-2', 'watched');
+    await waitFor(() => seen.includes('online watched'), 5000, 'the watcher hears that watched came online');
+    for (let n = 0; n < 3; n++) assert.equal((await presenceOf(n, ['watched'], app)).watched.online, true, `online from node ${n}`);
+    tab1.p.disconnect();
+    tab2.p.disconnect();
+    await waitFor(() => seen.includes('offline watched'), 5000, 'the watcher hears that watched went offline');
+    const answers = [];
+    for (let n = 0; n < 3; n++) answers.push((await presenceOf(n, ['watched'], app)).watched);
+    assert.equal(answers[0].online, false, JSON.stringify(answers[0]));
+    assert.ok(Math.abs(answers[0].last_seen - Date.now()) < 10000, JSON.stringify(answers[0]));
+    assert.deepEqual(answers[1], answers[0]);
+    assert.deepEqual(answers[2], answers[0]);
+    assert.deepEqual(seen, ['online watched', 'offline watched']);
+    // Invisibility is not shared between nodes yet: refused plainly rather than half kept.
+    const refused = await signedRaw(nodes[0], app, 'PUT', '/users/watched/privacy', JSON.stringify({ visibility: 'nobody' }));
+    assert.equal(refused.status, 501, refused.body);
+    assert.match(JSON.parse(refused.body).error, /not shared between nodes/);
+    const lastSeen = await signedRaw(nodes[1], app, 'PUT', '/users/watched/privacy', JSON.stringify({ last_seen: 'hidden' }));
+    assert.equal(lastSeen.status, 200, lastSeen.body);
+    const privacy = await rest(2, 'GET', '/users/watched/privacy', undefined, app);
+    assert.deepEqual(privacy.json, { visibility: 'everyone', last_seen: 'hidden' }, 'set through node 1, read through node 2');
   });
 
   test('REST answers are the same from every node', { timeout: 30000 }, async () => {
