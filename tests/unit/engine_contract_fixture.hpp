@@ -42,6 +42,11 @@ struct RecordingSink : MessageSink {
       line = message->channel + (event.ends_with("added") ? " added " : " removed ") +
              std::string(data["user_id"].as_string());
     }
+    if (event == "greendot:member_updated") {  // "presence-r updated a away"
+      auto data = boost::json::parse(json["data"].as_string()).as_object();
+      line = message->channel + " updated " + std::string(data["user_id"].as_string()) + " " +
+             std::string(data["status"].as_string());
+    }
     if (event == "pusher_internal:watchlist_events") {  // "#watchlist:w online a"
       auto data = boost::json::parse(json["data"].as_string()).as_object();
       for (const auto& e : data["events"].as_array()) {

@@ -214,6 +214,7 @@ void RedisEngine::refresh_lease() {
 void RedisEngine::reassert() {
   reassert_pending_ = false;
   retry_leaves();
+  reassert_statuses();
   // By tag, found again each time: a command failing at once may forget an idle channel.
   for (const auto& tag : tags()) {
     LocalChannel* channel = find(tag);
@@ -282,17 +283,24 @@ void RedisEngine::sweep_channel(const std::string& tag, const std::string& node,
   const std::string channel(name);
   run_script(sweep_channel_script(), {keys.keys.begin(), keys.keys.end()},
              {std::string(publish_command()), keys.events, epoch_candidate(), node},
-             [this, app, channel, tag, done = std::move(done)](Result result) {
+             [this, app, channel, tag, node, done = std::move(done)](Result result) {
                const Reply* reply = reply_of(result);
                if (!reply) return done(false);
-               if (app) {
-                 for (std::size_t i = 2; i + 3 < reply->elements.size(); i += 4) {
-                   const std::string& user = reply->elements[i].text;
+               if (app && reply->elements.size() == 4) {
+                 const Reply& removed = reply->elements[2];
+                 for (std::size_t i = 0; i + 3 < removed.elements.size(); i += 4) {
+                   const std::string& user = removed.elements[i].text;
                    member_webhook(*app, webhooks::EventType::MemberRemoved, channel, user);
                    membership_changed(
-                       MembershipChange{*app, user, tag, text_at(*reply, i + 1),
-                                        static_cast<std::uint64_t>(integer_at(*reply, i + 2)),
-                                        false, integer_at(*reply, i + 3)});
+                       MembershipChange{*app, user, tag, text_at(removed, i + 1),
+                                        static_cast<std::uint64_t>(integer_at(removed, i + 2)),
+                                        false, integer_at(removed, i + 3)});
+                 }
+                 // The swept node's part in its users' status goes with it.
+                 if (node != node_) {
+                   for (const auto& user : reply->elements[3].elements) {
+                     write_status(*app, user.text, node_status_field(node), 0, 0);
+                   }
                  }
                  if (integer_at(*reply, 1) == 1) occupancy_changed(*app, channel, false);
                }
@@ -416,6 +424,7 @@ void RedisEngine::begin_session(LocalChannel& channel, core::SessionId session, 
             return forget_if_idle(*channel);
           }
           channel->sessions[session] = {user, info};
+          if (!user.empty()) local_session_added(channel->app, user, session, tag);
           if (integer_at(*reply, 2) == 1) {
             occupancy_changed(channel->app, channel->name, true);
           }
@@ -461,7 +470,11 @@ void RedisEngine::end_session(const std::string& tag, core::SessionId session,
                               core::Millis grace_ms) {
   LocalChannel* channel = find(tag);
   if (!channel) return;
-  channel->sessions.erase(session);
+  if (auto it = channel->sessions.find(session); it != channel->sessions.end()) {
+    if (!it->second.first.empty())
+      local_session_ended(channel->app, it->second.first, session, tag);
+    channel->sessions.erase(it);
+  }
   ++channel->in_flight;
   // Behind the session's own join, which may still wait for the channel's registration: a
   // leave that overtook it would find nothing to end, and the join would then stay for good.

@@ -31,6 +31,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "engine/broker.hpp"
@@ -165,6 +166,7 @@ class RedisEngine final : public PresenceEngine, public Broker {
   // What Redis holds of a user, read for users_presence and watch.
   struct UserState {
     bool online = false;
+    bool away = false;
     std::optional<std::int64_t> last_seen_ms;
     storage::Privacy privacy;
   };
@@ -215,6 +217,17 @@ class RedisEngine final : public PresenceEngine, public Broker {
   void sweep_heartbeats();
   void expire_tab(core::AppIndex app, unsigned partition, std::string entry);
 
+  // Online / away (redis_engine_status.cpp).
+  void local_session_added(core::AppIndex app, const std::string& user, core::SessionId session,
+                           const std::string& tag);
+  void local_session_ended(core::AppIndex app, const std::string& user, core::SessionId session,
+                           const std::string& tag);
+  void report_status(const std::string& key);
+  void write_status(core::AppIndex app, const std::string& user, std::string field, int live,
+                    int away, std::function<void(bool ok)> then = {});
+  void reassert_statuses();
+  std::string node_status_field(std::string_view node) const;
+
   // Users (redis_engine_users.cpp).
   void membership_changed(MembershipChange change);
   void retry_memberships();
@@ -251,6 +264,20 @@ class RedisEngine final : public PresenceEngine, public Broker {
   std::vector<LeaveToRetry> leaves_to_retry_;
   std::vector<MembershipChange> memberships_to_retry_;
   std::unordered_map<std::string, Watched> watched_;  // by the user's events channel
+  // This node's sessions of each user (by app and user) with their status: its part in the
+  // user's status, written to the user's record as "live away" when it changes.
+  struct LocalUser {
+    core::AppIndex app = 0;
+    std::string user;
+    struct Session {
+      std::unordered_set<std::string> tags;  // channels it is in (a sign-in's included)
+      bool away = false;
+    };
+    std::unordered_map<core::SessionId, Session> sessions;
+    std::pair<int, int> written{0, 0};  // live and away as the record has them
+    bool writing = false;               // a write is in flight; another follows if needed
+  };
+  std::unordered_map<std::string, LocalUser> local_users_;
   bool node_registered_ = false;
   bool reconnected_ = false;       // since the last refresh: what Redis holds is re-asserted
   bool reassert_pending_ = false;  // a session could not be written: again at the next refresh

@@ -171,10 +171,6 @@ void RedisEngine::channel_users(core::AppIndex app, std::string channel, UsersCa
   });
 }
 
-// Not shared through Redis yet: member status (online / away). Ignored rather than kept per
-// node, which would be wrong with several: every member is "online" in this mode.
-void RedisEngine::set_status(core::AppIndex, std::string, core::SessionId, UserStatus) {}
-
 // Graces and copies run on the engine's own timers, by Redis's clock.
 void RedisEngine::tick(core::Millis) {}
 

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 #include "engine/redis/heartbeat_scripts.hpp"
@@ -58,6 +59,12 @@ std::string expiry_entry(std::string_view user, std::string_view tab, std::strin
   return entry;
 }
 
+std::string tab_status_field(std::string_view tab) {
+  std::string field = "s:t:";
+  field.append(tab);
+  return field;
+}
+
 bool parse_entry(std::string_view entry, std::string& user, std::string& tab, std::string& tag) {
   const auto first = entry.find(' ');
   if (first == std::string_view::npos) return false;
@@ -109,7 +116,7 @@ void RedisEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done) {
                                     epoch_candidate()};
       run_script(heartbeat_script(), {keys.keys.begin(), keys.keys.end()}, std::move(args),
                  [this, app = request.app, name, user = request.user_id, tag = keys.tag, answers,
-                  left, i, done](Result result) {
+                  left, i, done, tab, status = request.status](Result result) {
                    const Reply* reply = ok_reply(result);
                    const std::string& outcome = reply ? text_of(*reply, 0) : std::string();
                    if (outcome == "ok") {
@@ -129,7 +136,18 @@ void RedisEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done) {
                    } else if (outcome == "ended") {
                      (*answers)[i] = HeartbeatAnswer::TabEnded;
                    }
-                   if (--*left == 0) done(std::move(*answers));
+                   if (--*left != 0) return;
+                   // The tab's part in the user's status, after its memberships (one slot, one
+                   // connection: in this order).
+                   const bool present = std::find(answers->begin(), answers->end(),
+                                                  HeartbeatAnswer::Present) != answers->end();
+                   if (present) {
+                     write_status(app, user, tab_status_field(tab), 1,
+                                  !status                       ? -1
+                                  : *status == UserStatus::Away ? 1
+                                                                : 0);
+                   }
+                   done(std::move(*answers));
                  });
     }
   });
@@ -195,12 +213,14 @@ void RedisEngine::end_tab(core::AppIndex app, const std::string& name, std::stri
                                   epoch_candidate()};
     run_script(
         heartbeat_end_script(), {channel->keys.keys.begin(), channel->keys.keys.end()},
-        std::move(args), [this, tag, user, then = std::move(then)](Result result) {
+        std::move(args), [this, tag, user, tab, mode, then = std::move(then)](Result result) {
           LocalChannel* channel = find(tag);
           if (!channel) return then(nullptr);
           --channel->in_flight;
           const Reply* reply = ok_reply(result);
           if (reply && text_of(*reply, 0) == "ok") {
+            write_status(channel->app, user, mode == "end_all" ? "s:t:*" : tab_status_field(tab), 0,
+                         0);
             if (integer_of(*reply, 1) == 1) {
               member_webhook(channel->app, webhooks::EventType::MemberRemoved, channel->name, user);
               membership_changed(MembershipChange{channel->app, user, tag, text_of(*reply, 3),

@@ -110,6 +110,7 @@ void RedisEngine::read_users(core::AppIndex app, std::vector<std::string> users,
           if (field == "ls") state.last_seen_ms = std::atoll(value.c_str());
           if (field == "vis") visibility = value;
           if (field == "lsp") last_seen = value;
+          if (field == "st" && value == "away") state.away = true;
         }
         state.privacy = privacy_of(visibility, last_seen);
       }
@@ -168,6 +169,7 @@ void RedisEngine::users_presence(core::AppIndex app, std::vector<std::string> us
       for (const auto& state : *states) {
         UserPresence presence;
         presence.online = state.online;
+        if (state.online && state.away) presence.status = UserStatus::Away;
         presence.last_seen_ms =
             state.online ? std::optional<std::int64_t>(now) : state.last_seen_ms;
         presence.recorded_last_seen_ms = state.last_seen_ms;

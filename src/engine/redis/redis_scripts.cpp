@@ -162,7 +162,8 @@ return {'done', removed, vacated, epoch, version, left_of(due)}
 constexpr std::string_view kSweepChannel = R"lua(
 local pub, chan, candidate, node = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local fields = redis.call('HGETALL', K[6])
-local result = {'ok', 0}
+local removed, users = {}, {}
+local result = {'ok', 0, removed, users}
 local sessions, owned_vacancy = 0, false
 local now = now_ms()
 local function gone(user, left)
@@ -171,7 +172,7 @@ local function gone(user, left)
   end
   local version, epoch = remove_member(pub, chan, candidate, user)
   if version then
-    for _, v in ipairs({user, epoch, version, left}) do table.insert(result, v) end
+    for _, v in ipairs({user, epoch, version, left}) do table.insert(removed, v) end
   end
 end
 for i = 1, #fields, 2 do
@@ -189,6 +190,7 @@ for i = 1, #fields, 2 do
     end
   else
     sessions = sessions + 1
+    if value ~= '' then table.insert(users, value) end
     if value ~= '' and redis.call('HINCRBY', K[2], value, -1) <= 0 then
       redis.call('HDEL', K[2], value)
       gone(value, now)

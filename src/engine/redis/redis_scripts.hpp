@@ -46,7 +46,8 @@ const Script& grace_end_script();
 // node that stopped refreshing its lease (swept by any other node) and for one shutting down.
 // KEYS: as join, with the swept node's sessions; ARGV: publish command, event channel,
 //       epoch candidate, swept node
-// Returns {"ok", vacated, then user, epoch, version, left for each member removed}
+// Returns {"ok", vacated, {user, epoch, version, left for each member removed},
+//          {the user of each of the node's sessions}}
 const Script& sweep_channel_script();
 
 // The member list now: KEYS: members, version; returns {epoch-or-"", version, members}

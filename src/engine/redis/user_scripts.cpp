@@ -51,6 +51,7 @@ if before == 0 and after > 0 then
   return 1
 end
 if before > 0 and after == 0 then
+  redis.call('HDEL', KEYS[1], 'st') -- back online, if ever, without a status of old
   if visible then
     redis.call('HSET', KEYS[1], 'ls', left)
     redis.call(pub, chan, 'offline')
@@ -72,7 +73,47 @@ set('lsp', ARGV[2], 'exact')
 return {redis.call('HGET', KEYS[1], 'vis') or 'everyone', redis.call('HGET', KEYS[1], 'lsp') or 'exact'}
 )lua";
 
+// A user's status from its parts: "s:n:<node>" (that node's sessions) and "s:t:<tab>" (a
+// heartbeat tab), each "live away". Away when every live session is; with none live (in the
+// grace) it stays what the others were last told ("st"), as a return or the removal decides.
+constexpr std::string_view kStatus = R"lua(
+local field, live, away = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local old = redis.call('HGET', KEYS[1], field)
+if away == '-' then away = old and tonumber(string.match(old, ' (%d+)$')) or 0 end
+local fields = redis.call('HGETALL', KEYS[1])
+if field == 's:t:*' then -- every tab of the user ended
+  for i = 1, #fields, 2 do
+    if string.sub(fields[i], 1, 4) == 's:t:' then redis.call('HDEL', KEYS[1], fields[i]) end
+  end
+elseif live == 0 then redis.call('HDEL', KEYS[1], field)
+else redis.call('HSET', KEYS[1], field, live .. ' ' .. away) end
+local all, aways = 0, 0
+fields = redis.call('HGETALL', KEYS[1])
+for i = 1, #fields, 2 do
+  if string.sub(fields[i], 1, 2) == 's:' then
+    local l, a = string.match(fields[i + 1], '^(%d+) (%d+)$')
+    all, aways = all + tonumber(l), aways + tonumber(a)
+  end
+end
+if all == 0 then return {''} end
+local now_away = aways == all
+if now_away == (redis.call('HGET', KEYS[1], 'st') == 'away') then return {''} end
+if now_away then redis.call('HSET', KEYS[1], 'st', 'away')
+else redis.call('HDEL', KEYS[1], 'st') end
+local out = {now_away and 'away' or 'online'}
+local memberships = redis.call('HGETALL', KEYS[2])
+for i = 1, #memberships, 2 do
+  if not string.find(memberships[i + 1], ' - ', 1, true) then out[#out + 1] = memberships[i] end
+end
+return out
+)lua";
+
 }  // namespace
+
+const Script& user_status_script() {
+  static const Script script = make_script("user_status", {}, kStatus);
+  return script;
+}
 
 const Script& user_membership_script() {
   static const Script script = make_script("user_membership", {}, kMembership);

@@ -19,6 +19,14 @@ namespace greendot::engine::redis_engine {
 // then left_at, unless they are invisible), 0 otherwise (or when the change was older).
 const Script& user_membership_script();
 
+// One part of a user's status: a node's sessions of the user ("s:n:<node>") or a heartbeat
+// tab ("s:t:<tab>"), with how many are live and away (away "-": as before; live 0 removes it;
+// the field "s:t:*" removes every tab's).
+// KEYS: record, memberships; ARGV: field, live, away
+// Returns {""} when the user's status stays, else {"away" | "online", the tags of the
+// channels the user is a member of}, for the calling node to tell their members.
+const Script& user_status_script();
+
 // Sets privacy fields ("" keeps one). KEYS: record; ARGV: visibility, last_seen
 // Returns {visibility, last_seen}, as stored now ("everyone" / "exact" when never set).
 const Script& user_privacy_script();
