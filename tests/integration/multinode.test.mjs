@@ -1,7 +1,7 @@
 // Several greendot nodes sharing presence through real Redis ([engine] kind = "redis"), once
 // with one redis-server and once with a 3-primary Redis Cluster: one member list across nodes,
 // member events exactly once, the grace across nodes, HTTP heartbeats pinged through any node,
-// watchlists, online state and last seen from every node, a node killed with kill -9 swept by
+// watchlists, online / away and last seen from every node, a node killed with kill -9 swept by
 // the others, Redis restarted without its data, triggered and client events between nodes,
 // REST answers from any node, terminate_connections across nodes, and each webhook sent once.
 
@@ -271,6 +271,28 @@ for (const mode of ['one Redis server', 'a 3-primary Redis Cluster']) describe(`
     assert.equal(lastSeen.status, 200, lastSeen.body);
     const privacy = await rest(2, 'GET', '/users/watched/privacy', undefined, app);
     assert.deepEqual(privacy.json, { visibility: 'everyone', last_seen: 'hidden' }, 'set through node 1, read through node 2');
+  });
+
+  test('away status across nodes: away when the connections on every node are, told once to the others', { timeout: 30000 }, async () => {
+    const channel = 'presence-status-across';
+    const observer = await member(2, channel, 'obs');
+    const updates = [];
+    observer.ch.bind('greendot:member_updated', (d) => updates.push(`${d.user_id} ${d.status}`));
+    const tab0 = await member(0, channel, 'st');
+    const tab1 = await member(1, channel, 'st');
+    const own = [];
+    for (const tab of [tab0, tab1]) tab.ch.bind('greendot:member_updated', (d) => own.push(d));
+    const statusFrom = async (n) => (await presenceOf(n, ['st'], app)).st.status;
+    tab0.p.send_event('greendot:status', { status: 'away' });
+    await waitFor(async () => (await statusFrom(0)) === 'online', 5000, 'one tab away of two: online');
+    tab1.p.send_event('greendot:status', { status: 'away' });
+    await waitFor(() => updates.includes('st away'), 5000, 'member_updated away on node 2');
+    for (let n = 0; n < 3; n++) assert.equal(await statusFrom(n), 'away', `away from node ${n}`);
+    tab0.p.send_event('greendot:status', { status: 'online' });
+    await waitFor(() => updates.includes('st online'), 5000, 'member_updated online on node 2');
+    for (let n = 0; n < 3; n++) assert.equal(await statusFrom(n), 'online', `online from node ${n}`);
+    assert.deepEqual(updates, ['st away', 'st online']);
+    assert.deepEqual(own, [], 'the user\'s own connections are not told their own status');
   });
 
   test('REST answers are the same from every node', { timeout: 30000 }, async () => {
