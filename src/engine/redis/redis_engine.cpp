@@ -296,11 +296,10 @@ void RedisEngine::sweep_channel(const std::string& tag, const std::string& node,
                                         static_cast<std::uint64_t>(integer_at(removed, i + 2)),
                                         false, integer_at(removed, i + 3)});
                  }
-                 // The swept node's part in its users' status goes with it.
-                 if (node != node_) {
-                   for (const auto& user : reply->elements[3].elements) {
-                     write_status(*app, user.text, node_status_field(node), 0, 0);
-                   }
+                 // The swept node's part in its users' status goes with it (this node's own
+                 // too, when it is shutting down).
+                 for (const auto& user : reply->elements[3].elements) {
+                   write_status(*app, user.text, node_status_field(node), 0, 0);
                  }
                  if (integer_at(*reply, 1) == 1) occupancy_changed(*app, channel, false);
                }
