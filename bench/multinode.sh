@@ -10,9 +10,10 @@
 # storm-3n-1000 / storm-3n-5000: N users join one presence channel at once, spread over the
 #   three nodes by one generator; the time until every member has seen every member_added,
 #   the scripts (round trips) per join, and Redis's own CPU.
+# hb-redis-*: HTTP heartbeats through Redis (see below).
 #
 # Environment as bench/run.sh: GREENDOT_BIN, LOADGEN_BIN, BUILD_DIR, OUT; REDIS_PORT (6390),
-# PORTS (6201 6202 6203).
+# PORTS (6201 6202 6203); PER_NODE=0, STORMS="" or HEARTBEATS=0 leave a part out.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -113,7 +114,8 @@ fi
 
 # ---- join storms spread over the three nodes -------------------------------------------------
 list=$(IFS=,; echo "${ports[*]}")
-for users in 1000 5000; do
+storms=${STORMS-1000 5000}
+for users in $storms; do
   start_all
   redis CONFIG RESETSTAT >/dev/null
   cpu_before=$(redis_cpu)
@@ -132,3 +134,29 @@ for users in 1000 5000; do
   record "$line"
   stop_all
 done
+
+# ---- HTTP heartbeats through Redis -------------------------------------------------------------
+# hb-redis-signed-p8: signed pings into node 0 (8 pipelined on each of 32 connections, 10,000
+#   users in 100 contexts), each a script in the context's slot; the scripts per ping.
+# hb-redis-offline-once: 2,000 users ping once (TTL 2 s, grace 0); the time from each one's TTL
+#   to its member_removed, seen by an observer on node 0, whichever node's sweep ended it.
+hb_app=(--app-id bench-hb --app-key bench-hb-key --app-secret bench-hb-secret)
+if [[ ${HEARTBEATS:-1} -eq 1 ]]; then
+  start_all
+  redis CONFIG RESETSTAT >/dev/null
+  cpu_before=$(redis_cpu)
+  line=$("$loadgen_bin" --scenario heartbeat --seconds 10 --concurrency 32 --hb-depth 8 \
+    --hb-auth signed --hb-users 10000 --hb-rooms 100 --port "${ports[0]}" \
+    --server-pid "${node_pids[0]}" --label hb-redis-signed-p8)
+  scripts=$(script_calls)
+  cpu=$(echo "$(redis_cpu) - $cpu_before" | bc)
+  if command -v jq >/dev/null; then
+    line=$(jq -c --argjson s "$scripts" --argjson cpu "$cpu" \
+      '. + {redis_scripts: $s, redis_cpu_seconds: $cpu}' <<<"$line")
+  fi
+  record "$line"
+  record "$("$loadgen_bin" --scenario hb-offline --hb-users 2000 --hb-rooms 10 --concurrency 16 \
+    "${hb_app[@]}" --port "${ports[0]}" --server-pid "${node_pids[0]}" \
+    --label hb-redis-offline-once)"
+  stop_all
+fi

@@ -4,7 +4,8 @@ namespace greendot::engine::redis_engine {
 
 namespace {
 
-// A user's tabs in a channel, parsed from and written back to K[8]: a few per user.
+// A user's tabs in a channel, parsed from and written back to K[8]: a few per user, each
+// "tab due grace status" (status "o" or "a"), or "tab x until -" once it said offline.
 constexpr std::string_view kTabs = R"lua(
 local function read_tabs(user)
   local tabs, order = {}, {}
@@ -12,8 +13,8 @@ local function read_tabs(user)
   if value then
     local p = {}
     for t in string.gmatch(value, '%S+') do p[#p + 1] = t end
-    for i = 1, #p - 2, 3 do
-      tabs[p[i]] = {p[i + 1], tonumber(p[i + 2])}
+    for i = 1, #p - 3, 4 do
+      tabs[p[i]] = {p[i + 1], tonumber(p[i + 2]), p[i + 3]}
       order[#order + 1] = p[i]
     end
   end
@@ -23,7 +24,7 @@ local function write_tabs(user, tabs, order)
   local out = {}
   for _, tab in ipairs(order) do
     local t = tabs[tab]
-    if t then out[#out + 1] = tab .. ' ' .. t[1] .. ' ' .. t[2] end
+    if t then out[#out + 1] = tab .. ' ' .. t[1] .. ' ' .. t[2] .. ' ' .. t[3] end
   end
   if #out == 0 then redis.call('HDEL', K[8], user)
   else redis.call('HSET', K[8], user, table.concat(out, ' ')) end
@@ -38,7 +39,7 @@ end
 constexpr std::string_view kHeartbeat = R"lua(
 local user, info, tab = ARGV[1], ARGV[2], ARGV[3]
 local ttl, grace, max = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local pub, chan, candidate = ARGV[7], ARGV[8], ARGV[9]
+local pub, chan, candidate, status = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
 local now = now_ms()
 local tabs, order = read_tabs(user)
 local t = tabs[tab]
@@ -58,14 +59,18 @@ if not t then
     added = 1
   end
 end
-tabs[tab] = {tostring(now + ttl), grace}
+local previous = t and t[3]
+if status == '-' then status = previous or 'o' end
+tabs[tab] = {tostring(now + ttl), grace, status}
 write_tabs(user, tabs, order)
 local epoch, version = current_version(candidate)
 if added == 1 then
   version = redis.call('HINCRBY', K[4], 'v', 1)
   tell(pub, chan, 'a', epoch, version, '-', user, info)
 end
-return {'ok', added, epoch, version}
+local changed = 0
+if previous ~= status then changed = 1 end
+return {'ok', added, epoch, version, changed}
 )lua";
 
 constexpr std::string_view kHeartbeatEnd = R"lua(
@@ -87,7 +92,7 @@ else
   if mode == 'end' then
     if t and t[1] ~= 'x' then ended = 1 end
     if not t then order[#order + 1] = tab end
-    tabs[tab] = {'x', now + ttl}
+    tabs[tab] = {'x', now + ttl, '-'}
   elseif not t then
     return {'gone'}
   elseif t[1] == 'x' then

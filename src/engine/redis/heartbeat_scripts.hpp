@@ -11,9 +11,10 @@ namespace greendot::engine::redis_engine {
 
 // A ping of one tab in one channel. KEYS: a channel's (see redis_scripts.cpp)
 // ARGV: user, user_info, tab ("~" for none), ttl_ms, grace_ms, max_members, publish command,
-//       event channel, epoch candidate
+//       event channel, epoch candidate, status ("o", "a", or "-" for as before)
 // Returns {"ended"} (the tab said offline within its TTL), {"full"}, or
-// {"ok", added, epoch, version}
+// {"ok", added, epoch, version, status_changed}: the tab is new or its status changed, so its
+// part in the user's status is to be written (most pings change nothing and write nothing)
 const Script& heartbeat_script();
 
 // Ends a tab's session: mode "expire" (only when due, by Redis's clock), "end" (the tab said

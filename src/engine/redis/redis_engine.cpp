@@ -18,6 +18,8 @@ namespace {
 
 constexpr milliseconds kGraceCheck{50};
 constexpr milliseconds kSweepInterval{1000};
+// Heartbeat expiries are looked for more often: they are a page's TTL, not a crash.
+constexpr milliseconds kHeartbeatSweepInterval{500};
 // A node sweeping a dead one holds it this long; a sweep that stalls is taken over after it.
 constexpr milliseconds kSweepClaim{5000};
 constexpr int kNodesPerSweep = 4;
@@ -76,6 +78,7 @@ RedisEngine::RedisEngine(ClientFactory make_client, RedisEngineOptions options,
       app_ids_(std::move(app_ids)),
       lease_timer_(io_),
       sweep_timer_(io_),
+      heartbeat_timer_(io_),
       grace_timer_(io_) {
   new_identity();
 }
@@ -89,6 +92,7 @@ void RedisEngine::stop() {
   asio::post(io_, [this] {
     lease_timer_.cancel();
     sweep_timer_.cancel();
+    heartbeat_timer_.cancel();
     grace_timer_.cancel();
     if (client_) client_->stop();
     work_.reset();
@@ -175,6 +179,7 @@ void RedisEngine::register_node() {
                if (first) {
                  every(lease_timer_, options_.node_lease / 4, &RedisEngine::refresh_lease);
                  every(sweep_timer_, kSweepInterval, &RedisEngine::sweep);
+                 every(heartbeat_timer_, kHeartbeatSweepInterval, &RedisEngine::sweep_heartbeats);
                }
              });
 }
@@ -239,7 +244,6 @@ std::vector<std::string> RedisEngine::tags() const {
 
 void RedisEngine::sweep() {
   if (!client_->up() || stopping_) return;
-  sweep_heartbeats();
   run_script(claim_dead_nodes_script(), {keys_.live_nodes(), keys_.sweeping_nodes()},
              {std::to_string(kSweepClaim.count()), std::to_string(kNodesPerSweep)},
              [this](Result result) {

@@ -287,6 +287,7 @@ class RedisEngine final : public PresenceEngine, public Broker {
   std::atomic<bool> ready_{false};
   boost::asio::steady_timer lease_timer_;
   boost::asio::steady_timer sweep_timer_;
+  boost::asio::steady_timer heartbeat_timer_;
   boost::asio::steady_timer grace_timer_;
   std::thread thread_;
 };

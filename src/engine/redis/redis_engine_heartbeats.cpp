@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
-#include <algorithm>
 #include <chrono>
 
 #include "engine/redis/heartbeat_scripts.hpp"
@@ -99,6 +98,7 @@ void RedisEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done) {
     if (n == 0) return done({});
     auto answers = std::make_shared<std::vector<HeartbeatAnswer>>(n, HeartbeatAnswer::Unavailable);
     auto left = std::make_shared<std::size_t>(n);
+    auto status_changed = std::make_shared<bool>(false);
     const std::string tab = request.tab.empty() ? std::string(kNoTab) : request.tab;
     const std::int64_t due = unix_now_ms() + request.ttl_ms;
     for (std::size_t i = 0; i < n; ++i) {
@@ -113,14 +113,18 @@ void RedisEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done) {
                                     std::to_string(request.max_members),
                                     std::string(publish_command()),
                                     keys.events,
-                                    epoch_candidate()};
+                                    epoch_candidate(),
+                                    !request.status                       ? "-"
+                                    : *request.status == UserStatus::Away ? "a"
+                                                                          : "o"};
       run_script(heartbeat_script(), {keys.keys.begin(), keys.keys.end()}, std::move(args),
                  [this, app = request.app, name, user = request.user_id, tag = keys.tag, answers,
-                  left, i, done, tab, status = request.status](Result result) {
+                  left, i, done, tab, status = request.status, status_changed](Result result) {
                    const Reply* reply = ok_reply(result);
                    const std::string& outcome = reply ? text_of(*reply, 0) : std::string();
                    if (outcome == "ok") {
                      (*answers)[i] = HeartbeatAnswer::Present;
+                     if (integer_of(*reply, 4) == 1) *status_changed = true;
                      if (integer_of(*reply, 1) == 1) {
                        member_webhook(app, webhooks::EventType::MemberAdded, name, user);
                        membership_changed(MembershipChange{
@@ -139,9 +143,7 @@ void RedisEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done) {
                    if (--*left != 0) return;
                    // The tab's part in the user's status, after its memberships (one slot, one
                    // connection: in this order).
-                   const bool present = std::find(answers->begin(), answers->end(),
-                                                  HeartbeatAnswer::Present) != answers->end();
-                   if (present) {
+                   if (*status_changed) {
                      write_status(app, user, tab_status_field(tab), 1,
                                   !status                       ? -1
                                   : *status == UserStatus::Away ? 1
@@ -244,6 +246,7 @@ void RedisEngine::end_tab(core::AppIndex app, const std::string& name, std::stri
 }
 
 void RedisEngine::sweep_heartbeats() {
+  if (!client_->up() || stopping_) return;
   const std::string claim = std::to_string(kExpiryClaim.count());
   const std::string limit = std::to_string(kExpiriesPerSweep);
   for (core::AppIndex app = 0; app < app_ids_.size(); ++app) {
