@@ -223,6 +223,12 @@ class RedisEngine final : public PresenceEngine, public Broker {
   void local_session_ended(core::AppIndex app, const std::string& user, core::SessionId session,
                            const std::string& tag);
   void report_status(const std::string& key);
+  // This node's part of the user's status if it is to be written now (and then marks it in
+  // flight: status_written must follow).
+  std::optional<std::pair<int, int>> take_status_write(const std::string& key);
+  void status_written(const std::string& key, std::pair<int, int> part, bool ok);
+  void tell_status(core::AppIndex app, const std::string& user, const redis::Reply& reply,
+                   std::size_t first);
   void write_status(core::AppIndex app, const std::string& user, std::string field, int live,
                     int away, std::function<void(bool ok)> then = {});
   void reassert_statuses();
@@ -276,6 +282,7 @@ class RedisEngine final : public PresenceEngine, public Broker {
     std::unordered_map<core::SessionId, Session> sessions;
     std::pair<int, int> written{0, 0};  // live and away as the record has them
     bool writing = false;               // a write is in flight; another follows if needed
+    bool flush_posted = false;          // a write waits for the end of the current step
   };
   std::unordered_map<std::string, LocalUser> local_users_;
   bool node_registered_ = false;

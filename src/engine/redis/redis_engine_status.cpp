@@ -62,30 +62,63 @@ void RedisEngine::set_status(core::AppIndex app, std::string user_id, core::Sess
   });
 }
 
-// One write per user in flight; a change meanwhile is written when it is answered.
+namespace {
+
+std::pair<int, int> counts(const auto& user) {
+  int away = 0;
+  for (const auto& [id, session] : user.sessions) away += session.away ? 1 : 0;
+  return {static_cast<int>(user.sessions.size()), away};
+}
+
+}  // namespace
+
+// One write per user in flight; a change meanwhile is written when it is answered. The write
+// waits for the end of the current step, so that a membership change made in the same step
+// (a join) carries it in its own script (take_status_write).
 void RedisEngine::report_status(const std::string& key) {
   auto it = local_users_.find(key);
   if (it == local_users_.end()) return;
   LocalUser& user = it->second;
-  const int live = static_cast<int>(user.sessions.size());
-  int away = 0;
-  for (const auto& [id, session] : user.sessions) away += session.away ? 1 : 0;
   if (user.writing) return;
-  if (std::pair{live, away} == user.written) {
-    if (live == 0) local_users_.erase(it);
+  const auto now = counts(user);
+  if (now == user.written) {
+    if (now.first == 0) local_users_.erase(it);
     return;
   }
-  if (!ready()) return;  // written with everything else when Redis is back (reassert)
-  user.writing = true;
-  write_status(user.app, user.user, node_status_field(node_), live, away,
-               [this, key, live, away](bool ok) {
-                 auto it = local_users_.find(key);
-                 if (it == local_users_.end()) return;
-                 it->second.writing = false;
-                 if (!ok) return;  // written again at the next re-assertion
-                 it->second.written = {live, away};
-                 report_status(key);
-               });
+  if (!ready() || user.flush_posted) return;  // not ready: written when Redis is back
+  user.flush_posted = true;
+  asio::post(io_, [this, key] {
+    auto it = local_users_.find(key);
+    if (it == local_users_.end()) return;
+    it->second.flush_posted = false;
+    const core::AppIndex app = it->second.app;
+    const std::string user = it->second.user;
+    if (auto part = take_status_write(key)) {
+      write_status(app, user, node_status_field(node_), part->first, part->second,
+                   [this, key, part = *part](bool ok) { status_written(key, part, ok); });
+    }
+  });
+}
+
+std::optional<std::pair<int, int>> RedisEngine::take_status_write(const std::string& key) {
+  auto it = local_users_.find(key);
+  if (it == local_users_.end() || it->second.writing || !ready()) return std::nullopt;
+  const auto now = counts(it->second);
+  if (now == it->second.written) {
+    if (now.first == 0) local_users_.erase(it);
+    return std::nullopt;
+  }
+  it->second.writing = true;
+  return now;
+}
+
+void RedisEngine::status_written(const std::string& key, std::pair<int, int> part, bool ok) {
+  auto it = local_users_.find(key);
+  if (it == local_users_.end()) return;
+  it->second.writing = false;
+  if (!ok) return;  // written again at the next re-assertion
+  it->second.written = part;
+  report_status(key);
 }
 
 void RedisEngine::write_status(core::AppIndex app, const std::string& user, std::string field,
@@ -93,29 +126,33 @@ void RedisEngine::write_status(core::AppIndex app, const std::string& user, std:
   const UserKeys keys = keys_.user(app_ids_[app], user);
   std::vector<std::string> args{std::move(field), std::to_string(live),
                                 away < 0 ? std::string("-") : std::to_string(away)};
-  run_script(
-      user_status_script(), {keys.record, keys.memberships}, std::move(args),
-      [this, app, user, then = std::move(then)](Result result) {
-        const Reply* reply = std::get_if<Reply>(&result);
-        const bool ok = reply && !reply->is_error();
-        if (ok && !reply->elements.empty() && !reply->elements[0].text.empty()) {
-          const std::string& status = reply->elements[0].text;
-          std::string_view app_id, channel;
-          for (std::size_t i = 1; i < reply->elements.size(); ++i) {
-            if (!split_tag(reply->elements[i].text, app_id, channel) || app_id != app_ids_[app] ||
-                channel.starts_with('#')) {
-              continue;
-            }
-            // To the others only: the user's own pages know what they reported.
-            publish(ChannelMessage{app,
-                                   std::string(channel),
-                                   make_text_frame(pusher::member_updated(channel, user, status)),
-                                   {},
-                                   user});
-          }
-        }
-        if (then) then(ok);
-      });
+  run_script(user_status_script(), {keys.record, keys.memberships}, std::move(args),
+             [this, app, user, then = std::move(then)](Result result) {
+               const Reply* reply = std::get_if<Reply>(&result);
+               const bool ok = reply && !reply->is_error();
+               if (ok) tell_status(app, user, *reply, 0);
+               if (then) then(ok);
+             });
+}
+
+// A status script's answer from element `first` on: "" (unchanged), or the new status and the
+// channels of the user, told to everyone there but the user (whose pages know what they said).
+void RedisEngine::tell_status(core::AppIndex app, const std::string& user, const Reply& reply,
+                              std::size_t first) {
+  if (reply.elements.size() <= first || reply.elements[first].text.empty()) return;
+  const std::string& status = reply.elements[first].text;
+  std::string_view app_id, channel;
+  for (std::size_t i = first + 1; i < reply.elements.size(); ++i) {
+    if (!split_tag(reply.elements[i].text, app_id, channel) || app_id != app_ids_[app] ||
+        channel.starts_with('#')) {
+      continue;
+    }
+    publish(ChannelMessage{app,
+                           std::string(channel),
+                           make_text_frame(pusher::member_updated(channel, user, status)),
+                           {},
+                           user});
+  }
 }
 
 // After a reconnect or under a new identity: every part this node has is written again.

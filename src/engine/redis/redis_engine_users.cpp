@@ -7,6 +7,7 @@
 
 #include <chrono>
 
+#include "core/app_key.hpp"
 #include "engine/redis/redis_engine.hpp"
 #include "engine/redis/user_scripts.hpp"
 #include "protocol/pusher_messages.hpp"
@@ -63,10 +64,24 @@ void RedisEngine::membership_changed(MembershipChange change) {
                                 std::to_string(change.left_at),
                                 std::string(publish_command()),
                                 keys.events};
-  run_script(user_membership_script(), {keys.record, keys.memberships}, std::move(args),
-             [this, change = std::move(change)](Result result) mutable {
+  // This node's part in the user's status, when it changed in the same step, goes along.
+  const std::string key = core::app_key(change.app, change.user);
+  const auto part = take_status_write(key);
+  if (part) {
+    args.push_back(node_status_field(node_));
+    args.push_back(std::to_string(part->first));
+    args.push_back(std::to_string(part->second));
+  }
+  run_script(part ? user_update_script() : user_membership_script(),
+             {keys.record, keys.memberships}, std::move(args),
+             [this, key, part, change = std::move(change)](Result result) mutable {
+               const Reply* reply = ok_reply(result);
+               if (part) {
+                 if (reply) tell_status(change.app, change.user, *reply, 1);
+                 status_written(key, *part, reply != nullptr);
+               }
                // Versioned, so sending it again later is safe whatever happened meanwhile.
-               if (!ok_reply(result)) memberships_to_retry_.push_back(std::move(change));
+               if (!reply) memberships_to_retry_.push_back(std::move(change));
              });
 }
 

@@ -27,6 +27,12 @@ const Script& user_membership_script();
 // channels the user is a member of}, for the calling node to tell their members.
 const Script& user_status_script();
 
+// Both in one step, for a session whose start or end changes the user's memberships and this
+// node's part in their status at once (a join or leave of a user's only session here).
+// KEYS: record, memberships; ARGV: the membership's seven, then the status part's three
+// Returns {membership's answer, then the status's}
+const Script& user_update_script();
+
 // Sets privacy fields ("" keeps one). KEYS: record; ARGV: visibility, last_seen
 // Returns {visibility, last_seen}, as stored now ("everyone" / "exact" when never set).
 const Script& user_privacy_script();
