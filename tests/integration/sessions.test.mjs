@@ -168,8 +168,15 @@ describe('presence per session', () => {
     await waitFor(() => updates().length === 2, 5000, 'online again');
     assert.deepEqual(updates()[1], ['updated', 'st', 'online']);
     // A closing tab reports away on its way out (pagehide): the other tab is still online.
+    // Two connections have no order between them, so the second closes only once the server
+    // has seen the first go (the channel's subscriptions: the observer and the second tab).
     tabs[0].send({ event: 'greendot:status', data: { status: 'away' } });
     tabs[0].close();
+    const subscriptions = async () => {
+      const res = await signedRaw(server, app, 'GET', '/channels/presence-status', undefined, { query: { info: 'subscription_count' } });
+      return res.status === 200 ? json(res).subscription_count : -1;
+    };
+    await waitFor(async () => (await subscriptions()) === 2, 5000, 'the first tab gone');
     tabs[1].close();
     await waitFor(() => events.some((e) => e[0] === 'removed' && e[1] === 'st'), 5000, 'removed');
     assert.equal(updates().length, 2, 'no update from the closing tabs');
