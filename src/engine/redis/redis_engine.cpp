@@ -90,6 +90,7 @@ RedisEngine::~RedisEngine() {
 void RedisEngine::stop() {
   if (!thread_.joinable()) return;
   asio::post(io_, [this] {
+    halted_ = true;
     lease_timer_.cancel();
     sweep_timer_.cancel();
     heartbeat_timer_.cancel();
@@ -116,7 +117,9 @@ void RedisEngine::every(asio::steady_timer& timer, milliseconds interval,
                         void (RedisEngine::*step)()) {
   timer.expires_after(interval);
   timer.async_wait([this, &timer, interval, step](const boost::system::error_code& ec) {
-    if (ec) return;
+    // A wait that had already ended when stop() cancelled it still runs: it must not arm the
+    // timer again, or the engine's thread would never run out of work and stop.
+    if (ec || halted_) return;
     (this->*step)();
     every(timer, interval, step);
   });

@@ -289,6 +289,7 @@ class RedisEngine final : public PresenceEngine, public Broker {
   bool reconnected_ = false;       // since the last refresh: what Redis holds is re-asserted
   bool reassert_pending_ = false;  // a session could not be written: again at the next refresh
   bool stopping_ = false;
+  bool halted_ = false;                    // stop() was called: no timer is armed again
   std::uint64_t messages_not_shared_ = 0;  // published while Redis was out of reach
   std::chrono::steady_clock::time_point last_unready_report_ = std::chrono::steady_clock::now();
   std::atomic<bool> ready_{false};
