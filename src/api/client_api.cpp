@@ -91,10 +91,12 @@ void client_offline(ApiCall& call, Respond respond) {
   if (!channel.empty()) {
     if (auto refusal = scope_refusal(*call.user, channel)) return respond(*refusal);
   }
-  call.context.engine.heartbeat_offline(offline_of(*call.config, call.app, call.user->user_id,
-                                                   std::move(channel),
-                                                   std::move(std::get<std::string>(tab))));
-  respond({200, "{}", {}});
+  call.context.engine.heartbeat_offline(
+      offline_of(*call.config, call.app, call.user->user_id, std::move(channel),
+                 std::move(std::get<std::string>(tab))),
+      [respond = std::move(respond)] {
+        respond({200, "{}", {}});
+      });
 }
 
 void client_users(ApiCall& call, Respond respond) {

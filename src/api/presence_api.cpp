@@ -120,9 +120,10 @@ void signed_offline(ApiCall& call, Respond respond) {
   auto tab_text = tab_field(o, {});
   std::string tab;
   if (!take(tab_text, tab, respond)) return;
+  // Answered once applied: a read or a ping after the answer sees it.
   call.context.engine.heartbeat_offline(
-      offline_of(*call.config, call.app, std::move(user_id), std::move(channel), std::move(tab)));
-  respond(ok(json::object{}));
+      offline_of(*call.config, call.app, std::move(user_id), std::move(channel), std::move(tab)),
+      [respond = std::move(respond)] { respond(ok(json::object{})); });
 }
 
 void users_presence(ApiCall& call, Respond respond) {

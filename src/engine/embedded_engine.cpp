@@ -138,9 +138,9 @@ void EmbeddedEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done)
   done(std::move(answers));
 }
 
-void EmbeddedEngine::heartbeat_offline(HeartbeatOffline offline) {
+void EmbeddedEngine::heartbeat_offline(HeartbeatOffline offline, std::function<void()> done) {
   std::lock_guard lock(mutex_);
-  if (shut_down_) return;
+  if (shut_down_) return done();
   const core::Millis now = clock_();
   if (offline.tab && !offline.tab->empty()) {
     ended_tabs_.remember(offline.app, offline.user_id, *offline.tab, offline.channel,
@@ -160,6 +160,7 @@ void EmbeddedEngine::heartbeat_offline(HeartbeatOffline offline) {
     }
   }
   refresh_status(offline.app, offline.user_id);
+  done();
 }
 
 void EmbeddedEngine::users_presence(core::AppIndex app, std::vector<std::string> user_ids,

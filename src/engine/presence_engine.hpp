@@ -93,10 +93,10 @@ struct HeartbeatOffline {
 
 // What a heartbeat did in one channel.
 enum class HeartbeatAnswer {
-  Present,      // the tab's session is on until the TTL
-  Full,         // the channel has max_members members and the user is not one
-  TabEnded,     // the tab said offline before: a late ping, ignored
-  Unavailable   // the engine cannot serve now (stopping, a shared store out of reach): retry
+  Present,     // the tab's session is on until the TTL
+  Full,        // the channel has max_members members and the user is not one
+  TabEnded,    // the tab said offline before: a late ping, ignored
+  Unavailable  // the engine cannot serve now (stopping, a shared store out of reach): retry
 };
 
 // Answers to queries; called like JoinCallback (engine thread, post to your own). A query
@@ -155,7 +155,9 @@ class PresenceEngine {
   // from now, and sets the tab's status when the request has one.
   virtual void heartbeat(HeartbeatRequest request, HeartbeatCallback done) = 0;
   // Ends heartbeat sessions at once; the user leaves after the last session and the grace.
-  virtual void heartbeat_offline(HeartbeatOffline offline) = 0;
+  // `done` is called once it is applied (a ping or a read after it sees it), on an engine
+  // thread like every answer.
+  virtual void heartbeat_offline(HeartbeatOffline offline, std::function<void()> done) = 0;
 
   // Users' online state, last seen and privacy, in the order asked.
   virtual void users_presence(core::AppIndex app, std::vector<std::string> user_ids,

@@ -183,7 +183,7 @@ struct Heartbeats : Fixture {
     return answers.empty() ? HeartbeatAnswer::Full : answers[0];
   }
   void offline(const std::string& tab) {
-    engine.heartbeat_offline(HeartbeatOffline{0, "7", "presence-r", tab, 0, kTtl});
+    engine.heartbeat_offline(HeartbeatOffline{0, "7", "presence-r", tab, 0, kTtl}, [] {});
   }
   std::size_t count(const std::string& what) const {
     std::size_t n = 0;
@@ -220,7 +220,7 @@ TEST_F(Heartbeats, ALatePingFromAnEndedTabDoesNotBringItBack) {
 TEST_F(Heartbeats, PingsWithoutATabKeepTheirMeaning) {
   ping("");
   ping("");
-  engine.heartbeat_offline(HeartbeatOffline{0, "7", "", std::nullopt, 0, kTtl});
+  engine.heartbeat_offline(HeartbeatOffline{0, "7", "", std::nullopt, 0, kTtl}, [] {});
   EXPECT_EQ(count("member_removed"), 1u);
   EXPECT_EQ(ping(""), HeartbeatAnswer::Present) << "no tab, nothing to remember";
 }

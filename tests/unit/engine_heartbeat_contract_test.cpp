@@ -22,8 +22,12 @@ class HeartbeatContract : public EngineContract {
   }
   void offline(int node, const std::string& user, const std::string& channel,
                std::optional<std::string> tab) {
+    auto applied = std::make_shared<std::promise<void>>();
+    auto future = applied->get_future();
     deployment_->node(node).heartbeat_offline(
-        HeartbeatOffline{0, user, channel, std::move(tab), 0, 60000});
+        HeartbeatOffline{0, user, channel, std::move(tab), 0, 60000},
+        [applied] { applied->set_value(); });
+    ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
   }
   bool online(int node, const std::string& user) {
     auto answer = std::make_shared<std::promise<Answer<std::vector<UserPresence>>>>();

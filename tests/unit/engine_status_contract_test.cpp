@@ -81,7 +81,8 @@ TEST_P(StatusContract, AHeartbeatTabCountsLikeAConnection) {
   ASSERT_TRUE(eventually([&] { return count(0, "presence-r updated a away") == 1; }));
   EXPECT_EQ(status(1, "a"), UserStatus::Away);
   // The tab's goodbye leaves the away connection: still away, nobody told otherwise.
-  deployment_->node(0).heartbeat_offline(HeartbeatOffline{0, "a", "presence-r", "tab", 0, 60000});
+  deployment_->node(0).heartbeat_offline(HeartbeatOffline{0, "a", "presence-r", "tab", 0, 60000},
+                                         [] {});
   ASSERT_TRUE(join(1, "sentinel", 12).accepted());
   ASSERT_TRUE(eventually([&] { return count(0, "presence-r added sentinel") == 1; }));
   EXPECT_EQ(count(0, "presence-r updated a online"), 0u);

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
+#include "engine/redis/reply_fields.hpp"
 #include "protocol/pusher_messages.hpp"
 
 namespace greendot::engine::redis_engine {
@@ -26,28 +27,9 @@ constexpr int kNodesPerSweep = 4;
 constexpr milliseconds kRetryGrace{500};
 constexpr auto kUnreadyReport = std::chrono::seconds(5);
 
-const Reply* reply_of(const Result& result) {
-  const Reply* reply = std::get_if<Reply>(&result);
-  return reply && !reply->is_error() ? reply : nullptr;
-}
-
 std::string why(const Result& result) {
   if (const auto* error = std::get_if<redis::ConnectionError>(&result)) return error->message;
   return std::get<Reply>(result).text;
-}
-
-std::int64_t integer_at(const Reply& reply, std::size_t i) {
-  if (i >= reply.elements.size()) return 0;
-  const Reply& element = reply.elements[i];
-  if (element.type == Reply::Type::Integer) return element.integer;
-  if (element.is_string()) return std::atoll(element.text.c_str());
-  return 0;
-}
-
-const std::string& text_at(const Reply& reply, std::size_t i) {
-  static const std::string kEmpty;
-  if (i >= reply.elements.size() || !reply.elements[i].is_string()) return kEmpty;
-  return reply.elements[i].text;
 }
 
 // Channels no client can name ('#' is not allowed in channel names): a user's sign-ins are

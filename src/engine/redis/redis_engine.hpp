@@ -96,7 +96,7 @@ class RedisEngine final : public PresenceEngine, public Broker {
   void list_channels(core::AppIndex app, std::string prefix, ListingCallback done) override;
   void channel_users(core::AppIndex app, std::string channel, UsersCallback done) override;
   void heartbeat(HeartbeatRequest request, HeartbeatCallback done) override;
-  void heartbeat_offline(HeartbeatOffline offline) override;
+  void heartbeat_offline(HeartbeatOffline offline, std::function<void()> done) override;
   void users_presence(core::AppIndex app, std::vector<std::string> user_ids,
                       UserPresenceCallback done) override;
   void update_privacy(core::AppIndex app, std::string user_id, PrivacyChange change,

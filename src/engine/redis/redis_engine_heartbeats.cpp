@@ -9,6 +9,7 @@
 
 #include "engine/redis/heartbeat_scripts.hpp"
 #include "engine/redis/redis_engine.hpp"
+#include "engine/redis/reply_fields.hpp"
 
 namespace greendot::engine::redis_engine {
 
@@ -28,25 +29,6 @@ std::int64_t unix_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-const Reply* ok_reply(const Result& result) {
-  const Reply* reply = std::get_if<Reply>(&result);
-  return reply && !reply->is_error() ? reply : nullptr;
-}
-
-const std::string& text_of(const Reply& reply, std::size_t i) {
-  static const std::string kEmpty;
-  if (i >= reply.elements.size() || !reply.elements[i].is_string()) return kEmpty;
-  return reply.elements[i].text;
-}
-
-std::int64_t integer_of(const Reply& reply, std::size_t i) {
-  if (i >= reply.elements.size()) return 0;
-  const Reply& element = reply.elements[i];
-  if (element.type == Reply::Type::Integer) return element.integer;
-  if (element.is_string()) return std::atoll(element.text.c_str());
-  return 0;
 }
 
 // "user tab tag": user ids and tab ids hold no space; the tag is the rest.
@@ -120,16 +102,16 @@ void RedisEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done) {
       run_script(heartbeat_script(), {keys.keys.begin(), keys.keys.end()}, std::move(args),
                  [this, app = request.app, name, user = request.user_id, tag = keys.tag, answers,
                   left, i, done, tab, status = request.status, status_changed](Result result) {
-                   const Reply* reply = ok_reply(result);
-                   const std::string& outcome = reply ? text_of(*reply, 0) : std::string();
+                   const Reply* reply = reply_of(result);
+                   const std::string& outcome = reply ? text_at(*reply, 0) : std::string();
                    if (outcome == "ok") {
                      (*answers)[i] = HeartbeatAnswer::Present;
-                     if (integer_of(*reply, 4) == 1) *status_changed = true;
-                     if (integer_of(*reply, 1) == 1) {
+                     if (integer_at(*reply, 4) == 1) *status_changed = true;
+                     if (integer_at(*reply, 1) == 1) {
                        member_webhook(app, webhooks::EventType::MemberAdded, name, user);
                        membership_changed(MembershipChange{
-                           app, user, tag, text_of(*reply, 2),
-                           static_cast<std::uint64_t>(integer_of(*reply, 3)), true, 0});
+                           app, user, tag, text_at(*reply, 2),
+                           static_cast<std::uint64_t>(integer_at(*reply, 3)), true, 0});
                        // Listed although no connection holds it (REST channel listings).
                        const std::string list = keys_.app_channels(app_ids_[app]);
                        const std::string_view sadd[] = {"SADD", list, name};
@@ -155,35 +137,56 @@ void RedisEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done) {
   });
 }
 
-void RedisEngine::heartbeat_offline(HeartbeatOffline offline) {
-  asio::post(io_, [this, offline = std::move(offline)]() mutable {
+void RedisEngine::heartbeat_offline(HeartbeatOffline offline, std::function<void()> done) {
+  asio::post(io_, [this, offline = std::move(offline), done = std::move(done)]() mutable {
     // Not reachable now: the tab's session ends by its TTL instead.
-    if (stopping_ || !ready()) return;
+    if (stopping_ || !ready()) return done();
+    // Done once every channel's script has answered.
+    struct Pending {
+      std::size_t left = 0;
+      std::function<void()> done;
+      void one_answered() {
+        if (--left == 0) done();
+      }
+    };
+    auto pending = std::make_shared<Pending>(Pending{0, std::move(done)});
     const bool one_tab = offline.tab.has_value();
     const std::string tab = one_tab ? *offline.tab : std::string(kNoTab);
     const std::string_view mode = one_tab ? "end" : "end_all";
-    auto end_in = [this, offline, tab, mode, one_tab](const std::string& channel) {
+    auto end_in = [this, offline, tab, mode, one_tab, pending](const std::string& channel) {
       const std::string tag = RedisKeys::tag(app_ids_[offline.app], channel);
       // An ended tab is recognised for a TTL; its entry clears it afterwards.
-      if (one_tab)
+      if (one_tab) {
         expect_expiry(offline.app, offline.user_id, tab, tag, unix_now_ms() + offline.ttl_ms);
+      }
       end_tab(offline.app, channel, offline.user_id, tab, mode, offline.grace_ms, offline.ttl_ms,
-              [](const Reply*) {});
+              [pending](const Reply*) { pending->one_answered(); });
     };
-    if (!offline.channel.empty()) return end_in(offline.channel);
+    if (!offline.channel.empty()) {
+      pending->left = 1;
+      return end_in(offline.channel);
+    }
     // Every channel the user is a member of, as their record says.
     const UserKeys keys = keys_.user(app_ids_[offline.app], offline.user_id);
     const std::string_view args[] = {"HKEYS", keys.memberships};
     const std::string prefix = app_ids_[offline.app] + ":";
-    client_->command(keys.memberships, args, [end_in, prefix](Result result) {
-      const Reply* reply = ok_reply(result);
-      if (!reply) return;
-      for (const auto& tag : reply->elements) {
-        if (!tag.text.starts_with(prefix) || tag.text.size() == prefix.size()) continue;
-        const std::string channel = tag.text.substr(prefix.size());
-        if (!channel.starts_with('#')) end_in(channel);
-      }
-    });
+    client_->command(keys.memberships, args,
+                     [end_in = std::move(end_in), prefix, pending](Result result) {
+                       const Reply* reply = reply_of(result);
+                       std::vector<std::string> channels;
+                       if (reply) {
+                         for (const auto& tag : reply->elements) {
+                           if (!tag.text.starts_with(prefix) || tag.text.size() == prefix.size()) {
+                             continue;
+                           }
+                           std::string channel = tag.text.substr(prefix.size());
+                           if (!channel.starts_with('#')) channels.push_back(std::move(channel));
+                         }
+                       }
+                       if (channels.empty()) return pending->done();
+                       pending->left = channels.size();
+                       for (const auto& channel : channels) end_in(channel);
+                     });
   });
 }
 
@@ -219,21 +222,21 @@ void RedisEngine::end_tab(core::AppIndex app, const std::string& name, std::stri
           LocalChannel* channel = find(tag);
           if (!channel) return then(nullptr);
           --channel->in_flight;
-          const Reply* reply = ok_reply(result);
-          if (reply && text_of(*reply, 0) == "ok") {
+          const Reply* reply = reply_of(result);
+          if (reply && text_at(*reply, 0) == "ok") {
             write_status(channel->app, user, mode == "end_all" ? "s:t:*" : tab_status_field(tab), 0,
                          0);
-            if (integer_of(*reply, 1) == 1) {
+            if (integer_at(*reply, 1) == 1) {
               member_webhook(channel->app, webhooks::EventType::MemberRemoved, channel->name, user);
-              membership_changed(MembershipChange{channel->app, user, tag, text_of(*reply, 3),
-                                                  static_cast<std::uint64_t>(integer_of(*reply, 4)),
-                                                  false, integer_of(*reply, 5)});
+              membership_changed(MembershipChange{channel->app, user, tag, text_at(*reply, 3),
+                                                  static_cast<std::uint64_t>(integer_at(*reply, 4)),
+                                                  false, integer_at(*reply, 5)});
             }
-            if (const auto grace_due = integer_of(*reply, 2); grace_due > 0) {
+            if (const auto grace_due = integer_at(*reply, 2); grace_due > 0) {
               // Checked again against Redis's clock when it fires.
               schedule_grace(GraceTimer{tag, user}, std::chrono::milliseconds(1));
             }
-            if (integer_of(*reply, 6) == 1) {
+            if (integer_at(*reply, 6) == 1) {
               const std::string list = keys_.app_channels(app_ids_[channel->app]);
               const std::string_view srem[] = {"SREM", list, channel->name};
               client_->command(list, srem, [](Result) {});
@@ -254,7 +257,7 @@ void RedisEngine::sweep_heartbeats() {
       run_script(claim_dead_nodes_script(),
                  {keys_.heartbeat_due(app_ids_[app], p), keys_.heartbeat_claimed(app_ids_[app], p)},
                  {claim, limit}, [this, app, p](Result result) {
-                   const Reply* reply = ok_reply(result);
+                   const Reply* reply = reply_of(result);
                    if (!reply) return;
                    for (const auto& entry : reply->elements) {
                      if (entry.is_string()) expire_tab(app, p, entry.text);
@@ -276,10 +279,10 @@ void RedisEngine::expire_tab(core::AppIndex app, unsigned partition, std::string
   end_tab(app, std::string(channel), user, tab, "expire", 0, 0,
           [this, app, partition, entry, claimed](const Reply* reply) {
             if (!reply) return;  // claimed still: taken over after the claim
-            if (text_of(*reply, 0) == "wait") {
+            if (text_at(*reply, 0) == "wait") {
               // Pinged since: looked at again when it is due.
               const std::string due = keys_.heartbeat_due(app_ids_[app], partition);
-              const std::string score = std::to_string(integer_of(*reply, 1));
+              const std::string score = std::to_string(integer_at(*reply, 1));
               const std::string_view zadd[] = {"ZADD", due, "GT", score, entry};
               client_->command(due, zadd, [](Result) {});
             }

@@ -9,6 +9,7 @@
 
 #include "core/app_key.hpp"
 #include "engine/redis/redis_engine.hpp"
+#include "engine/redis/reply_fields.hpp"
 #include "engine/redis/user_scripts.hpp"
 #include "protocol/pusher_messages.hpp"
 
@@ -31,11 +32,6 @@ std::int64_t wall_now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-const Reply* ok_reply(const Result& result) {
-  const Reply* reply = std::get_if<Reply>(&result);
-  return reply && !reply->is_error() ? reply : nullptr;
 }
 
 storage::Privacy privacy_of(std::string_view visibility, std::string_view last_seen) {
@@ -75,7 +71,7 @@ void RedisEngine::membership_changed(MembershipChange change) {
   run_script(part ? user_update_script() : user_membership_script(),
              {keys.record, keys.memberships}, std::move(args),
              [this, key, part, change = std::move(change)](Result result) mutable {
-               const Reply* reply = ok_reply(result);
+               const Reply* reply = reply_of(result);
                if (part) {
                  if (reply) tell_status(change.app, change.user, *reply, 1);
                  status_written(key, *part, reply != nullptr);
@@ -113,7 +109,7 @@ void RedisEngine::read_users(core::AppIndex app, std::vector<std::string> users,
     const UserKeys keys = keys_.user(app_ids_[app], users[i]);
     const std::string_view record[] = {"HGETALL", keys.record};
     client_->command(keys.record, record, [states, failed, finished, i](Result result) {
-      const Reply* reply = ok_reply(result);
+      const Reply* reply = reply_of(result);
       if (!reply) {
         *failed = true;
       } else {
@@ -133,7 +129,7 @@ void RedisEngine::read_users(core::AppIndex app, std::vector<std::string> users,
     });
     const std::string_view memberships[] = {"HGETALL", keys.memberships};
     client_->command(keys.memberships, memberships, [claimed, failed, finished, i](Result result) {
-      const Reply* reply = ok_reply(result);
+      const Reply* reply = reply_of(result);
       if (!reply) {
         *failed = true;
       } else {
@@ -162,7 +158,7 @@ void RedisEngine::verify_memberships(std::vector<std::string> users,
       const std::string members = keys_.channel_of_tag(tag, node_).keys[0];
       const std::string_view args[] = {"HEXISTS", members, users[i]};
       client_->command(members, args, [states, left, failed, done, i](Result result) {
-        const Reply* reply = ok_reply(result);
+        const Reply* reply = reply_of(result);
         if (!reply) *failed = true;
         if (reply && reply->integer == 1) (*states)[i].online = true;
         if (--*left != 0) return;
@@ -218,7 +214,7 @@ void RedisEngine::update_privacy(core::AppIndex app, std::string user_id, Privac
     const UserKeys keys = keys_.user(app_ids_[app], user_id);
     run_script(user_privacy_script(), {keys.record},
                {change.visibility ? "everyone" : "", last_seen}, [done](Result result) {
-                 const Reply* reply = ok_reply(result);
+                 const Reply* reply = reply_of(result);
                  if (!reply || reply->elements.size() != 2) return done(std::nullopt);
                  done(privacy_of(reply->elements[0].text, reply->elements[1].text));
                });
