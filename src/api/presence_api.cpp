@@ -6,6 +6,7 @@
 #include "api/presence_queries.hpp"
 #include "core/channel_name.hpp"
 #include "protocol/pusher_messages.hpp"
+#include "storage/privacy_names.hpp"
 
 namespace greendot::api {
 
@@ -40,23 +41,18 @@ void get_privacy(ApiCall& call, std::string user, Respond respond) {
 
 void put_privacy(ApiCall& call, std::string user, const json::object& body, Respond respond) {
   engine::PrivacyChange change;
+  const auto text = [](const json::value& v) {
+    return v.is_string() ? std::string_view(v.get_string()) : std::string_view();
+  };
   if (const json::value* v = body.if_contains("visibility")) {
-    if (v->is_string() && v->get_string() == "everyone") {
-      change.visibility = storage::Visibility::Everyone;
-    } else if (v->is_string() && v->get_string() == "nobody") {
-      change.visibility = storage::Visibility::Nobody;
-    } else {
+    change.visibility = storage::visibility_named(text(*v));
+    if (!change.visibility) {
       return respond(rest_error(400, "\"visibility\" must be \"everyone\" or \"nobody\""));
     }
   }
   if (const json::value* v = body.if_contains("last_seen")) {
-    if (v->is_string() && v->get_string() == "exact") {
-      change.last_seen = storage::LastSeenPrivacy::Exact;
-    } else if (v->is_string() && v->get_string() == "approximate") {
-      change.last_seen = storage::LastSeenPrivacy::Approximate;
-    } else if (v->is_string() && v->get_string() == "hidden") {
-      change.last_seen = storage::LastSeenPrivacy::Hidden;
-    } else {
+    change.last_seen = storage::last_seen_named(text(*v));
+    if (!change.last_seen) {
       return respond(
           rest_error(400, "\"last_seen\" must be \"exact\", \"approximate\" or \"hidden\""));
     }
@@ -82,8 +78,8 @@ void put_privacy(ApiCall& call, std::string user, const json::object& body, Resp
       call.app, std::move(user), change,
       [respond = std::move(respond)](engine::Answer<storage::Privacy> privacy) {
         if (!privacy) return respond(engine_unavailable());
-        respond(ok(json::object{{"visibility", visibility_name(privacy->visibility)},
-                                {"last_seen", last_seen_name(privacy->last_seen)}}));
+        respond(ok(json::object{{"visibility", storage::visibility_name(privacy->visibility)},
+                                {"last_seen", storage::last_seen_name(privacy->last_seen)}}));
       });
 }
 

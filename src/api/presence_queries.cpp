@@ -6,25 +6,11 @@
 
 #include "api/presence_fields.hpp"
 #include "storage/last_seen_text.hpp"
+#include "storage/privacy_names.hpp"
 
 namespace greendot::api {
 
 namespace json = boost::json;
-
-const char* visibility_name(storage::Visibility v) {
-  return v == storage::Visibility::Nobody ? "nobody" : "everyone";
-}
-
-const char* last_seen_name(storage::LastSeenPrivacy p) {
-  switch (p) {
-    case storage::LastSeenPrivacy::Approximate:
-      return "approximate";
-    case storage::LastSeenPrivacy::Hidden:
-      return "hidden";
-    default:
-      return "exact";
-  }
-}
 
 namespace {
 
@@ -53,8 +39,8 @@ json::object render_user(const engine::UserPresence& user, bool apply_privacy) {
     json::object truth{
         {"online", user.online},
         {"last_seen", optional_ms(user.last_seen_ms)},
-        {"privacy", json::object{{"visibility", visibility_name(user.privacy.visibility)},
-                                 {"last_seen", last_seen_name(user.privacy.last_seen)}}}};
+        {"privacy", json::object{{"visibility", storage::visibility_name(user.privacy.visibility)},
+                                 {"last_seen", storage::last_seen_name(user.privacy.last_seen)}}}};
     if (user.online) truth["status"] = status_name(user.status);
     return truth;
   }

@@ -38,7 +38,4 @@ void users_presence(server::ServerContext& context, core::AppIndex app,
                     std::vector<std::string> ids, std::string viewer, bool apply_privacy,
                     Respond respond);
 
-const char* visibility_name(storage::Visibility visibility);
-const char* last_seen_name(storage::LastSeenPrivacy privacy);
-
 }  // namespace greendot::api

@@ -360,6 +360,26 @@ class EngineContract : public ::testing::TestWithParam<Kind> {
     return std::count(lines.begin(), lines.end(), line);
   }
 
+  // What node `node` answers about one user; nothing when it could not answer.
+  std::optional<UserPresence> presence(int node, const std::string& user) {
+    auto answer = std::make_shared<std::promise<Answer<std::vector<UserPresence>>>>();
+    auto future = answer->get_future();
+    deployment_->node(node).users_presence(
+        0, {user}, [answer](Answer<std::vector<UserPresence>> a) { answer->set_value(a); });
+    if (future.wait_for(5s) != std::future_status::ready) return std::nullopt;
+    auto users = future.get();
+    if (!users || users->size() != 1) return std::nullopt;
+    return users->front();
+  }
+  bool online(int node, const std::string& user) {
+    auto p = presence(node, user);
+    return p && p->online;
+  }
+  bool offline(int node, const std::string& user) {
+    auto p = presence(node, user);
+    return p && !p->online;
+  }
+
   struct RedisProcess : redis::testing::RedisServer {
     void TestBody() override {}
   };

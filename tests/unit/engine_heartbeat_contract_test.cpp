@@ -20,23 +20,14 @@ class HeartbeatContract : public EngineContract {
     EXPECT_EQ(future.wait_for(5s), std::future_status::ready);
     return future.get();
   }
-  void offline(int node, const std::string& user, const std::string& channel,
-               std::optional<std::string> tab) {
+  void say_offline(int node, const std::string& user, const std::string& channel,
+                   std::optional<std::string> tab) {
     auto applied = std::make_shared<std::promise<void>>();
     auto future = applied->get_future();
     deployment_->node(node).heartbeat_offline(
         HeartbeatOffline{0, user, channel, std::move(tab), 0, 60000},
         [applied] { applied->set_value(); });
     ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
-  }
-  bool online(int node, const std::string& user) {
-    auto answer = std::make_shared<std::promise<Answer<std::vector<UserPresence>>>>();
-    auto future = answer->get_future();
-    deployment_->node(node).users_presence(
-        0, {user}, [answer](Answer<std::vector<UserPresence>> a) { answer->set_value(a); });
-    if (future.wait_for(5s) != std::future_status::ready) return false;
-    auto users = future.get();
-    return users && users->size() == 1 && users->front().online;
   }
   static constexpr HeartbeatAnswer kPresent = HeartbeatAnswer::Present;
 };
@@ -55,7 +46,7 @@ TEST_P(HeartbeatContract, PingsOfOneTabThroughEitherNodeAreOneSession) {
   EXPECT_EQ(ids(joiner), (std::vector<std::string>{"a", "b", "c", "d"}));
   // The tab says goodbye through the other node: gone at once (no grace), and a ping it sent
   // before, delivered late, does not bring it back.
-  offline(1, "a", "presence-h", "tab1");
+  say_offline(1, "a", "presence-h", "tab1");
   ASSERT_TRUE(eventually([&] {
     return count(0, "presence-h removed a") == 1 && count(1, "presence-h removed a") == 1;
   }));
@@ -70,14 +61,14 @@ TEST_P(HeartbeatContract, TwoTabsAreOneMemberUntilBothEnd) {
   ASSERT_TRUE(join(1, "b", 1, 100, "presence-h").accepted());
   EXPECT_EQ(ping(0, "a", "t1", {"presence-h"}), std::vector<HeartbeatAnswer>{kPresent});
   EXPECT_EQ(ping(1, "a", "t2", {"presence-h"}), std::vector<HeartbeatAnswer>{kPresent});
-  offline(0, "a", "presence-h", "t1");
+  say_offline(0, "a", "presence-h", "t1");
   ASSERT_TRUE(eventually([&] { return count(1, "presence-h added a") == 1; }));
   // Posted to node 0 before this join, the first tab's offline has been applied when the join
   // is answered: one tab is left, and the user is still a member.
   auto joiner = join(0, "c", 2, 100, "presence-h");
   EXPECT_EQ(ids(joiner), (std::vector<std::string>{"a", "b", "c"}));
   EXPECT_EQ(count(1, "presence-h removed a"), 0u);
-  offline(1, "a", "presence-h", "t2");
+  say_offline(1, "a", "presence-h", "t2");
   ASSERT_TRUE(eventually([&] { return count(1, "presence-h removed a") == 1; }));
   EXPECT_EQ(count(1, "presence-h added a"), 1u);
 }
@@ -107,7 +98,7 @@ TEST_P(HeartbeatContract, AnOfflineWithoutContextOrTabEndsEveryHeartbeatOfTheUse
     return count(0, "presence-h added a") == 1 && count(0, "presence-i added a") == 1 &&
            online(0, "a");
   }));
-  offline(0, "a", "", std::nullopt);
+  say_offline(0, "a", "", std::nullopt);
   ASSERT_TRUE(eventually([&] {
     return count(0, "presence-h removed a") == 1 && count(0, "presence-i removed a") == 1;
   }));

@@ -8,15 +8,11 @@ namespace {
 
 class StatusContract : public EngineContract {
  protected:
+  // The status of an online user, as node `node` answers it.
   std::optional<UserStatus> status(int node, const std::string& user) {
-    auto answer = std::make_shared<std::promise<Answer<std::vector<UserPresence>>>>();
-    auto future = answer->get_future();
-    deployment_->node(node).users_presence(
-        0, {user}, [answer](Answer<std::vector<UserPresence>> a) { answer->set_value(a); });
-    if (future.wait_for(5s) != std::future_status::ready) return std::nullopt;
-    auto users = future.get();
-    if (!users || users->size() != 1 || !users->front().online) return std::nullopt;
-    return users->front().status;
+    auto p = presence(node, user);
+    if (!p || !p->online) return std::nullopt;
+    return p->status;
   }
   void ping(int node, const std::string& user, const std::string& tab, UserStatus s) {
     auto answer = std::make_shared<std::promise<void>>();

@@ -8,24 +8,6 @@ namespace {
 
 class UserContract : public EngineContract {
  protected:
-  std::optional<UserPresence> presence(int node, const std::string& user) {
-    auto answer = std::make_shared<std::promise<Answer<std::vector<UserPresence>>>>();
-    auto future = answer->get_future();
-    deployment_->node(node).users_presence(
-        0, {user}, [answer](Answer<std::vector<UserPresence>> a) { answer->set_value(a); });
-    if (future.wait_for(5s) != std::future_status::ready) return std::nullopt;
-    auto users = future.get();
-    if (!users || users->size() != 1) return std::nullopt;
-    return users->front();
-  }
-  bool online(int node, const std::string& user) {
-    auto p = presence(node, user);
-    return p && p->online;
-  }
-  bool offline(int node, const std::string& user) {
-    auto p = presence(node, user);
-    return p && !p->online;
-  }
   std::vector<std::string> watch(int node, const std::string& watcher,
                                  std::vector<std::string> users) {
     auto answer = std::make_shared<std::promise<std::vector<std::string>>>();

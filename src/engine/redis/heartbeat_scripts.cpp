@@ -54,10 +54,7 @@ if not t then
   if max > 0 and redis.call('HEXISTS', K[2], user) == 0 and redis.call('HLEN', K[2]) >= max then
     return {'full'}
   end
-  if redis.call('HINCRBY', K[2], user, 1) == 1 and redis.call('HDEL', K[3], user) == 0 and
-     redis.call('HSETNX', K[1], user, info) == 1 then
-    added = 1
-  end
+  if session_began(user, info) then added = 1 end
 end
 local previous = t and t[3]
 if status == '-' then status = previous or 'o' end
@@ -107,19 +104,8 @@ else
 end
 write_tabs(user, tabs, order)
 if ended == 0 then return {'gone'} end
-local removed, grace_due, epoch, version = 0, 0, '', 0
-if redis.call('HINCRBY', K[2], user, -ended) <= 0 then
-  redis.call('HDEL', K[2], user)
-  if grace > 0 then
-    grace_due = now + grace
-    local value = grace_due .. ' ' .. left
-    redis.call('HSET', K[3], user, node .. ' ' .. value)
-    redis.call('HSET', K[6], 'g:' .. user, value)
-  else
-    version, epoch = remove_member(pub, chan, candidate, user)
-    if version then removed = 1 else version, epoch = 0, '' end
-  end
-end
+local removed, grace_due, epoch, version =
+  sessions_ended(user, ended, node, grace, now, left, pub, chan, candidate)
 local empty = 0
 if redis.call('EXISTS', K[1], K[7]) == 0 and tonumber(redis.call('GET', K[5]) or '0') <= 0 then
   empty = 1

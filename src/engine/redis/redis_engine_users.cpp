@@ -12,6 +12,7 @@
 #include "engine/redis/reply_fields.hpp"
 #include "engine/redis/user_scripts.hpp"
 #include "protocol/pusher_messages.hpp"
+#include "storage/privacy_names.hpp"
 
 namespace greendot::engine::redis_engine {
 
@@ -34,11 +35,11 @@ std::int64_t wall_now_ms() {
       .count();
 }
 
+// As the record stores them: a field left out is the default.
 storage::Privacy privacy_of(std::string_view visibility, std::string_view last_seen) {
   storage::Privacy privacy;
-  if (visibility == "nobody") privacy.visibility = storage::Visibility::Nobody;
-  if (last_seen == "approximate") privacy.last_seen = storage::LastSeenPrivacy::Approximate;
-  if (last_seen == "hidden") privacy.last_seen = storage::LastSeenPrivacy::Hidden;
+  privacy.visibility = storage::visibility_named(visibility).value_or(privacy.visibility);
+  privacy.last_seen = storage::last_seen_named(last_seen).value_or(privacy.last_seen);
   return privacy;
 }
 
@@ -197,20 +198,8 @@ void RedisEngine::update_privacy(core::AppIndex app, std::string user_id, Privac
   asio::post(io_, [this, app, user_id = std::move(user_id), change, done = std::move(done)] {
     // Invisibility is refused before it gets here (keeps_invisible_users); never stored.
     if (!ready() || change.visibility == storage::Visibility::Nobody) return done(std::nullopt);
-    std::string last_seen;
-    if (change.last_seen) {
-      switch (*change.last_seen) {
-        case storage::LastSeenPrivacy::Exact:
-          last_seen = "exact";
-          break;
-        case storage::LastSeenPrivacy::Approximate:
-          last_seen = "approximate";
-          break;
-        case storage::LastSeenPrivacy::Hidden:
-          last_seen = "hidden";
-          break;
-      }
-    }
+    const std::string last_seen =
+        change.last_seen ? storage::last_seen_name(*change.last_seen) : "";
     const UserKeys keys = keys_.user(app_ids_[app], user_id);
     run_script(user_privacy_script(), {keys.record},
                {change.visibility ? "everyone" : "", last_seen}, [done](Result result) {

@@ -48,6 +48,28 @@ end
 -- last seen, should the grace end with them gone).
 local function due_of(grace) return tonumber(string.match(grace, '^(%d+)')) end
 local function left_of(grace) return string.match(grace, ' (%d+)$') or due_of(grace) end
+-- A session of a user began: true when it made them a member (not a second session, nor a
+-- return inside the grace, which cancels it).
+local function session_began(user, info)
+  return redis.call('HINCRBY', K[2], user, 1) == 1 and redis.call('HDEL', K[3], user) == 0 and
+         redis.call('HSETNX', K[1], user, info) == 1
+end
+-- `count` sessions of a user ended (`left`: when). With their last one the user leaves, after
+-- the grace (owned by `node`) or now. Returns removed (0/1), grace_due, epoch, version.
+local function sessions_ended(user, count, node, grace, now, left, pub, chan, candidate)
+  if redis.call('HINCRBY', K[2], user, -count) > 0 then return 0, 0, '', 0 end
+  redis.call('HDEL', K[2], user)
+  if grace > 0 then
+    local due = now + grace
+    local value = due .. ' ' .. left
+    redis.call('HSET', K[3], user, node .. ' ' .. value)
+    redis.call('HSET', K[6], 'g:' .. user, value)
+    return 0, due, '', 0
+  end
+  local version, epoch = remove_member(pub, chan, candidate, user)
+  if version then return 1, 0, epoch, version end
+  return 0, 0, '', 0
+end
 -- A channel with nothing left forgets its version too: its next life is a new epoch.
 local function forget_if_empty()
   if redis.call('EXISTS', K[1], K[3], K[5], K[7]) == 0 then redis.call('DEL', K[4]) end
@@ -88,10 +110,7 @@ if redis.call('HEXISTS', K[6], sid) == 0 then
   end
   redis.call('HSET', K[6], sid, user)
   occupied = subscribe_one()
-  if user ~= '' and redis.call('HINCRBY', K[2], user, 1) == 1 and
-     redis.call('HDEL', K[3], user) == 0 and redis.call('HSETNX', K[1], user, info) == 1 then
-    added = 1
-  end
+  if user ~= '' and session_began(user, info) then added = 1 end
 end
 local epoch, version = current_version(candidate)
 if added == 1 then
@@ -111,17 +130,9 @@ if not user then return {'gone'} end
 redis.call('HDEL', K[6], sid)
 local now = now_ms()
 local removed, grace_due, epoch, version = 0, 0, '', 0
-if user ~= '' and redis.call('HINCRBY', K[2], user, -1) <= 0 then
-  redis.call('HDEL', K[2], user)
-  if grace > 0 then
-    grace_due = now + grace
-    local value = grace_due .. ' ' .. now
-    redis.call('HSET', K[3], user, node .. ' ' .. value)
-    redis.call('HSET', K[6], 'g:' .. user, value)
-  else
-    version, epoch = remove_member(pub, chan, candidate, user)
-    if version then removed = 1 else version, epoch = 0, '' end
-  end
+if user ~= '' then
+  removed, grace_due, epoch, version =
+    sessions_ended(user, 1, node, grace, now, now, pub, chan, candidate)
 end
 local vacated, vacate_due = unsubscribe(node, 1, grace, now)
 forget_if_empty()
