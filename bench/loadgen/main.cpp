@@ -38,6 +38,21 @@ boost::json::object server_delta(const ProcSample& from, const ProcSample& to) {
           {"wall_seconds", static_cast<double>(to.at_ns - from.at_ns) / 1e9}};
 }
 
+std::vector<ProcSample> sample_processes(const std::vector<int>& pids) {
+  std::vector<ProcSample> out;
+  for (int pid : pids) out.push_back(sample_process(pid));
+  return out;
+}
+
+std::vector<double> cpu_seconds_between(const std::vector<ProcSample>& from,
+                                        const std::vector<ProcSample>& to) {
+  std::vector<double> out;
+  for (std::size_t i = 0; i < from.size() && i < to.size(); ++i) {
+    out.push_back(to[i].cpu_seconds - from[i].cpu_seconds);
+  }
+  return out;
+}
+
 }  // namespace bench
 
 int main(int argc, char** argv) {
@@ -57,6 +72,7 @@ int main(int argc, char** argv) {
     if (s == "offline") return bench::run_offline(options);
     if (s == "heartbeat") return bench::run_heartbeat(options);
     if (s == "hb-offline") return bench::run_heartbeat_offline(options);
+    if (s == "crash-observe") return bench::run_crash_observe(options);
     std::fprintf(stderr, "unknown scenario %s\n", s.c_str());
     return 2;
   } catch (const std::exception& e) {

@@ -12,13 +12,24 @@ namespace {
 
 [[noreturn]] void usage(const std::map<std::string, std::function<void(const char*)>>& flags,
                         int code) {
-  std::fprintf(
-      stderr,
-      "usage: greendot-loadgen --scenario idle|storm|fanout|churn|offline|heartbeat|hb-offline "
-      "[--flag value]...\nflags:");
+  std::fprintf(stderr,
+               "usage: greendot-loadgen --scenario "
+               "idle|storm|fanout|churn|offline|heartbeat|hb-offline|crash-observe [--flag "
+               "value]...\nflags:");
   for (const auto& [name, setter] : flags) std::fprintf(stderr, " --%s", name.c_str());
   std::fprintf(stderr, "\n");
   std::exit(code);
+}
+
+// "6201,6202,6203" -> {6201, 6202, 6203}
+std::vector<int> integers(std::string_view list) {
+  std::vector<int> out;
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    out.push_back(std::atoi(std::string(list.substr(0, comma)).c_str()));
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+  }
+  return out;
 }
 
 }  // namespace
@@ -34,18 +45,14 @@ Options parse_options(int argc, char** argv) {
       {"port", [&](const char* v) { o.port = static_cast<std::uint16_t>(std::atoi(v)); }},
       {"ports",
        [&](const char* v) {
-         for (std::string_view list = v; !list.empty();) {
-           const auto comma = list.find(',');
-           o.ports.push_back(
-               static_cast<std::uint16_t>(std::atoi(std::string(list.substr(0, comma)).c_str())));
-           list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-         }
+         for (int port : integers(v)) o.ports.push_back(static_cast<std::uint16_t>(port));
        }},
       {"user-prefix", text(o.user_prefix)},
       {"app-id", text(o.app_id)},
       {"app-key", text(o.app_key)},
       {"app-secret", text(o.app_secret)},
       {"server-pid", integer(o.server_pid)},
+      {"server-pids", [&](const char* v) { o.server_pids = integers(v); }},
       {"connections", integer(o.connections)},
       {"processes", integer(o.processes)},
       {"concurrency", integer(o.concurrency)},
@@ -61,6 +68,10 @@ Options parse_options(int argc, char** argv) {
       {"rounds", integer(o.rounds)},
       {"churn-users", integer(o.churn_users)},
       {"repeat", integer(o.repeat)},
+      {"kill-pid", integer(o.kill_pid)},
+      {"observers", integer(o.observers)},
+      {"settle-seconds", real(o.settle_seconds)},
+      {"linger-seconds", real(o.linger_seconds)},
       {"hb-auth", text(o.hb_auth)},
       {"hb-users", integer(o.hb_users)},
       {"hb-rooms", integer(o.hb_rooms)},

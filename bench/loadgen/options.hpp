@@ -9,7 +9,8 @@
 namespace bench {
 
 struct Options {
-  std::string scenario;  // idle | storm | fanout | churn | offline | heartbeat | hb-offline
+  // idle | storm | fanout | churn | offline | heartbeat | hb-offline | crash-observe
+  std::string scenario;
   std::string host = "127.0.0.1";
   std::uint16_t port = 6101;
   // Several nodes of one deployment: client i connects to ports[i % n] (empty: `port` only).
@@ -20,6 +21,8 @@ struct Options {
   std::string app_key = "bench-key";
   std::string app_secret = "bench-secret";
   int server_pid = 0;  // measured from /proc when set
+  // Several nodes: node i's process (with `ports`, in the same order); each measured apart.
+  std::vector<int> server_pids;
 
   int connections = 1000;         // WebSocket clients over all processes
   int processes = 2;              // worker processes, each with its own source addresses
@@ -43,6 +46,13 @@ struct Options {
 
   // Offline detection.
   int repeat = 20;
+
+  // crash-observe: members on `port`, observers of their rooms on `ports`; the members' node
+  // is killed (SIGKILL) by the generator once every observer has seen every member.
+  int kill_pid = 0;
+  int observers = 2;          // per room and observers' node
+  double settle_seconds = 2;  // from everyone-seen to the kill
+  double linger_seconds = 5;  // watched after the last expected removal, for duplicates
 
   // Heartbeats.
   std::string hb_auth = "signed";  // signed (presence/heartbeat) | token (client/ping)

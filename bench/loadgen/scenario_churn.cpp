@@ -1,7 +1,8 @@
 // Scenario 5, churn: SLOTS parallel loops of connect, subscribe to a presence channel (a new
 // user each time), close. Sessions per second, and whether the server's memory comes back:
 // --rounds rounds (default 2), RSS measured after each once the offline graces have ended
-// and the server has trimmed its heap.
+// and the server has trimmed its heap. With --ports the loops are spread over the nodes of a
+// deployment (loop i on node i mod n); --server-pids measures each node's CPU per session.
 #include "clock.hpp"
 #include "scenarios.hpp"
 #include "workers.hpp"
@@ -25,13 +26,22 @@ json::object round(const Options& o, Workers& workers, int slots, const ProcSamp
     commands.push_back("churn " + std::to_string(o.seconds) + " " + std::to_string(share));
   }
   const ProcSample from = sample_process(o.server_pid);
+  const std::vector<ProcSample> nodes_from = sample_processes(o.server_pids);
   const Replies replies = workers.step_each(commands);
   const ProcSample to = sample_process(o.server_pid);
+  const std::vector<double> nodes_cpu =
+      cpu_seconds_between(nodes_from, sample_processes(o.server_pids));
   sleep_seconds(kGraceSeconds + kServerTrimSeconds + 1.0);
   const ProcSample settled = sample_process(o.server_pid);
   const std::uint64_t sessions = Workers::sum(replies, "sessions");
   const double seconds = static_cast<double>(Workers::max_of(replies, "step_ns")) / 1e9;
-  return {
+  json::array nodes_cpu_seconds;
+  double all_nodes_cpu = 0;
+  for (double cpu : nodes_cpu) {
+    nodes_cpu_seconds.push_back(cpu);
+    all_nodes_cpu += cpu;
+  }
+  json::object figures{
       {"sessions", sessions},
       {"sessions_per_second", seconds > 0 ? static_cast<double>(sessions) / seconds : 0},
       {"errors", Workers::sum(replies, "errors")},
@@ -42,6 +52,13 @@ json::object round(const Options& o, Workers& workers, int slots, const ProcSamp
        sessions ? (to.cpu_seconds - from.cpu_seconds) * 1e6 / static_cast<double>(sessions) : 0},
       {"rss_settled_kib", settled.rss_kib},
       {"rss_growth_from_baseline_kib", settled.rss_kib - baseline.rss_kib}};
+  if (!nodes_cpu.empty()) {
+    // Every session costs its own node, and the others their copies of the member events.
+    figures["nodes_cpu_seconds"] = std::move(nodes_cpu_seconds);
+    figures["nodes_cpu_us_per_session"] =
+        sessions ? all_nodes_cpu * 1e6 / static_cast<double>(sessions) : 0;
+  }
+  return figures;
 }
 
 }  // namespace

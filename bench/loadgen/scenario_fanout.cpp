@@ -2,6 +2,8 @@
 // it does not exist, by a client event on the same channel, which takes the same broker and
 // per-shard fan-out path). Phase 1 paces triggers to read latency; phase 2 sends a burst back
 // to back to read throughput at saturation and the server's CPU per delivered message.
+// With --ports the subscribers are spread over the nodes of a deployment (subscriber i on node
+// i mod n) and the triggers go to the first; --server-pids measures each node apart.
 #include <cmath>
 #include <memory>
 
@@ -19,12 +21,17 @@ namespace {
 
 constexpr const char* kChannel = "private-bench-fanout-0";
 
+// The node the triggers go to: the first of --ports, else --port.
+std::uint16_t trigger_port(const Options& o) {
+  return o.ports.empty() ? o.port : o.ports.front();
+}
+
 // Sends one event carrying its send time and sequence number.
 class Trigger {
  public:
   explicit Trigger(const Options& o) : o_(o) {
     if (o.trigger == "rest") {
-      rest_ = std::make_unique<RestClient>(o.host, o.port);
+      rest_ = std::make_unique<RestClient>(o.host, trigger_port(o));
       const auto probe =
           trigger_event(*rest_, o.app_id, o.app_key, o.app_secret, kChannel, "bench-probe", "{}");
       if (probe.status == 200) return;
@@ -32,7 +39,7 @@ class Trigger {
           "REST trigger answered " + std::to_string(probe.status) + "; fell back to client events";
       rest_.reset();
     }
-    ws_ = std::make_unique<SyncClient>(o.host, o.port, o.app_key, "127.0.0.250");
+    ws_ = std::make_unique<SyncClient>(o.host, trigger_port(o), o.app_key, "127.0.0.250");
     ws_->subscribe(o.app_key, o.app_secret, kChannel);
   }
 
@@ -110,6 +117,57 @@ json::array last_receipt_per_trigger(const Replies& stats,
   return out;
 }
 
+// Per node: element `index` of an array figure, summed over the workers.
+std::uint64_t sum_at(const Replies& replies, const char* key, std::size_t index) {
+  std::uint64_t total = 0;
+  for (const auto& r : replies) {
+    const auto& values = r.at(key).as_array();
+    if (index < values.size()) total += values[index].to_number<std::uint64_t>();
+  }
+  return total;
+}
+
+Histogram merged_at(const Replies& replies, const char* key, std::size_t index) {
+  Histogram h;
+  for (const auto& r : replies) {
+    const auto& values = r.at(key).as_array();
+    if (index < values.size()) h.merge(Histogram::from_json(values[index].as_array()));
+  }
+  return h;
+}
+
+double us_per(double cpu_seconds, std::uint64_t count) {
+  return count ? cpu_seconds * 1e6 / static_cast<double>(count) : 0;
+}
+
+// One entry per node of --ports: its subscribers' receipts and latency, and with --server-pids
+// its CPU per recipient (a node's CPU over the events delivered to its own subscribers).
+json::array per_node(const Options& o, const Replies& paced, const Replies& burst,
+                     const std::vector<double>& paced_cpu, const std::vector<double>& burst_cpu) {
+  json::array nodes;
+  for (std::size_t i = 0; i < o.ports.size(); ++i) {
+    std::uint64_t subscribers = 0;
+    for (int c = 0; c < o.connections; ++c) subscribers += c % o.ports.size() == i ? 1 : 0;
+    const std::uint64_t paced_n = sum_at(paced, "events_by_server", i);
+    const std::uint64_t burst_n = sum_at(burst, "events_by_server", i);
+    json::object node{
+        {"port", o.ports[i]},
+        {"subscribers", subscribers},
+        {"paced_delivered", paced_n},
+        {"paced_recipient_latency", merged_at(paced, "latency_by_server", i).summary_ms()},
+        {"burst_delivered", burst_n},
+        {"burst_recipient_latency", merged_at(burst, "latency_by_server", i).summary_ms()}};
+    if (i < paced_cpu.size() && i < burst_cpu.size()) {
+      node["paced_server_cpu_seconds"] = paced_cpu[i];
+      node["paced_server_cpu_us_per_recipient"] = us_per(paced_cpu[i], paced_n);
+      node["burst_server_cpu_seconds"] = burst_cpu[i];
+      node["burst_server_cpu_us_per_recipient"] = us_per(burst_cpu[i], burst_n);
+    }
+    nodes.push_back(std::move(node));
+  }
+  return nodes;
+}
+
 }  // namespace
 
 int run_fanout(const Options& o) {
@@ -126,6 +184,7 @@ int run_fanout(const Options& o) {
 
   // Phase 1: paced triggers, latency.
   const ProcSample paced_from = sample_process(o.server_pid);
+  const std::vector<ProcSample> paced_nodes_from = sample_processes(o.server_pids);
   const double paced_workers_from = workers.cpu_seconds();
   std::vector<std::int64_t> sent(static_cast<std::size_t>(o.triggers) + 1, 0);
   std::uint64_t trigger_errors = 0;
@@ -138,6 +197,8 @@ int run_fanout(const Options& o) {
   }
   const Replies paced = wait_for_receipts(workers, subscribers * o.triggers, 30);
   const ProcSample paced_to = sample_process(o.server_pid);
+  const std::vector<double> paced_nodes_cpu =
+      cpu_seconds_between(paced_nodes_from, sample_processes(o.server_pids));
   const double paced_workers_cpu = workers.cpu_seconds() - paced_workers_from;
   const Histogram paced_recipient = Workers::merged(paced, "latency");
   const Histogram paced_last = last_receipt(paced, sent);
@@ -161,6 +222,7 @@ int run_fanout(const Options& o) {
   // Phase 2: a burst sent back to back; throughput and server CPU per delivery.
   sent.assign(static_cast<std::size_t>(o.burst) + 1, 0);
   const ProcSample from = sample_process(o.server_pid);
+  const std::vector<ProcSample> burst_nodes_from = sample_processes(o.server_pids);
   const double burst_workers_from = workers.cpu_seconds();
   const std::int64_t first = mono_ns();
   for (int seq = 1; seq <= o.burst; ++seq) {
@@ -170,6 +232,8 @@ int run_fanout(const Options& o) {
   const std::int64_t triggers_sent = mono_ns();
   const Replies burst = wait_for_receipts(workers, subscribers * o.burst, 120);
   const ProcSample to = sample_process(o.server_pid);
+  const std::vector<double> burst_nodes_cpu =
+      cpu_seconds_between(burst_nodes_from, sample_processes(o.server_pids));
   const double burst_workers_cpu = workers.cpu_seconds() - burst_workers_from;
   std::int64_t last = 0;
   for (const auto& reply : burst) {
@@ -181,6 +245,7 @@ int run_fanout(const Options& o) {
   const double burst_seconds = ms_between(first, last) / 1000;
   const double server_cpu = to.cpu_seconds - from.cpu_seconds;
   workers.step("close");
+  json::array nodes = per_node(o, paced, burst, paced_nodes_cpu, burst_nodes_cpu);
 
   print_report(
       o, {{"subscribers", subscribers},
@@ -223,7 +288,9 @@ int run_fanout(const Options& o) {
           {"burst_loadgen_cpu_seconds", burst_workers_cpu},
           {"server", server_delta(from, to)},
           {"server_cpu_us_per_recipient",
-           delivered ? server_cpu * 1e6 / static_cast<double>(delivered) : 0}});
+           delivered ? server_cpu * 1e6 / static_cast<double>(delivered) : 0},
+          {"trigger_port", trigger_port(o)},
+          {"nodes", std::move(nodes)}});
   return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <boost/json/object.hpp>
 
 #include <string>
+#include <vector>
 
 #include "options.hpp"
 #include "proc_stats.hpp"
@@ -18,6 +19,7 @@ int run_churn(const Options& options);
 int run_offline(const Options& options);
 int run_heartbeat(const Options& options);
 int run_heartbeat_offline(const Options& options);
+int run_crash_observe(const Options& options);
 
 // Channel name prefix for the configured kind: "presence-", "private-" or "".
 std::string channel_prefix(const std::string& kind);
@@ -26,5 +28,10 @@ void print_report(const Options& options, boost::json::object figures);
 void sleep_seconds(double seconds);
 // The server's resident memory and CPU between two samples, for reports.
 boost::json::object server_delta(const ProcSample& from, const ProcSample& to);
+// Each of several servers (--server-pids), sampled together.
+std::vector<ProcSample> sample_processes(const std::vector<int>& pids);
+// CPU seconds each server used between two samples.
+std::vector<double> cpu_seconds_between(const std::vector<ProcSample>& from,
+                                        const std::vector<ProcSample>& to);
 
 }  // namespace bench

@@ -39,7 +39,9 @@ class Worker final : public ClientEvents {
         servers_(endpoints(options)),
         input_(io_, ::dup(STDIN_FILENO)),
         step_timer_(io_),
-        buffer_(std::make_unique<std::array<char, 256 * 1024>>()) {
+        buffer_(std::make_unique<std::array<char, 256 * 1024>>()),
+        events_by_server_(servers_.size(), 0),
+        latency_by_server_(servers_.size()) {
     for (int i = 0; i < plan.count; ++i) {
       clients_.push_back(
           std::make_unique<PusherClient>(io_, *this, static_cast<std::uint32_t>(plan.first + i)));
@@ -99,6 +101,11 @@ class Worker final : public ClientEvents {
     const std::int64_t now = mono_ns();
     ++events_received_;
     latency_.record(now - static_cast<std::int64_t>(*sent));
+    // Per node of a deployment (--ports): the trigger's node delivers its own subscribers,
+    // the others hear of the event through the engine.
+    const std::size_t node = client.id() % servers_.size();
+    ++events_by_server_[node];
+    latency_by_server_[node].record(now - static_cast<std::int64_t>(*sent));
     if (client.rx_kernel_ns != 0) {
       // Trigger -> the server's write (loopback: the segment is queued during its sendmsg), and
       // that write -> this process reading it (the generator's own queueing delay).
@@ -325,6 +332,11 @@ class Worker final : public ClientEvents {
     }
     json::array errors;
     for (const auto& e : error_samples_) errors.push_back(json::string(e));
+    json::array by_server, latency_by_server;
+    for (std::size_t i = 0; i < servers_.size(); ++i) {
+      by_server.push_back(events_by_server_[i]);
+      latency_by_server.push_back(latency_by_server_[i].to_json());
+    }
     json::array seq_last, seq_first, seq_count;
     for (std::size_t i = 0; i < seq_last_.size(); ++i) {
       seq_last.push_back(seq_last_[i]);
@@ -343,6 +355,8 @@ class Worker final : public ClientEvents {
             {"frames", frames},
             {"events", events_received_},
             {"latency", latency_.to_json()},
+            {"events_by_server", std::move(by_server)},
+            {"latency_by_server", std::move(latency_by_server)},
             {"connect_time", connect_time_.to_json()},
             {"server_side", server_side_.to_json()},
             {"generator_side", generator_side_.to_json()},
@@ -354,6 +368,8 @@ class Worker final : public ClientEvents {
   void reset_stats() {
     member_added_ = member_removed_ = events_received_ = 0;
     latency_ = Histogram{};
+    events_by_server_.assign(servers_.size(), 0);
+    latency_by_server_.assign(servers_.size(), Histogram{});
     server_side_ = Histogram{};
     generator_side_ = Histogram{};
     seq_last_.clear();
@@ -399,6 +415,8 @@ class Worker final : public ClientEvents {
   Histogram latency_, connect_time_, server_side_, generator_side_;
   std::vector<std::int64_t> seq_last_, seq_first_;
   std::vector<std::uint32_t> seq_count_;
+  std::vector<std::uint64_t> events_by_server_;
+  std::vector<Histogram> latency_by_server_;
 
   std::int64_t churn_until_ = 0;
   int churn_active_ = 0;
