@@ -304,6 +304,7 @@ ClusterClient::NodePtr ClusterClient::node_at(const std::string& host, std::uint
   auto node = std::make_shared<ClusterNode>(
       io_, std::move(endpoint), RedisLink::Backoff{options_.first_backoff, options_.max_backoff},
       tls_);
+  node->link().load_scripts_on_connect(scripts_);
   nodes_.emplace(address, node);
   std::weak_ptr<ClusterClient> weak = weak_from_this();
   std::weak_ptr<ClusterNode> weak_node = node;

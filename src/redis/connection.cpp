@@ -110,7 +110,8 @@ void RedisConnection::opened(ConnectHandler done) {
 }
 
 void RedisConnection::connect(const RedisEndpoint& endpoint, ConnectHandler done,
-                              std::shared_ptr<TlsContext> tls) {
+                              std::shared_ptr<TlsContext> tls,
+                              std::shared_ptr<const std::vector<std::string>> scripts) {
   if (endpoint.tls) {
     if (!tls) {
       auto made = make_tls_context({});
@@ -150,6 +151,13 @@ void RedisConnection::connect(const RedisEndpoint& endpoint, ConnectHandler done
       (*shared_done)(std::nullopt);
     });
   });
+  // Behind the login, ahead of the caller's commands (sent once the login is reported).
+  if (scripts) {
+    for (const auto& script : *scripts) {
+      const std::array<std::string_view, 3> load{"SCRIPT", "LOAD", script};
+      command(load, [](Result) {});  // a script not loaded is sent whole (NOSCRIPT)
+    }
+  }
   // Success is reported by the login above; a failed connect fails the queued HELLO too, which
   // reports it.
   connect_tcp(endpoint.host, endpoint.port, [](std::optional<ConnectionError>) {});

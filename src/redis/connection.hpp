@@ -48,8 +48,13 @@ class RedisConnection : public std::enable_shared_from_this<RedisConnection> {
   // or why not (a refused password closes the connection). A rediss:// endpoint is reached
   // over TLS with `tls` (see make_tls_context), or when none is given with the system's
   // certificate authorities; the server's certificate must name the endpoint's host.
+  // `scripts` are loaded (SCRIPT LOAD) right after the login, ahead of anything the caller
+  // sends: an EVALSHA on this connection then never meets an empty script cache (a restarted
+  // server, a replica promoted by a failover), whose NOSCRIPT answer and resend would let the
+  // commands sent after it overtake it.
   void connect(const RedisEndpoint& endpoint, ConnectHandler done,
-               std::shared_ptr<TlsContext> tls = nullptr);
+               std::shared_ptr<TlsContext> tls = nullptr,
+               std::shared_ptr<const std::vector<std::string>> scripts = nullptr);
   // Queues a command; `done` gets its reply (an error reply is a reply) or the failure.
   void command(std::span<const std::string_view> args, ReplyHandler done);
   // Queues a command whose only answers are push messages: with RESP3 (HELLO 3), SUBSCRIBE,

@@ -10,9 +10,11 @@
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "redis/connection.hpp"
 
@@ -43,6 +45,12 @@ class RedisClient {
   virtual void subscribe(const std::string& channel) = 0;
   virtual void unsubscribe(const std::string& channel) = 0;
 
+  // Scripts every connection loads as it is made (before start): EVALSHA of them is then
+  // answered in order, never NOSCRIPT, after a restart or a failover too.
+  virtual void load_scripts_on_connect(std::vector<std::string> scripts) {
+    *scripts_ = std::move(scripts);
+  }
+
   void on_message(MessageHandler handler) { on_message_ = std::move(handler); }
   // Told each time the client can serve again (the first time included), after it has
   // resubscribed: whatever Redis may have lost meanwhile is re-asserted from here.
@@ -50,6 +58,8 @@ class RedisClient {
   void on_down(DownHandler handler) { on_down_ = std::move(handler); }
 
  protected:
+  // Shared with each connection's link, which reads it when it connects.
+  std::shared_ptr<std::vector<std::string>> scripts_ = std::make_shared<std::vector<std::string>>();
   MessageHandler on_message_;
   UpHandler on_up_;
   DownHandler on_down_;

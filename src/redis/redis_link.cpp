@@ -58,7 +58,7 @@ void RedisLink::connect() {
         self->next_delay_ = self->backoff_.first;
         if (self->on_up_) self->on_up_();
       },
-      tls_);
+      tls_, scripts_);
   // A server that accepts the connection but never answers (stopped, overloaded, a proxy with
   // nothing behind it) would hold the link connecting for ever.
   login_timer_.expires_after(login_timeout_);

@@ -59,6 +59,11 @@ class RedisLink : public std::enable_shared_from_this<RedisLink> {
   // See RedisConnection::subscription_command; fails at once while the link is down.
   void subscription_command(std::span<const std::string_view> args, ReplyHandler done);
   const RedisEndpoint& endpoint() const { return endpoint_; }
+  // Scripts each new connection loads after its login (see RedisConnection::connect); the list
+  // may be filled later, before the next connection.
+  void load_scripts_on_connect(std::shared_ptr<const std::vector<std::string>> scripts) {
+    scripts_ = std::move(scripts);
+  }
   // Closes the connection as if it had failed (every waiting command is told), then makes it
   // again after the backoff: for a connection that stopped answering.
   void drop();
@@ -76,6 +81,7 @@ class RedisLink : public std::enable_shared_from_this<RedisLink> {
   const std::shared_ptr<TlsContext> tls_;
   const std::chrono::milliseconds login_timeout_;
   std::shared_ptr<RedisConnection> connection_;
+  std::shared_ptr<const std::vector<std::string>> scripts_;
   boost::asio::steady_timer retry_timer_;
   boost::asio::steady_timer login_timer_;
   std::chrono::milliseconds next_delay_;

@@ -22,7 +22,9 @@ SingleClient::SingleClient(boost::asio::io_context& io, RedisEndpoint endpoint,
       link_(RedisLink::create(io, std::move(endpoint),
                               RedisLink::Backoff{options.first_backoff, options.max_backoff},
                               std::move(tls))),
-      deadline_timer_(io) {}
+      deadline_timer_(io) {
+  link_->load_scripts_on_connect(scripts_);
+}
 
 void SingleClient::start() {
   if (!stopped_) return;

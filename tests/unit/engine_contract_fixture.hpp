@@ -218,10 +218,9 @@ struct FaultLog {
 
 // The two Redis engines, each through a FaultyRedisClient: replies held up to 30 ms (in order
 // within a hash slot only), messages up to 30 ms (in order), and `failure_probability` of the
-// commands the engine notices losing lost before they are sent, once fail_commands(true) is
-// called. Node i draws its
-// faults from seed + i; `made` is told of each client (held weakly: each is its engine's, and
-// goes with it).
+// commands the engine notices losing lost before they are sent, from the first command on
+// (the nodes' registrations too). Node i draws its faults from seed + i; `made` is told of
+// each client (held weakly: each is its engine's, and goes with it).
 inline RedisDeployment::Wrap faulty_clients(
     std::uint32_t seed, double failure_probability,
     std::vector<std::weak_ptr<redis::testing::FaultyRedisClient>>& made, FaultLog& log) {
@@ -242,7 +241,6 @@ inline RedisDeployment::Wrap faulty_clients(
       log.add(node, key, args);
     };
     auto client = redis::testing::FaultyRedisClient::create(io, std::move(real), options);
-    client->fail_commands(false);
     made.push_back(client);
     return client;
   };
@@ -285,14 +283,6 @@ class EngineContract : public ::testing::TestWithParam<Kind> {
     deployment_ = std::make_unique<RedisDeployment>(
         redis_->port,
         faulty_clients(fault_seed_, rate ? std::atof(rate) : 0.03, faulty_, fault_log_));
-    // Commands are lost only once both nodes are ready (the deployment waited for it): when a
-    // node's first registration fails while the connection stays up, RedisEngine::register_node
-    // waits for "the next lease refresh", but no lease timer runs before a first registration
-    // succeeds, so the node would never become ready (until a reconnect). These suites are
-    // about a deployment that runs. The delays apply from the start.
-    for (const auto& weak : faulty_) {
-      if (auto client = weak.lock()) client->fail_commands(true);
-    }
   }
   void TearDown() override {
     if (GetParam() == Kind::FaultyRedis && HasFailure()) {
@@ -321,8 +311,14 @@ class EngineContract : public ::testing::TestWithParam<Kind> {
     return true;
   }
 
-  JoinOutcome join(int node, const std::string& user, core::SessionId session,
-                   std::size_t max = 100, const std::string& channel = "presence-r") {
+  // Whether commands are lost on purpose here (FaultyRedis): an answer saying Redis could not
+  // be reached is then asked again, as a client told to try again shortly does. Elsewhere such
+  // an answer is one the test sees.
+  bool faults() const { return GetParam() == Kind::FaultyRedis; }
+  static constexpr int kAttempts = 10;
+
+  JoinOutcome join_once(int node, const std::string& user, core::SessionId session,
+                        std::size_t max = 100, const std::string& channel = "presence-r") {
     auto answer = std::make_shared<std::promise<JoinOutcome>>();
     auto future = answer->get_future();
     deployment_->node(node).join(
@@ -333,16 +329,13 @@ class EngineContract : public ::testing::TestWithParam<Kind> {
     return future.get();
   }
 
-  // A join tried again while it is refused as Unavailable, as a client told to subscribe
-  // again shortly does: only where commands are lost on purpose (FaultyRedis). Elsewhere it is
-  // join(), and an Unavailable is an answer the test sees.
-  JoinOutcome join_retrying(int node, const std::string& user, core::SessionId session,
-                            std::size_t max = 100, const std::string& channel = "presence-r") {
-    JoinOutcome outcome = join(node, user, session, max, channel);
-    for (int attempt = 1; GetParam() == Kind::FaultyRedis &&
-                          outcome.status == JoinStatus::Unavailable && attempt < 10;
-         ++attempt) {
-      outcome = join(node, user, session, max, channel);
+  // A join, tried again with the same session while it is refused as Unavailable (faults()).
+  JoinOutcome join(int node, const std::string& user, core::SessionId session,
+                   std::size_t max = 100, const std::string& channel = "presence-r") {
+    JoinOutcome outcome = join_once(node, user, session, max, channel);
+    for (int attempt = 1;
+         faults() && outcome.status == JoinStatus::Unavailable && attempt < kAttempts; ++attempt) {
+      outcome = join_once(node, user, session, max, channel);
     }
     return outcome;
   }
@@ -360,16 +353,19 @@ class EngineContract : public ::testing::TestWithParam<Kind> {
     return std::count(lines.begin(), lines.end(), line);
   }
 
-  // What node `node` answers about one user; nothing when it could not answer.
+  // What node `node` answers about one user; nothing when it could not answer (asked again
+  // while it cannot, with faults()).
   std::optional<UserPresence> presence(int node, const std::string& user) {
-    auto answer = std::make_shared<std::promise<Answer<std::vector<UserPresence>>>>();
-    auto future = answer->get_future();
-    deployment_->node(node).users_presence(
-        0, {user}, [answer](Answer<std::vector<UserPresence>> a) { answer->set_value(a); });
-    if (future.wait_for(5s) != std::future_status::ready) return std::nullopt;
-    auto users = future.get();
-    if (!users || users->size() != 1) return std::nullopt;
-    return users->front();
+    for (int attempt = 1;; ++attempt) {
+      auto answer = std::make_shared<std::promise<Answer<std::vector<UserPresence>>>>();
+      auto future = answer->get_future();
+      deployment_->node(node).users_presence(
+          0, {user}, [answer](Answer<std::vector<UserPresence>> a) { answer->set_value(a); });
+      if (future.wait_for(5s) != std::future_status::ready) return std::nullopt;
+      auto users = future.get();
+      if (users && users->size() == 1) return users->front();
+      if (!faults() || attempt == kAttempts) return std::nullopt;
+    }
   }
   bool online(int node, const std::string& user) {
     auto p = presence(node, user);

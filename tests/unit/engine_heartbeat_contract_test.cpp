@@ -8,17 +8,24 @@ namespace {
 
 class HeartbeatContract : public EngineContract {
  protected:
+  // A ping, sent again while a channel's answer is Unavailable (faults()), as a page does.
   std::vector<HeartbeatAnswer> ping(int node, const std::string& user, const std::string& tab,
                                     std::vector<std::string> channels, core::Millis ttl = 60000,
-                                    core::Millis grace = 0) {
-    auto answer = std::make_shared<std::promise<std::vector<HeartbeatAnswer>>>();
-    auto future = answer->get_future();
-    deployment_->node(node).heartbeat(
-        HeartbeatRequest{0, std::nullopt, tab, std::move(channels), user, R"({"h":1})", ttl, grace,
-                         100},
-        [answer](std::vector<HeartbeatAnswer> a) { answer->set_value(std::move(a)); });
-    EXPECT_EQ(future.wait_for(5s), std::future_status::ready);
-    return future.get();
+                                    core::Millis grace = 0, std::size_t max = 100) {
+    for (int attempt = 1;; ++attempt) {
+      auto answer = std::make_shared<std::promise<std::vector<HeartbeatAnswer>>>();
+      auto future = answer->get_future();
+      deployment_->node(node).heartbeat(
+          HeartbeatRequest{0, std::nullopt, tab, channels, user, R"({"h":1})", ttl, grace, max},
+          [answer](std::vector<HeartbeatAnswer> a) { answer->set_value(std::move(a)); });
+      EXPECT_EQ(future.wait_for(5s), std::future_status::ready);
+      auto answers = future.get();
+      if (!faults() || attempt == kAttempts ||
+          std::find(answers.begin(), answers.end(), HeartbeatAnswer::Unavailable) ==
+              answers.end()) {
+        return answers;
+      }
+    }
   }
   void say_offline(int node, const std::string& user, const std::string& channel,
                    std::optional<std::string> tab) {
@@ -41,7 +48,8 @@ TEST_P(HeartbeatContract, PingsOfOneTabThroughEitherNodeAreOneSession) {
   EXPECT_EQ(ping(0, "a", "tab1", {"presence-h"}), std::vector<HeartbeatAnswer>{kPresent});
   ASSERT_TRUE(eventually(
       [&] { return count(0, "presence-h added a") == 1 && count(1, "presence-h added a") == 1; }));
-  ASSERT_TRUE(online(1, "a"));
+  // Told by the user's record, written after the channel's event (its second step).
+  ASSERT_TRUE(eventually([&] { return online(1, "a"); }));
   auto joiner = join(1, "d", 3, 100, "presence-h");
   EXPECT_EQ(ids(joiner), (std::vector<std::string>{"a", "b", "c", "d"}));
   // The tab says goodbye through the other node: gone at once (no grace), and a ping it sent
@@ -107,16 +115,12 @@ TEST_P(HeartbeatContract, AnOfflineWithoutContextOrTabEndsEveryHeartbeatOfTheUse
 
 TEST_P(HeartbeatContract, AFullChannelRefusesANewUsersPing) {
   ASSERT_TRUE(join(0, "b", 1, 1, "presence-h").accepted());
-  auto answer = std::make_shared<std::promise<std::vector<HeartbeatAnswer>>>();
-  auto future = answer->get_future();
-  deployment_->node(1).heartbeat(
-      HeartbeatRequest{0, std::nullopt, "t", {"presence-h"}, "a", "{}", 60000, 0, 1},
-      [answer](std::vector<HeartbeatAnswer> a) { answer->set_value(std::move(a)); });
-  ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
-  EXPECT_EQ(future.get(), std::vector<HeartbeatAnswer>{HeartbeatAnswer::Full});
+  EXPECT_EQ(ping(1, "a", "t", {"presence-h"}, 60000, 0, 1),
+            std::vector<HeartbeatAnswer>{HeartbeatAnswer::Full});
 }
 
-INSTANTIATE_TEST_SUITE_P(Engines, HeartbeatContract, ::testing::Values(Kind::Embedded, Kind::Redis),
+INSTANTIATE_TEST_SUITE_P(Engines, HeartbeatContract,
+                         ::testing::Values(Kind::Embedded, Kind::Redis, Kind::FaultyRedis),
                          kind_name);
 
 }  // namespace

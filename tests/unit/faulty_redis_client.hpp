@@ -86,6 +86,10 @@ class FaultyRedisClient final : public RedisClient,
   // How many commands were failed so far (from any thread).
   std::uint64_t failures() const { return failures_; }
 
+  void load_scripts_on_connect(std::vector<std::string> scripts) override {
+    inner_->load_scripts_on_connect(std::move(scripts));
+  }
+
   // The handlers given to this client are told through the inner one's.
   void start() override {
     stopped_ = false;

@@ -158,6 +158,46 @@ TEST_F(RedisServer, ALinkComesBackAfterTheServerDoes) {
   EXPECT_FALSE(link->up());
 }
 
+// A restarted server has no scripts: a link that loads them as it connects has its EVALSHA
+// answered at once and in order (a NOSCRIPT and a resend would let the next command overtake).
+TEST_F(RedisServer, ALinkLoadsItsScriptsBeforeAnyCommandOfEachConnection) {
+  const std::string script = "return redis.call('INCR', KEYS[1])";
+  std::string sha;
+  {
+    auto redis = connected();
+    redis->command(args(std::array<std::string_view, 3>{"SCRIPT", "LOAD", script}),
+                   [&](Result r) { sha = std::get<Reply>(r).text; });
+    ASSERT_TRUE(run_until([&] { return !sha.empty(); }));
+  }
+  auto endpoint =
+      std::get<RedisEndpoint>(parse_redis_url("redis://127.0.0.1:" + std::to_string(port)));
+  auto link = RedisLink::create(io, endpoint, RedisLink::Backoff{20ms, 200ms});
+  link->load_scripts_on_connect(
+      std::make_shared<const std::vector<std::string>>(std::vector<std::string>{script}));
+  int ups = 0;
+  link->on_up([&] { ++ups; });
+  link->start();
+  for (int round = 1; round <= 2; ++round) {
+    if (round == 2) {
+      kill_server();
+      start_server();  // the same port, an empty script cache
+    }
+    ASSERT_TRUE(run_until([&] { return ups == round; }));
+    std::vector<std::string> replies;
+    link->command(args(std::array<std::string_view, 4>{"EVALSHA", sha, "1", "n"}),
+                  [&](Result r) { replies.push_back(std::get<Reply>(r).text); });
+    link->command(args(std::array<std::string_view, 2>{"INCR", "n"}),
+                  [&](Result r) { replies.push_back(std::to_string(std::get<Reply>(r).integer)); });
+    ASSERT_TRUE(run_until([&] { return replies.size() == 2; }));
+    EXPECT_EQ(replies[1], "2") << "the script ran first: " << replies[0];
+    EXPECT_EQ(replies[0].find("NOSCRIPT"), std::string::npos) << replies[0];
+    if (round == 1) {
+      link->command(args(std::array<std::string_view, 2>{"DEL", "n"}), [](Result) {});
+    }
+  }
+  link->stop();
+}
+
 struct RedisWithLogins : RedisServer {
   std::vector<std::string> extra_args() const override {
     return {"--requirepass", "secret", "--user", "alice", "on", ">wonder", "~*", "&*", "+@all"};

@@ -3,7 +3,9 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
+#include "engine/redis/heartbeat_scripts.hpp"
 #include "engine/redis/reply_fields.hpp"
+#include "engine/redis/user_scripts.hpp"
 #include "protocol/pusher_messages.hpp"
 
 namespace greendot::engine::redis_engine {
@@ -83,8 +85,23 @@ void RedisEngine::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+// Every script the engine runs, loaded by each connection as it is made.
+std::vector<std::string> RedisEngine::script_texts() {
+  std::vector<std::string> texts;
+  for (const Script* script :
+       {&join_script(), &leave_script(), &grace_end_script(), &sweep_channel_script(),
+        &members_script(), &stats_script(), &register_node_script(), &refresh_node_script(),
+        &claim_dead_nodes_script(), &heartbeat_script(), &heartbeat_end_script(),
+        &user_status_script(), &user_membership_script(), &user_update_script(),
+        &user_privacy_script()}) {
+    texts.push_back(script->text);
+  }
+  return texts;
+}
+
 void RedisEngine::start() {
   client_ = make_client_(io_);
+  client_->load_scripts_on_connect(script_texts());
   client_->on_message(
       [this](std::string_view channel, std::string_view payload) { on_message(channel, payload); });
   client_->on_up([this] { on_up(); });
@@ -92,6 +109,9 @@ void RedisEngine::start() {
   client_->subscribe(keys_.control());
   client_->start();
   every(grace_timer_, kGraceCheck, &RedisEngine::run_graces);
+  // From the start, not from the first registration: a registration that fails while the
+  // connection stays up is tried again by the next refresh.
+  every(lease_timer_, options_.node_lease / 4, &RedisEngine::refresh_lease);
   thread_ = std::thread([this] { io_.run(); });
 }
 
@@ -148,13 +168,17 @@ void RedisEngine::on_down(const std::string& why) {
 
 void RedisEngine::register_node() {
   const std::string lease = std::to_string(options_.node_lease.count());
+  if (registering_) return;
+  registering_ = true;
   run_script(register_node_script(), {keys_.live_nodes(), keys_.sweeping_nodes()}, {node_, lease},
              [this](Result result) {
+               registering_ = false;
                if (!reply_of(result)) {
                  spdlog::warn("cannot register this node in Redis: {}", why(result));
-                 return;  // tried again at the next lease refresh
+                 return;  // tried again at the next lease refresh (its timer runs from start)
                }
-               const bool first = !lease_timer_.expiry().time_since_epoch().count();
+               const bool first = !sweeping_started_;
+               sweeping_started_ = true;
                node_registered_ = true;
                reconnected_ = false;
                ready_.store(true, std::memory_order_relaxed);
@@ -162,7 +186,6 @@ void RedisEngine::register_node() {
                             options_.node_lease.count());
                reassert();
                if (first) {
-                 every(lease_timer_, options_.node_lease / 4, &RedisEngine::refresh_lease);
                  every(sweep_timer_, kSweepInterval, &RedisEngine::sweep);
                  every(heartbeat_timer_, kHeartbeatSweepInterval, &RedisEngine::sweep_heartbeats);
                }
@@ -181,6 +204,7 @@ void RedisEngine::refresh_lease() {
                if (reply->integer == 1) {
                  ready_.store(true, std::memory_order_relaxed);
                  retry_memberships();
+                 retry_statuses();
                  if (!reconnected_ && !reassert_pending_) return retry_leaves();
                  // Back after an outage with the lease intact: what failed meanwhile is done
                  // now, and copies that may have missed events are read again.
@@ -350,8 +374,9 @@ void RedisEngine::registered_then(LocalChannel& channel, std::function<void(bool
 void RedisEngine::begin_session(LocalChannel& channel, core::SessionId session, std::string user,
                                 std::string user_info, std::size_t max_members, std::string except,
                                 JoinCallback done) {
-  ++channel.in_flight;
   const std::string tag = channel.keys.tag;
+  drop_leaves_to_retry(channel, session);
+  ++channel.in_flight;
   const bool member = !user.empty();
   const bool copied = member && !hidden(channel.name);
   // The first joiner of a channel on this node reads the member list with its join.
@@ -367,7 +392,11 @@ void RedisEngine::begin_session(LocalChannel& channel, core::SessionId session, 
     if (!registered) {
       --channel->in_flight;
       if (want_list) channel->loading = false;
-      if (done) done(JoinOutcome{JoinStatus::Unavailable, {}, 0});
+      if (done) {
+        done(JoinOutcome{JoinStatus::Unavailable, {}, 0});
+      } else {
+        reassert_pending_ = true;  // a session this node has: written at the next chance
+      }
       return forget_if_idle(*channel);
     }
     std::vector<std::string> keys(channel->keys.keys.begin(), channel->keys.keys.end());
@@ -472,8 +501,8 @@ void RedisEngine::end_session(const std::string& tag, core::SessionId session,
   });
 }
 
-void RedisEngine::send_leave(const std::string& tag, core::SessionId session,
-                             core::Millis grace_ms) {
+void RedisEngine::send_leave(const std::string& tag, core::SessionId session, core::Millis grace_ms,
+                             int attempts) {
   LocalChannel* channel = find(tag);
   if (!channel) return;
   std::vector<std::string> keys(channel->keys.keys.begin(), channel->keys.keys.end());
@@ -486,13 +515,17 @@ void RedisEngine::send_leave(const std::string& tag, core::SessionId session,
   const std::string node = node_;
   run_script(
       leave_script(), std::move(keys), std::move(args),
-      [this, tag, session, grace_ms, node](Result result) {
+      [this, tag, session, grace_ms, node, attempts](Result result) {
         LocalChannel* channel = find(tag);
         if (!channel) return;
         const Reply* reply = reply_of(result);
         if (!reply) {
-          // Ended here; Redis is told when it can be reached again (or the session
-          // goes with this node's identity, swept by the others).
+          // Ended here; Redis is told at once while connected (a leave sent twice ends
+          // nothing more), else when it can be reached again (or the session goes with this
+          // node's identity, swept by the others).
+          if (node == node_ && attempts > 1 && client_->up() && !stopping_) {
+            return send_leave(tag, session, grace_ms, attempts - 1);
+          }
           if (node == node_) {
             leaves_to_retry_.push_back(LeaveToRetry{tag, session, grace_ms});
           } else {
@@ -523,6 +556,17 @@ void RedisEngine::send_leave(const std::string& tag, core::SessionId session,
       });
 }
 
+// A join of a session whose leave is still to be retried (its first join was refused, and may
+// have been made all the same) supersedes that leave: the join writes the session again, and
+// the old leave, sent later, would end the new one.
+void RedisEngine::drop_leaves_to_retry(LocalChannel& channel, core::SessionId session) {
+  std::erase_if(leaves_to_retry_, [&](const LeaveToRetry& leave) {
+    if (leave.tag != channel.keys.tag || leave.session != session) return false;
+    --channel.in_flight;
+    return true;
+  });
+}
+
 void RedisEngine::retry_leaves() {
   auto leaves = std::move(leaves_to_retry_);
   leaves_to_retry_.clear();
@@ -530,7 +574,10 @@ void RedisEngine::retry_leaves() {
     LocalChannel* channel = find(leave.tag);
     if (!channel) continue;
     --channel->in_flight;  // held for the retry; end_session holds it again
-    end_session(leave.tag, leave.session, leave.grace_ms);
+    const auto waited = std::chrono::duration_cast<milliseconds>(Clock::now() - leave.left_at);
+    end_session(
+        leave.tag, leave.session,
+        leave.grace_ms > 0 ? std::max<core::Millis>(1, leave.grace_ms - waited.count()) : 0);
   }
 }
 

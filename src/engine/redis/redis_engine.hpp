@@ -146,6 +146,8 @@ class RedisEngine final : public PresenceEngine, public Broker {
     std::string tag;
     core::SessionId session = 0;
     core::Millis grace_ms = 0;
+    std::chrono::steady_clock::time_point left_at =
+        std::chrono::steady_clock::now();  // grace counts from here
   };
   // A channel script's change to a user's memberships, for the user's record (second step).
   struct MembershipChange {
@@ -182,7 +184,8 @@ class RedisEngine final : public PresenceEngine, public Broker {
                      std::string user_info, std::size_t max_members, std::string except,
                      JoinCallback done);
   void end_session(const std::string& tag, core::SessionId session, core::Millis grace_ms);
-  void send_leave(const std::string& tag, core::SessionId session, core::Millis grace_ms);
+  void send_leave(const std::string& tag, core::SessionId session, core::Millis grace_ms,
+                  int attempts = kAttempts);
   void answer_when_current(LocalChannel& channel, WaitingJoin waiting);
   void answer_waiting(LocalChannel& channel);
   void read_members(LocalChannel& channel);
@@ -193,6 +196,8 @@ class RedisEngine final : public PresenceEngine, public Broker {
   void on_up();
   void on_down(const std::string& why);
   void register_node();
+  static std::vector<std::string> script_texts();
+  void drop_leaves_to_retry(LocalChannel& channel, core::SessionId session);
   void refresh_lease();
   void new_identity();
   void reassert();
@@ -212,6 +217,13 @@ class RedisEngine final : public PresenceEngine, public Broker {
   using EndedTab = std::function<void(const redis::Reply* reply)>;
   void end_tab(core::AppIndex app, const std::string& channel, std::string user, std::string tab,
                std::string_view mode, core::Millis grace_ms, core::Millis ttl_ms, EndedTab then);
+  void end_tab_retrying(core::AppIndex app, const std::string& channel, const std::string& user,
+                        const std::string& tab, std::string_view mode, core::Millis grace_ms,
+                        core::Millis ttl_ms, int attempts, EndedTab then);
+  void read_memberships(const std::string& key, int attempts,
+                        std::function<void(const redis::Reply*)> then);
+  void write_tab_status(core::AppIndex app, const std::string& user, std::string field, int live,
+                        int away, int attempts);
   void expect_expiry(core::AppIndex app, const std::string& user, const std::string& tab,
                      const std::string& tag, std::int64_t due_unix_ms);
   void sweep_heartbeats();
@@ -227,6 +239,7 @@ class RedisEngine final : public PresenceEngine, public Broker {
   // flight: status_written must follow).
   std::optional<std::pair<int, int>> take_status_write(const std::string& key);
   void status_written(const std::string& key, std::pair<int, int> part, bool ok);
+  void retry_statuses();
   void tell_status(core::AppIndex app, const std::string& user, const redis::Reply& reply,
                    std::size_t first);
   void write_status(core::AppIndex app, const std::string& user, std::string field, int live,
@@ -235,9 +248,12 @@ class RedisEngine final : public PresenceEngine, public Broker {
   std::string node_status_field(std::string_view node) const;
 
   // Users (redis_engine_users.cpp).
-  void membership_changed(MembershipChange change);
+  static constexpr int kAttempts = 3;  // of a command that changes nothing if sent twice
+  void membership_changed(MembershipChange change, int attempts = kAttempts);
   void retry_memberships();
-  void read_users(core::AppIndex app, std::vector<std::string> users, UserStatesCallback done);
+  void read_users(core::AppIndex app, std::vector<std::string> users, UserStatesCallback done,
+                  int attempts = kAttempts);
+  void read_users_once(core::AppIndex app, std::vector<std::string> users, UserStatesCallback done);
   void verify_memberships(std::vector<std::string> users,
                           std::shared_ptr<std::vector<UserState>> states,
                           std::vector<std::vector<std::string>> claimed, UserStatesCallback done);
@@ -283,10 +299,14 @@ class RedisEngine final : public PresenceEngine, public Broker {
     std::pair<int, int> written{0, 0};  // live and away as the record has them
     bool writing = false;               // a write is in flight; another follows if needed
     bool flush_posted = false;          // a write waits for the end of the current step
+    int failed_writes = 0;              // in a row
   };
   std::unordered_map<std::string, LocalUser> local_users_;
   bool node_registered_ = false;
-  bool reconnected_ = false;       // since the last refresh: what Redis holds is re-asserted
+  bool reconnected_ = false;  // since the last refresh: what Redis holds is re-asserted
+  std::unordered_set<std::string> statuses_to_retry_;  // app keys of LocalUsers
+  bool registering_ = false;                           // a registration sent and not answered
+  bool sweeping_started_ = false;  // the sweeps' timers run (from the first registration)
   bool reassert_pending_ = false;  // a session could not be written: again at the next refresh
   bool stopping_ = false;
   bool halted_ = false;                    // stop() was called: no timer is armed again

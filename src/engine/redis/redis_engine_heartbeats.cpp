@@ -126,10 +126,11 @@ void RedisEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done) {
                    // The tab's part in the user's status, after its memberships (one slot, one
                    // connection: in this order).
                    if (*status_changed) {
-                     write_status(app, user, tab_status_field(tab), 1,
-                                  !status                       ? -1
-                                  : *status == UserStatus::Away ? 1
-                                                                : 0);
+                     write_tab_status(app, user, tab_status_field(tab), 1,
+                                      !status                       ? -1
+                                      : *status == UserStatus::Away ? 1
+                                                                    : 0,
+                                      kAttempts);
                    }
                    done(std::move(*answers));
                  });
@@ -159,8 +160,9 @@ void RedisEngine::heartbeat_offline(HeartbeatOffline offline, std::function<void
       if (one_tab) {
         expect_expiry(offline.app, offline.user_id, tab, tag, unix_now_ms() + offline.ttl_ms);
       }
-      end_tab(offline.app, channel, offline.user_id, tab, mode, offline.grace_ms, offline.ttl_ms,
-              [pending](const Reply*) { pending->one_answered(); });
+      end_tab_retrying(offline.app, channel, offline.user_id, tab, mode, offline.grace_ms,
+                       offline.ttl_ms, kAttempts,
+                       [pending](const Reply*) { pending->one_answered(); });
     };
     if (!offline.channel.empty()) {
       pending->left = 1;
@@ -168,11 +170,9 @@ void RedisEngine::heartbeat_offline(HeartbeatOffline offline, std::function<void
     }
     // Every channel the user is a member of, as their record says.
     const UserKeys keys = keys_.user(app_ids_[offline.app], offline.user_id);
-    const std::string_view args[] = {"HKEYS", keys.memberships};
     const std::string prefix = app_ids_[offline.app] + ":";
-    client_->command(keys.memberships, args,
-                     [end_in = std::move(end_in), prefix, pending](Result result) {
-                       const Reply* reply = reply_of(result);
+    read_memberships(keys.memberships, kAttempts,
+                     [end_in = std::move(end_in), prefix, pending](const Reply* reply) {
                        std::vector<std::string> channels;
                        if (reply) {
                          for (const auto& tag : reply->elements) {
@@ -188,6 +188,42 @@ void RedisEngine::heartbeat_offline(HeartbeatOffline offline, std::function<void
                        for (const auto& channel : channels) end_in(channel);
                      });
   });
+}
+
+// An offline is a tab's last word (often a beacon, which nobody retries): a lost command is
+// tried again before the offline is answered; only if it keeps failing does the TTL end it.
+void RedisEngine::end_tab_retrying(core::AppIndex app, const std::string& channel,
+                                   const std::string& user, const std::string& tab,
+                                   std::string_view mode, core::Millis grace_ms,
+                                   core::Millis ttl_ms, int attempts, EndedTab then) {
+  end_tab(app, channel, user, tab, mode, grace_ms, ttl_ms,
+          [this, app, channel, user, tab, mode = std::string(mode), grace_ms, ttl_ms, attempts,
+           then = std::move(then)](const Reply* reply) mutable {
+            if (reply || attempts <= 1 || stopping_ || !client_->up()) return then(reply);
+            end_tab_retrying(app, channel, user, tab, mode, grace_ms, ttl_ms, attempts - 1,
+                             std::move(then));
+          });
+}
+
+void RedisEngine::read_memberships(const std::string& key, int attempts,
+                                   std::function<void(const Reply*)> then) {
+  const std::string_view args[] = {"HKEYS", key};
+  client_->command(key, args, [this, key, attempts, then = std::move(then)](Result result) mutable {
+    const Reply* reply = reply_of(result);
+    if (reply || attempts <= 1 || stopping_ || !client_->up()) return then(reply);
+    read_memberships(key, attempts - 1, std::move(then));
+  });
+}
+
+// A tab's part in its user's status: tried again at once if lost, since a tab belongs to no
+// node and nothing would write it again before its status changes.
+void RedisEngine::write_tab_status(core::AppIndex app, const std::string& user, std::string field,
+                                   int live, int away, int attempts) {
+  write_status(app, user, field, live, away,
+               [this, app, user, field, live, away, attempts](bool ok) {
+                 if (ok || attempts <= 1 || stopping_ || !client_->up()) return;
+                 write_tab_status(app, user, field, live, away, attempts - 1);
+               });
 }
 
 void RedisEngine::end_tab(core::AppIndex app, const std::string& name, std::string user,
@@ -224,8 +260,8 @@ void RedisEngine::end_tab(core::AppIndex app, const std::string& name, std::stri
           --channel->in_flight;
           const Reply* reply = reply_of(result);
           if (reply && text_at(*reply, 0) == "ok") {
-            write_status(channel->app, user, mode == "end_all" ? "s:t:*" : tab_status_field(tab), 0,
-                         0);
+            write_tab_status(channel->app, user,
+                             mode == "end_all" ? "s:t:*" : tab_status_field(tab), 0, 0, kAttempts);
             if (integer_at(*reply, 1) == 1) {
               member_webhook(channel->app, webhooks::EventType::MemberRemoved, channel->name, user);
               membership_changed(MembershipChange{channel->app, user, tag, text_at(*reply, 3),

@@ -116,7 +116,17 @@ void RedisEngine::status_written(const std::string& key, std::pair<int, int> par
   auto it = local_users_.find(key);
   if (it == local_users_.end()) return;
   it->second.writing = false;
-  if (!ok) return;  // written again at the next re-assertion
+  if (!ok) {
+    // This node is the part's only writer, one write at a time: written again at once while
+    // connected, else at the next lease refresh.
+    if (client_->up() && !stopping_ && ++it->second.failed_writes < kAttempts) {
+      return report_status(key);
+    }
+    it->second.failed_writes = 0;
+    statuses_to_retry_.insert(key);
+    return;
+  }
+  it->second.failed_writes = 0;
   it->second.written = part;
   report_status(key);
 }
@@ -153,6 +163,13 @@ void RedisEngine::tell_status(core::AppIndex app, const std::string& user, const
                            {},
                            user});
   }
+}
+
+// The parts whose last write failed, written again (as they are now).
+void RedisEngine::retry_statuses() {
+  auto keys = std::move(statuses_to_retry_);
+  statuses_to_retry_.clear();
+  for (const auto& key : keys) report_status(key);
 }
 
 // After a reconnect or under a new identity: every part this node has is written again.

@@ -52,7 +52,7 @@ bool present(std::string_view value) {
 
 // ---- the second step: a user's record learns of a channel's change ----------------------
 
-void RedisEngine::membership_changed(MembershipChange change) {
+void RedisEngine::membership_changed(MembershipChange change, int attempts) {
   const UserKeys keys = keys_.user(app_ids_[change.app], change.user);
   std::vector<std::string> args{change.tag,
                                 change.epoch,
@@ -71,14 +71,19 @@ void RedisEngine::membership_changed(MembershipChange change) {
   }
   run_script(part ? user_update_script() : user_membership_script(),
              {keys.record, keys.memberships}, std::move(args),
-             [this, key, part, change = std::move(change)](Result result) mutable {
+             [this, key, part, attempts, change = std::move(change)](Result result) mutable {
                const Reply* reply = reply_of(result);
                if (part) {
                  if (reply) tell_status(change.app, change.user, *reply, 1);
                  status_written(key, *part, reply != nullptr);
                }
-               // Versioned, so sending it again later is safe whatever happened meanwhile.
-               if (!reply) memberships_to_retry_.push_back(std::move(change));
+               if (reply) return;
+               // Versioned, so sending it again is safe whatever happened meanwhile: at once
+               // while connected, else at the next lease refresh.
+               if (attempts > 1 && client_->up() && !stopping_) {
+                 return membership_changed(std::move(change), attempts - 1);
+               }
+               memberships_to_retry_.push_back(std::move(change));
              });
 }
 
@@ -93,8 +98,19 @@ void RedisEngine::retry_memberships() {
 // Each user's record and memberships, then (second round trip) each claimed membership checked
 // against the channel itself: a node that died between a channel script and the second step
 // leaves a membership behind, which must not keep its user online.
+// A reading changes nothing, so one that a lost command spoiled is made again at once.
 void RedisEngine::read_users(core::AppIndex app, std::vector<std::string> users,
-                             UserStatesCallback done) {
+                             UserStatesCallback done, int attempts) {
+  read_users_once(app, users,
+                  [this, app, users, done = std::move(done),
+                   attempts](Answer<std::vector<UserState>> states) mutable {
+                    if (states || attempts <= 1 || !ready()) return done(std::move(states));
+                    read_users(app, std::move(users), std::move(done), attempts - 1);
+                  });
+}
+
+void RedisEngine::read_users_once(core::AppIndex app, std::vector<std::string> users,
+                                  UserStatesCallback done) {
   if (!ready()) return done(std::nullopt);
   if (users.empty()) return done(std::vector<UserState>{});
   auto states = std::make_shared<std::vector<UserState>>(users.size());
@@ -216,9 +232,10 @@ void RedisEngine::signed_in(core::AppIndex app, std::string user_id, core::Sessi
   asio::post(io_, [this, app, user_id = std::move(user_id), session]() mutable {
     if (stopping_) return;
     LocalChannel& channel = local(app, signin_channel(user_id));
+    // Held here from now on, so that a sign-in not written (Redis out of reach, or the write
+    // lost) is re-asserted with the other sessions.
+    channel.sessions[session] = {user_id, "{}"};
     if (!ready()) {
-      // Written when Redis is back (re-asserted with the other sessions).
-      channel.sessions[session] = {user_id, "{}"};
       reassert_pending_ = true;
       return;
     }
