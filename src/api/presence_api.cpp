@@ -68,12 +68,6 @@ void put_privacy(ApiCall& call, std::string user, const json::object& body, Resp
   if (!change.visibility && !change.last_seen) {
     return respond(rest_error(400, "Give \"visibility\" and/or \"last_seen\" to change"));
   }
-  if (change.visibility == storage::Visibility::Nobody &&
-      !call.context.engine.keeps_invisible_users()) {
-    return respond(rest_error(501,
-                              "Invisibility is not shared between nodes yet: with [engine] kind = "
-                              "\"redis\" only \"last_seen\" can be changed"));
-  }
   call.context.engine.update_privacy(
       call.app, std::move(user), change,
       [respond = std::move(respond)](engine::Answer<storage::Privacy> privacy) {

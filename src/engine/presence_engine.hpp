@@ -190,9 +190,6 @@ class PresenceEngine {
 
   // Whether it can serve now: a shared engine is not while its store is out of reach.
   virtual bool ready() const { return true; }
-  // Whether a user can be made invisible (visibility "nobody"); an engine that cannot refuses
-  // it up front rather than showing an invisible user to some and not to others.
-  virtual bool keeps_invisible_users() const { return true; }
 
   // Housekeeping (ends of grace, heartbeat expiries); the server calls it about every 100 ms.
   virtual void tick(core::Millis now) = 0;

@@ -241,13 +241,19 @@ for (const mode of ['one Redis server', 'a 3-primary Redis Cluster']) describe(`
     assert.deepEqual(answers[2], answers[0]);
   });
 
-  test('watchlists, online state and last seen are the same from every node', { timeout: 30000 }, async () => {
-    const p = clients[2].pusher({ auth, user: { id: 'watcher', watchlist: ['watched'] } });
-    const seen = [];
-    p.user.watchlist.bind('online', (e) => seen.push(...e.user_ids.map((id) => `online ${id}`)));
-    p.user.watchlist.bind('offline', (e) => seen.push(...e.user_ids.map((id) => `offline ${id}`)));
+  // A user signed in on node 2 watching `watchlist`; what they hear ("online u", "offline u").
+  async function watcherOnNode2(id, watchlist) {
+    const p = clients[2].pusher({ auth, user: { id, watchlist } });
+    const heard = [];
+    p.user.watchlist.bind('online', (e) => heard.push(...e.user_ids.map((u) => `online ${u}`)));
+    p.user.watchlist.bind('offline', (e) => heard.push(...e.user_ids.map((u) => `offline ${u}`)));
     p.signin();
-    await withTimeout(p.user.signinDonePromise, 5000, 'signin of the watcher on node 2');
+    await withTimeout(p.user.signinDonePromise, 5000, `signin of ${id} on node 2`);
+    return heard;
+  }
+
+  test('watchlists, online state and last seen are the same from every node', { timeout: 30000 }, async () => {
+    const seen = await watcherOnNode2('watcher', ['watched']);
     // Online on two nodes: one "online" for the watcher, online from every node.
     const tab1 = await member(0, 'presence-watched-1', 'watched');
     const tab2 = await member(1, 'presence-watched-2', 'watched');
@@ -263,14 +269,42 @@ for (const mode of ['one Redis server', 'a 3-primary Redis Cluster']) describe(`
     assert.deepEqual(answers[1], answers[0]);
     assert.deepEqual(answers[2], answers[0]);
     assert.deepEqual(seen, ['online watched', 'offline watched']);
-    // Invisibility is not shared between nodes yet: refused plainly rather than half kept.
-    const refused = await signedRaw(nodes[0], app, 'PUT', '/users/watched/privacy', JSON.stringify({ visibility: 'nobody' }));
-    assert.equal(refused.status, 501, refused.body);
-    assert.match(JSON.parse(refused.body).error, /not shared between nodes/);
     const lastSeen = await signedRaw(nodes[1], app, 'PUT', '/users/watched/privacy', JSON.stringify({ last_seen: 'hidden' }));
     assert.equal(lastSeen.status, 200, lastSeen.body);
     const privacy = await rest(2, 'GET', '/users/watched/privacy', undefined, app);
     assert.deepEqual(privacy.json, { visibility: 'everyone', last_seen: 'hidden' }, 'set through node 1, read through node 2');
+  });
+
+  test('invisibility across nodes: set through one node, hidden on every node, shown again through another', { timeout: 30000 }, async () => {
+    const channel = 'presence-invisible-across';
+    const heard = await watcherOnNode2('w-inv', ['shy']);
+    const observers = [await member(1, channel, 'obs-1'), await member(2, channel, 'obs-2')];
+    const shy = await member(0, channel, 'shy');
+    await waitFor(() => observers.every((o) => o.events.includes('+shy')) && heard.includes('online shy'), 5000, 'shy arrives');
+    const hide = await signedRaw(nodes[1], app, 'PUT', '/users/shy/privacy', JSON.stringify({ visibility: 'nobody' }));
+    assert.equal(hide.status, 200, hide.body);
+    assert.deepEqual(JSON.parse(hide.body), { visibility: 'nobody', last_seen: 'exact' });
+    await waitFor(() => observers.every((o) => o.events.includes('-shy')) && heard.includes('offline shy'), 5000, 'shy leaves everyone\'s view');
+    assert.ok(!shy.events.includes('-shy'), 'their own page sees no change');
+    for (let n = 0; n < 3; n++) {
+      const users = await rest(n, 'GET', `/channels/${channel}/users`, undefined, app);
+      assert.deepEqual(users.json.users.map((u) => u.id).sort(), ['obs-1', 'obs-2'], `users from node ${n}`);
+      const sdk = new Pusher({ appId: app.id, key: app.key, secret: app.secret, host: '127.0.0.1', port: String(nodes[n].port), useTLS: false });
+      const one = await (await sdk.get({ path: `/channels/${channel}`, params: { info: 'user_count' } })).json();
+      assert.equal(one.user_count, 2, `user_count from node ${n}`);
+      const seen = (await presenceOf(n, ['shy'], app)).shy;
+      assert.equal(seen.online, false, `offline from node ${n}: ${JSON.stringify(seen)}`);
+    }
+    // A joiner on another node is not given them; a second tab of theirs has them in its own list.
+    const late = await member(2, channel, 'late-inv');
+    assert.deepEqual(late.ids(), ['late-inv', 'obs-1', 'obs-2']);
+    const second = await member(1, channel, 'shy');
+    assert.deepEqual(second.ids(), ['late-inv', 'obs-1', 'obs-2', 'shy']);
+    const show = await signedRaw(nodes[2], app, 'PUT', '/users/shy/privacy', JSON.stringify({ visibility: 'everyone' }));
+    assert.equal(show.status, 200, show.body);
+    await waitFor(() => [...observers, late].every((o) => o.events.filter((e) => e === '+shy').length === (o === late ? 1 : 2)) && heard.filter((e) => e === 'online shy').length === 2, 5000, 'shy is back for everyone');
+    assert.deepEqual(heard, ['online shy', 'offline shy', 'online shy']);
+    assert.deepEqual(observers[0].events.filter((e) => e.endsWith('shy')), ['+shy', '-shy', '+shy']);
   });
 
   test('away status across nodes: away when the connections on every node are, told once to the others', { timeout: 30000 }, async () => {

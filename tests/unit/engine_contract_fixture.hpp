@@ -41,7 +41,7 @@ inline std::string frame_text(const std::string& frame) {
   return frame.substr(static_cast<unsigned char>(frame[1]) < 126 ? 2 : 4);
 }
 
-// What one node's subscribers would be sent, in order ("added 7", "removed 7", ...).
+// What one node's subscribers would be sent, in order ("presence-r added a", ...).
 struct RecordingSink : MessageSink {
   std::mutex mutex;
   std::vector<std::string> seen;
@@ -53,6 +53,10 @@ struct RecordingSink : MessageSink {
       auto data = boost::json::parse(json["data"].as_string()).as_object();
       line = message->channel + (event.ends_with("added") ? " added " : " removed ") +
              std::string(data["user_id"].as_string());
+      // "presence-r removed a (not to a)": the user's own connections are left out.
+      if (!message->except_user.empty()) {
+        line.append(" (not to ").append(message->except_user).append(")");
+      }
     }
     if (event == "greendot:member_updated") {  // "presence-r updated a away"
       auto data = boost::json::parse(json["data"].as_string()).as_object();

@@ -8,6 +8,47 @@ namespace {
 
 class UserContract : public EngineContract {
  protected:
+  // Sets the user's visibility through node `node` (asked again while it cannot, faults()).
+  void set_visibility(int node, const std::string& user, storage::Visibility visibility) {
+    Answer<storage::Privacy> set;
+    for (int attempt = 1; !set && (attempt == 1 || (faults() && attempt <= kAttempts)); ++attempt) {
+      auto answer = std::make_shared<std::promise<Answer<storage::Privacy>>>();
+      auto future = answer->get_future();
+      deployment_->node(node).update_privacy(
+          0, user, PrivacyChange{visibility, std::nullopt},
+          [answer](Answer<storage::Privacy> p) { answer->set_value(p); });
+      ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
+      set = future.get();
+    }
+    ASSERT_TRUE(set.has_value());
+    EXPECT_EQ(set->visibility, visibility);
+  }
+  std::optional<ChannelStats> stats(int node, const std::string& channel) {
+    for (int attempt = 1;; ++attempt) {
+      auto answer = std::make_shared<std::promise<Answer<std::vector<ChannelStats>>>>();
+      auto future = answer->get_future();
+      deployment_->node(node).channel_stats(
+          0, {channel},
+          [answer](Answer<std::vector<ChannelStats>> s) { answer->set_value(std::move(s)); });
+      auto got = future.get();
+      if (got && got->size() == 1) return got->front();
+      if (!faults() || attempt == kAttempts) return std::nullopt;
+    }
+  }
+  std::optional<std::vector<std::string>> users_of(int node, const std::string& channel) {
+    for (int attempt = 1;; ++attempt) {
+      auto answer = std::make_shared<std::promise<Answer<std::vector<std::string>>>>();
+      auto future = answer->get_future();
+      deployment_->node(node).channel_users(
+          0, channel, [answer](Answer<std::vector<std::string>> u) { answer->set_value(u); });
+      auto got = future.get();
+      if (got) {
+        std::sort(got->begin(), got->end());
+        return got;
+      }
+      if (!faults() || attempt == kAttempts) return std::nullopt;
+    }
+  }
   std::vector<std::string> watch(int node, const std::string& watcher,
                                  std::vector<std::string> users) {
     auto answer = std::make_shared<std::promise<std::vector<std::string>>>();
@@ -113,6 +154,78 @@ TEST_P(UserContract, LastSeenPrivacyIsTheSameFromEveryNode) {
   auto p = presence(1, "a");
   ASSERT_TRUE(p.has_value());
   EXPECT_EQ(p->privacy.last_seen, storage::LastSeenPrivacy::Hidden);
+}
+
+// Invisible: in no one's member list but their own, not counted, told to no one, offline to
+// watchers (with the last seen of the moment they went), wherever their sessions are and
+// whichever node the change went through; visible again, they come back for everyone.
+TEST_P(UserContract, AnInvisibleUserIsSeenByNoOneButThemselfOnEveryNode) {
+  ASSERT_TRUE(join(0, "b", 1).accepted());  // subscribers on both nodes see what happens
+  ASSERT_TRUE(join(1, "c", 2).accepted());
+  EXPECT_TRUE(watch(0, "w", {"a"}).empty());
+  ASSERT_TRUE(join(1, "a", 3).accepted());
+  ASSERT_TRUE(eventually([&] {
+    return count(0, "presence-r added a") == 1 && count(0, "#watchlist:w online a") == 1;
+  }));
+  set_visibility(1, "a", storage::Visibility::Nobody);
+  ASSERT_TRUE(eventually([&] {
+    return count(0, "presence-r removed a (not to a)") == 1 &&
+           count(1, "presence-r removed a (not to a)") == 1 &&
+           count(0, "#watchlist:w offline a") == 1;
+  }));
+  for (int node : {0, 1}) {
+    ASSERT_TRUE(eventually([&] {
+      auto s = stats(node, "presence-r");
+      auto u = users_of(node, "presence-r");
+      return s && s->user_count == 2 && u && *u == std::vector<std::string>{"b", "c"};
+    })) << node;
+  }
+  auto p = presence(0, "a");
+  ASSERT_TRUE(p && p->last_seen_ms);
+  EXPECT_EQ(p->privacy.visibility, storage::Visibility::Nobody);
+  // A second session of theirs, through the other node: their own list has them, no one
+  // else's; nobody is told.
+  ASSERT_TRUE(eventually([&] {
+    return ids(join(0, "a", 4)) == std::vector<std::string>{"a", "b", "c"};
+  }));
+  EXPECT_EQ(ids(join(1, "d", 5)), (std::vector<std::string>{"b", "c", "d"}));
+  // Their leaving is told to no one either; nor is a user who joins invisible.
+  deployment_->node(1).leave(0, "presence-r", "a", 3, 0);
+  ASSERT_TRUE(join(1, "e", 6).accepted());
+  ASSERT_TRUE(eventually([&] { return count(0, "presence-r added e") == 1; }));
+  set_visibility(1, "f", storage::Visibility::Nobody);
+  ASSERT_TRUE(join(1, "f", 7).accepted());
+  ASSERT_TRUE(join(1, "g", 8).accepted());
+  ASSERT_TRUE(eventually([&] { return count(0, "presence-r added g") == 1; }));
+  EXPECT_EQ(count(0, "presence-r added f"), 0u);
+  EXPECT_EQ(count(0, "presence-r added a"), 1u);
+  EXPECT_EQ(count(0, "presence-r removed a"), 0u);
+  // Visible again (through the other node): everyone sees them arrive, once.
+  set_visibility(0, "a", storage::Visibility::Everyone);
+  ASSERT_TRUE(eventually([&] {
+    return count(0, "presence-r added a (not to a)") == 1 &&
+           count(1, "presence-r added a (not to a)") == 1 && count(0, "#watchlist:w online a") == 2;
+  }));
+  EXPECT_EQ(ids(join(1, "h", 9)), (std::vector<std::string>{"a", "b", "c", "d", "e", "g", "h"}));
+}
+
+// A node learns of a change of visibility made through another a moment later; a join through
+// it meanwhile is corrected from the user's record, and the user ends hidden all the same.
+TEST_P(UserContract, AJoinThroughANodeThatDidNotKnowYetEndsHiddenToo) {
+  ASSERT_TRUE(join(0, "b", 1).accepted());
+  set_visibility(0, "s", storage::Visibility::Nobody);
+  ASSERT_TRUE(join(1, "s", 2).accepted());
+  for (int node : {0, 1}) {
+    ASSERT_TRUE(eventually([&] {
+      auto u = users_of(node, "presence-r");
+      auto st = stats(node, "presence-r");
+      return u && *u == std::vector<std::string>{"b"} && st && st->user_count == 1;
+    })) << node;
+  }
+  ASSERT_TRUE(join(1, "sentinel", 3).accepted());
+  ASSERT_TRUE(eventually([&] { return count(0, "presence-r added sentinel") == 1; }));
+  EXPECT_EQ(count(0, "presence-r added s"), count(0, "presence-r removed s (not to s)"));
+  EXPECT_EQ(ids(join(0, "t", 4)), (std::vector<std::string>{"b", "sentinel", "t"}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Engines, UserContract,

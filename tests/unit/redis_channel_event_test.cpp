@@ -22,6 +22,14 @@ TEST(ChannelEvent, MemberEventsAsTheScriptsWriteThem) {
   EXPECT_EQ(gone->kind, ChannelEvent::Kind::MemberRemoved);
   EXPECT_EQ(gone->except, "");
   EXPECT_EQ(gone->user, "7");
+
+  auto hidden = parse_channel_event("h e1.4 14 - 1\n7");
+  ASSERT_TRUE(hidden);
+  EXPECT_EQ(hidden->kind, ChannelEvent::Kind::MemberHidden);
+  auto shown = parse_channel_event("s e1.4 15 - 1\n7{}");
+  ASSERT_TRUE(shown);
+  EXPECT_EQ(shown->kind, ChannelEvent::Kind::MemberShown);
+  EXPECT_EQ(shown->body, "{}");
 }
 
 TEST(ChannelEvent, MessagesRoundTrip) {

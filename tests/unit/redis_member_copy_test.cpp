@@ -40,6 +40,28 @@ TEST(MemberCopy, AppliesEventsInVersionOrderAndDropsOlderOnes) {
   EXPECT_FALSE(copy.includes("e2", 1));
 }
 
+// The copy is the list others see: a member who goes invisible leaves it, one shown again
+// comes back with their user_info, and a hidden join (an invisible user) only moves the version.
+TEST(MemberCopy, HiddenMembersAreNotInTheCopy) {
+  MemberCopy copy;
+  copy.load("e1", 1, {{"a", R"({"n":1})"}});
+  ChannelEvent hide = removed("e1", 2, "a");
+  hide.kind = ChannelEvent::Kind::MemberHidden;
+  EXPECT_EQ(copy.apply(hide), MemberCopy::Applied::Changed);
+  EXPECT_EQ(copy.size(), 0u);
+  ChannelEvent hidden_join = removed("e1", 3, "b");
+  hidden_join.kind = ChannelEvent::Kind::MemberHidden;
+  EXPECT_EQ(copy.apply(hidden_join), MemberCopy::Applied::Unchanged);
+  EXPECT_TRUE(copy.includes("e1", 3));
+  ChannelEvent show = added("e1", 4, "a", R"({"n":1})");
+  show.kind = ChannelEvent::Kind::MemberShown;
+  EXPECT_EQ(copy.apply(show), MemberCopy::Applied::Changed);
+  EXPECT_EQ(copy.size(), 1u);
+  // What the invisible "b" is told: the others, and themself.
+  EXPECT_NE(copy.presence_data_with("b", "{}").find(R"("b")"), std::string::npos);
+  EXPECT_EQ(copy.presence_data().find(R"("b")"), std::string::npos);
+}
+
 TEST(MemberCopy, ASkippedVersionOrAnotherEpochMeansReadingTheListAgain) {
   MemberCopy copy;
   copy.load("e1", 5, {{"a", "{}"}});

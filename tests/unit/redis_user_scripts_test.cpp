@@ -37,6 +37,7 @@ class UserScripts : public redis::testing::RedisServer {
     return run(user_membership_script(), {"t:u:record", "t:u:in"},
                {tag, epoch, std::to_string(version), present ? "1" : "0", left, "PUBLISH",
                 "t:u:events"})
+        .elements.at(0)
         .integer;
   }
   std::string field(const std::string& key, const std::string& name) {
@@ -83,13 +84,41 @@ TEST_F(UserScripts, ALaterEpochWinsAndAnEarlierOneIsIgnored) {
 }
 
 TEST_F(UserScripts, PrivacyFieldsKeepOnlyWhatIsNotTheDefault) {
-  auto set = run(user_privacy_script(), {"t:u:record"}, {"", "hidden"});
-  ASSERT_EQ(set.elements.size(), 2u);
+  auto set =
+      run(user_privacy_script(), {"t:u:record", "t:u:in"}, {"", "hidden", "PUBLISH", "t:u:events"});
+  ASSERT_EQ(set.elements.size(), 3u);
   EXPECT_EQ(set.elements[0].text, "everyone");
   EXPECT_EQ(set.elements[1].text, "hidden");
-  set = run(user_privacy_script(), {"t:u:record"}, {"", "exact"});
+  set =
+      run(user_privacy_script(), {"t:u:record", "t:u:in"}, {"", "exact", "PUBLISH", "t:u:events"});
   EXPECT_EQ(set.elements[1].text, "exact");
   EXPECT_EQ(field("t:u:record", "lsp"), "(nil)");
+}
+
+// Going invisible while online is leaving, as far as anyone else can tell: last seen is now,
+// and the channels the user is in are named, to hide them there. A user offline has none.
+TEST_F(UserScripts, GoingInvisibleWhileOnlineRecordsLastSeenAndNamesTheChannels) {
+  auto privacy = [&](const std::string& visibility) {
+    return run(user_privacy_script(), {"t:u:record", "t:u:in"},
+               {visibility, "", "PUBLISH", "t:u:events"});
+  };
+  EXPECT_EQ(change("app:a", "100.x", 1, true), 1);
+  EXPECT_EQ(change("app:b", "100.y", 1, true), 0);
+  EXPECT_EQ(change("app:b", "100.y", 2, false, "7"), 0);
+  auto hidden = privacy("nobody");
+  ASSERT_EQ(hidden.elements.size(), 4u);
+  EXPECT_EQ(hidden.elements[0].text, "nobody");
+  EXPECT_EQ(hidden.elements[2].integer, 1);
+  EXPECT_EQ(hidden.elements[3].text, "app:a") << "only the channels the user is in";
+  EXPECT_NE(field("t:u:record", "ls"), "(nil)");
+  EXPECT_EQ(privacy("nobody").elements[2].integer, 0) << "no change, nothing to do";
+  // While invisible, their memberships answer so, and the last leave records nothing.
+  const std::string seen = field("t:u:record", "ls");
+  EXPECT_EQ(change("app:a", "100.x", 2, false, "99"), -1);
+  EXPECT_EQ(field("t:u:record", "ls"), seen);
+  auto shown = privacy("everyone");
+  EXPECT_EQ(shown.elements.size(), 3u) << "offline: no channel to show them in";
+  EXPECT_EQ(shown.elements[2].integer, 1);
 }
 
 TEST_F(UserScripts, StatusIsAwayWhenEveryPartIsAndToldOnlyWhenItChanges) {

@@ -1,6 +1,9 @@
 #include "engine/redis/channel_event.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <iterator>
+#include <utility>
 #include <vector>
 
 namespace greendot::engine::redis_engine {
@@ -44,9 +47,15 @@ std::optional<ChannelEvent> parse_channel_event(std::string_view payload) {
   ChannelEvent event;
   event.user = std::string(rest.substr(0, user_length));
   event.body = std::string(rest.substr(user_length));
-  if (words[0] == "a" || words[0] == "r") {
-    event.kind =
-        words[0] == "a" ? ChannelEvent::Kind::MemberAdded : ChannelEvent::Kind::MemberRemoved;
+  static constexpr std::pair<std::string_view, ChannelEvent::Kind> kMemberKinds[] = {
+      {"a", ChannelEvent::Kind::MemberAdded},
+      {"r", ChannelEvent::Kind::MemberRemoved},
+      {"h", ChannelEvent::Kind::MemberHidden},
+      {"s", ChannelEvent::Kind::MemberShown}};
+  const auto* kind = std::find_if(std::begin(kMemberKinds), std::end(kMemberKinds),
+                                  [&](const auto& k) { return k.first == words[0]; });
+  if (kind != std::end(kMemberKinds)) {
+    event.kind = kind->second;
     event.epoch = std::string(words[1]);
     if (event.epoch.empty() || !number(words[2], event.version)) return std::nullopt;
     event.except = socket_or_empty(words[3]);

@@ -39,7 +39,7 @@ end
 constexpr std::string_view kHeartbeat = R"lua(
 local user, info, tab = ARGV[1], ARGV[2], ARGV[3]
 local ttl, grace, max = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
-local pub, chan, candidate, status = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local pub, chan, candidate, status, hidden = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local now = now_ms()
 local tabs, order = read_tabs(user)
 local t = tabs[tab]
@@ -61,10 +61,7 @@ if status == '-' then status = previous or 'o' end
 tabs[tab] = {tostring(now + ttl), grace, status}
 write_tabs(user, tabs, order)
 local epoch, version = current_version(candidate)
-if added == 1 then
-  version = redis.call('HINCRBY', K[4], 'v', 1)
-  tell(pub, chan, 'a', epoch, version, '-', user, info)
-end
+if added == 1 then version = tell_added(pub, chan, epoch, '-', user, info, hidden) end
 local changed = 0
 if previous ~= status then changed = 1 end
 return {'ok', added, epoch, version, changed}

@@ -11,7 +11,8 @@ namespace greendot::engine::redis_engine {
 
 // A ping of one tab in one channel. KEYS: a channel's (see redis_scripts.cpp)
 // ARGV: user, user_info, tab ("~" for none), ttl_ms, grace_ms, max_members, publish command,
-//       event channel, epoch candidate, status ("o", "a", or "-" for as before)
+//       event channel, epoch candidate, status ("o", "a", or "-" for as before), hidden
+//       ("1": the user is invisible, told to no one)
 // Returns {"ended"} (the tab said offline within its TTL), {"full"}, or
 // {"ok", added, epoch, version, status_changed}: the tab is new or its status changed, so its
 // part in the user's status is to be written (most pings change nothing and write nothing)

@@ -43,9 +43,12 @@ MemberCopy::Applied MemberCopy::apply(const ChannelEvent& event) {
   if (event.version != version_ + 1) return Applied::Gap;
   version_ = event.version;
   bool changed = false;
-  if (event.kind == ChannelEvent::Kind::MemberAdded) {
+  // The copy is the list others see: a hidden member is not in it.
+  if (event.kind == ChannelEvent::Kind::MemberAdded ||
+      event.kind == ChannelEvent::Kind::MemberShown) {
     changed = members_.emplace(event.user, event.body).second;
-  } else if (event.kind == ChannelEvent::Kind::MemberRemoved) {
+  } else if (event.kind == ChannelEvent::Kind::MemberRemoved ||
+             event.kind == ChannelEvent::Kind::MemberHidden) {
     changed = members_.erase(event.user) == 1;
   }
   if (changed) presence_data_current_ = false;
@@ -64,6 +67,13 @@ const std::string& MemberCopy::presence_data() {
     presence_data_current_ = true;
   }
   return presence_data_;
+}
+
+std::string MemberCopy::presence_data_with(const std::string& user, const std::string& info) const {
+  protocol::pusher::PresenceSnapshot snapshot;
+  for (const auto& [id, i] : members_) snapshot.add(id, i);
+  if (!members_.contains(user)) snapshot.add(user, info);
+  return snapshot.str();
 }
 
 void MemberCopy::clear() {

@@ -1,4 +1,5 @@
-// MemberCopy: a node's own copy of the member list of a channel it has subscribers in, kept
+// MemberCopy: a node's own copy of the member list (as others see it: invisible members are
+// not in it) of a channel it has subscribers in, kept
 // current from the channel's member events and their versions, so that a joiner is answered
 // without reading the whole list from Redis. An event older than the copy is dropped; one that
 // skips a version, or comes from another epoch (the channel began again, e.g. Redis lost its
@@ -48,6 +49,8 @@ class MemberCopy {
   bool includes(std::string_view epoch, std::uint64_t version) const;
   // The subscription_succeeded presence data: {"presence":{"ids":..,"hash":..,"count":n}}.
   const std::string& presence_data();
+  // The same with one more member: what an invisible joiner, in no one else's list, is told.
+  std::string presence_data_with(const std::string& user, const std::string& info) const;
   void clear();
 
  private:

@@ -29,18 +29,6 @@ constexpr int kNodesPerSweep = 4;
 constexpr milliseconds kRetryGrace{500};
 constexpr auto kUnreadyReport = std::chrono::seconds(5);
 
-std::string why(const Result& result) {
-  if (const auto* error = std::get_if<redis::ConnectionError>(&result)) return error->message;
-  return std::get<Reply>(result).text;
-}
-
-// Channels no client can name ('#' is not allowed in channel names): a user's sign-ins are
-// sessions of "#signin:<user>", so that they share the channels' sessions, graces and sweeps.
-// Nobody subscribes to their events, they keep no copy, and the application hears nothing.
-bool hidden(std::string_view channel) {
-  return channel.starts_with('#');
-}
-
 MemberList member_list(const Reply& flat) {
   MemberList members;
   members.reserve(flat.elements.size() / 2);
@@ -107,6 +95,12 @@ void RedisEngine::start() {
   client_->on_up([this] { on_up(); });
   client_->on_down([this](const std::string& why) { on_down(why); });
   client_->subscribe(keys_.control());
+  invisible_.resize(app_ids_.size());
+  for (core::AppIndex app = 0; app < app_ids_.size(); ++app) {
+    const std::string channel = keys_.app_privacy(app_ids_[app]);
+    by_privacy_channel_[channel] = app;
+    client_->subscribe(channel);
+  }
   client_->start();
   every(grace_timer_, kGraceCheck, &RedisEngine::run_graces);
   // From the start, not from the first registration: a registration that fails while the
@@ -184,6 +178,7 @@ void RedisEngine::register_node() {
                ready_.store(true, std::memory_order_relaxed);
                spdlog::info("node {} registered in Redis (lease {} ms)", node_,
                             options_.node_lease.count());
+               load_invisible();  // subscribed already: a change from here on is told
                reassert();
                if (first) {
                  every(sweep_timer_, kSweepInterval, &RedisEngine::sweep);
@@ -331,7 +326,7 @@ RedisEngine::LocalChannel& RedisEngine::local(core::AppIndex app, std::string_vi
     local.name = std::string(channel);
     local.keys = std::move(keys);
     by_events_[local.keys.events] = it->first;
-    if (!hidden(channel)) client_->subscribe(local.keys.events);
+    if (!internal_channel(channel)) client_->subscribe(local.keys.events);
   }
   return local;
 }
@@ -345,7 +340,7 @@ RedisEngine::LocalChannel* RedisEngine::find(const std::string& tag) {
 // a sweep of this node would find nothing there.
 void RedisEngine::forget_if_idle(LocalChannel& channel) {
   if (!channel.sessions.empty() || channel.in_flight != 0 || !channel.waiting.empty()) return;
-  if (!hidden(channel.name)) client_->unsubscribe(channel.keys.events);
+  if (!internal_channel(channel.name)) client_->unsubscribe(channel.keys.events);
   if (channel.registered) {
     const std::string list = keys_.node_channels(node_);
     const std::string_view args[] = {"SREM", list, channel.keys.tag};
@@ -378,7 +373,7 @@ void RedisEngine::begin_session(LocalChannel& channel, core::SessionId session, 
   drop_leaves_to_retry(channel, session);
   ++channel.in_flight;
   const bool member = !user.empty();
-  const bool copied = member && !hidden(channel.name);
+  const bool copied = member && !internal_channel(channel.name);
   // The first joiner of a channel on this node reads the member list with its join.
   const bool want_list = copied && !channel.copy.loaded() && !channel.loading;
   if (want_list) channel.loading = true;
@@ -411,9 +406,11 @@ void RedisEngine::begin_session(LocalChannel& channel, core::SessionId session, 
                                   channel->keys.events,
                                   epoch_candidate()};
     std::string info = args[3];
+    const bool hide = !user.empty() && invisible(channel->app, user);
+    args.push_back(hide ? "1" : "0");
     run_script(
         join_script(), std::move(keys), std::move(args),
-        [this, tag, session, user, info = std::move(info), want_list,
+        [this, tag, session, user, info = std::move(info), want_list, hide,
          done = std::move(done)](Result result) {
           LocalChannel* channel = find(tag);
           if (!channel) return;
@@ -449,7 +446,8 @@ void RedisEngine::begin_session(LocalChannel& channel, core::SessionId session, 
           const auto version = static_cast<std::uint64_t>(integer_at(*reply, 4));
           if (integer_at(*reply, 1) == 1) {
             member_webhook(channel->app, webhooks::EventType::MemberAdded, channel->name, user);
-            membership_changed(MembershipChange{channel->app, user, tag, epoch, version, true, 0});
+            membership_changed(
+                MembershipChange{channel->app, user, tag, epoch, version, true, 0, hide});
           }
           if (want_list && reply->elements.size() > 5) {
             channel->copy.load(epoch, version, member_list(reply->elements[5]));
@@ -459,14 +457,27 @@ void RedisEngine::begin_session(LocalChannel& channel, core::SessionId session, 
           }
           if (!done) return;
           if (user.empty()) return done(JoinOutcome{JoinStatus::Joined, {}, 0});
-          answer_when_current(*channel, WaitingJoin{epoch, version, Clock::now(), std::move(done)});
+          WaitingJoin waiting{epoch, version, Clock::now(), std::move(done), std::nullopt};
+          if (hide) waiting.self.emplace(user, info);
+          answer_when_current(*channel, std::move(waiting));
         });
   });
 }
 
+namespace {
+
+// The copy as the joiner is to see it: an invisible joiner is in no one's list but their own.
+std::string presence_for(MemberCopy& copy,
+                         const std::optional<std::pair<std::string, std::string>>& self) {
+  return self ? copy.presence_data_with(self->first, self->second) : copy.presence_data();
+}
+
+}  // namespace
+
 void RedisEngine::answer_when_current(LocalChannel& channel, WaitingJoin waiting) {
   if (channel.copy.includes(waiting.epoch, waiting.version)) {
-    return waiting.done(JoinOutcome{JoinStatus::Joined, channel.copy.presence_data(), 0});
+    return waiting.done(
+        JoinOutcome{JoinStatus::Joined, presence_for(channel.copy, waiting.self), 0});
   }
   channel.waiting.push_back(std::move(waiting));
 }
@@ -478,7 +489,7 @@ void RedisEngine::answer_waiting(LocalChannel& channel) {
       ++it;
       continue;
     }
-    it->done(JoinOutcome{JoinStatus::Joined, channel.copy.presence_data(), 0});
+    it->done(JoinOutcome{JoinStatus::Joined, presence_for(channel.copy, it->self), 0});
     it = waiting.erase(it);
   }
 }
@@ -651,8 +662,8 @@ void RedisEngine::read_members(LocalChannel& channel) {
   channel.loading = true;
   ++channel.in_flight;
   const std::string tag = channel.keys.tag;
-  run_script(members_script(), {channel.keys.keys[0], channel.keys.keys[3]}, {},
-             [this, tag](Result result) {
+  run_script(members_script(), {channel.keys.keys[0], channel.keys.keys[3], channel.keys.keys[8]},
+             {}, [this, tag](Result result) {
                LocalChannel* channel = find(tag);
                if (!channel) return;
                --channel->in_flight;
@@ -693,11 +704,22 @@ void RedisEngine::on_event(LocalChannel& channel, ChannelEvent event) {
   }
   switch (channel.copy.apply(event)) {
     case MemberCopy::Applied::Changed:
-      if (event.kind == ChannelEvent::Kind::MemberAdded) {
-        tell_local(channel.app, channel.name,
-                   pusher::member_added(channel.name, event.user, event.body), event.except);
-      } else {
-        tell_local(channel.app, channel.name, pusher::member_removed(channel.name, event.user), {});
+      switch (event.kind) {
+        case ChannelEvent::Kind::MemberAdded:
+          tell_local(channel.app, channel.name,
+                     pusher::member_added(channel.name, event.user, event.body), event.except);
+          break;
+        case ChannelEvent::Kind::MemberShown:  // the user's own pages saw no change
+          tell_local(channel.app, channel.name,
+                     pusher::member_added(channel.name, event.user, event.body), {}, event.user);
+          break;
+        case ChannelEvent::Kind::MemberHidden:
+          tell_local(channel.app, channel.name, pusher::member_removed(channel.name, event.user),
+                     {}, event.user);
+          break;
+        default:
+          tell_local(channel.app, channel.name, pusher::member_removed(channel.name, event.user),
+                     {});
       }
       answer_waiting(channel);
       break;
@@ -712,13 +734,10 @@ void RedisEngine::on_event(LocalChannel& channel, ChannelEvent event) {
 }
 
 void RedisEngine::tell_local(core::AppIndex app, const std::string& channel, std::string text,
-                             std::string except) {
-  auto message = std::make_shared<const ChannelMessage>(
-      ChannelMessage{app,
-                     channel,
-                     make_text_frame(text),
-                     protocol::SocketId::parse(except).value_or(protocol::SocketId{}),
-                     {}});
+                             std::string except, std::string except_user) {
+  auto message = std::make_shared<const ChannelMessage>(ChannelMessage{
+      app, channel, make_text_frame(text),
+      protocol::SocketId::parse(except).value_or(protocol::SocketId{}), std::move(except_user)});
   for (MessageSink* sink : sinks_) sink->deliver(message);
 }
 
@@ -731,6 +750,10 @@ void RedisEngine::on_message(std::string_view pubsub_channel, std::string_view p
   }
   if (auto watched = watched_.find(std::string(pubsub_channel)); watched != watched_.end()) {
     return on_user_event(watched->second, payload);
+  }
+  if (auto privacy = by_privacy_channel_.find(std::string(pubsub_channel));
+      privacy != by_privacy_channel_.end()) {
+    return on_privacy_message(privacy->second, payload);
   }
   auto tag = by_events_.find(std::string(pubsub_channel));
   if (tag == by_events_.end()) return;
@@ -751,7 +774,7 @@ void RedisEngine::on_message(std::string_view pubsub_channel, std::string_view p
 
 // The node whose script made the transition tells the application: each webhook once.
 void RedisEngine::occupancy_changed(core::AppIndex app, const std::string& channel, bool occupied) {
-  if (hidden(channel)) return;
+  if (internal_channel(channel)) return;
   const std::string list = keys_.app_channels(app_ids_[app]);
   const std::string_view args[] = {occupied ? "SADD" : "SREM", list, channel};
   client_->command(list, args, [](Result) {});
@@ -762,7 +785,7 @@ void RedisEngine::occupancy_changed(core::AppIndex app, const std::string& chann
 
 void RedisEngine::member_webhook(core::AppIndex app, webhooks::EventType type,
                                  const std::string& channel, const std::string& user) {
-  if (!hidden(channel)) webhooks::emit_member_event(webhooks_, app, type, channel, user);
+  if (!internal_channel(channel)) webhooks::emit_member_event(webhooks_, app, type, channel, user);
 }
 
 // ---- helpers ------------------------------------------------------------------------------

@@ -27,11 +27,13 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 #include "engine/broker.hpp"
@@ -111,7 +113,6 @@ class RedisEngine final : public PresenceEngine, public Broker {
   void unwatch(core::AppIndex app, std::string watcher, std::vector<std::string> watched) override;
   void tick(core::Millis now) override;
   void shut_down() override;
-  bool keeps_invisible_users() const override { return false; }
 
  private:
   struct WaitingJoin {
@@ -119,6 +120,9 @@ class RedisEngine final : public PresenceEngine, public Broker {
     std::uint64_t version = 0;
     std::chrono::steady_clock::time_point since;
     JoinCallback done;
+    // An invisible joiner (in no one else's list): themself and their user_info, added to
+    // their own.
+    std::optional<std::pair<std::string, std::string>> self;
   };
   // What this node has in one channel.
   struct LocalChannel {
@@ -158,6 +162,7 @@ class RedisEngine final : public PresenceEngine, public Broker {
     std::uint64_t version = 0;
     bool present = false;
     std::int64_t left_at = 0;  // unix ms by Redis's clock, when the last session ended
+    bool hidden = false;       // joined as invisible (as this node knew the user then)
   };
   // Users some connection on this node watches, by the user's events channel.
   struct Watched {
@@ -191,12 +196,20 @@ class RedisEngine final : public PresenceEngine, public Broker {
   void read_members(LocalChannel& channel);
   void on_event(LocalChannel& channel, ChannelEvent event);
   void tell_local(core::AppIndex app, const std::string& channel, std::string text,
-                  std::string except);
+                  std::string except, std::string except_user = {});
   void on_message(std::string_view pubsub_channel, std::string_view payload);
   void on_up();
   void on_down(const std::string& why);
   void register_node();
   static std::vector<std::string> script_texts();
+  // Invisible users (see redis_engine_visibility.cpp).
+  bool invisible(core::AppIndex app, const std::string& user) const;
+  void load_invisible();
+  void on_privacy_message(core::AppIndex app, std::string_view payload);
+  void visibility_changed(core::AppIndex app, const std::string& user, bool now_invisible,
+                          std::vector<std::string> tags);
+  void set_visibility(core::AppIndex app, const std::string& tag, const std::string& user,
+                      bool hide, int attempts = kAttempts);
   void drop_leaves_to_retry(LocalChannel& channel, core::SessionId session);
   void refresh_lease();
   void new_identity();
@@ -305,7 +318,11 @@ class RedisEngine final : public PresenceEngine, public Broker {
   bool node_registered_ = false;
   bool reconnected_ = false;  // since the last refresh: what Redis holds is re-asserted
   std::unordered_set<std::string> statuses_to_retry_;  // app keys of LocalUsers
-  bool registering_ = false;                           // a registration sent and not answered
+  // Each app's invisible users, as Redis has them (loaded at registration, kept from the
+  // app's privacy channel): what a join or a ping of theirs is marked with.
+  std::vector<std::unordered_set<std::string>> invisible_;
+  std::unordered_map<std::string, core::AppIndex> by_privacy_channel_;
+  bool registering_ = false;       // a registration sent and not answered
   bool sweeping_started_ = false;  // the sweeps' timers run (from the first registration)
   bool reassert_pending_ = false;  // a session could not be written: again at the next refresh
   bool stopping_ = false;

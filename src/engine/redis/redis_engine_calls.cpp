@@ -108,7 +108,7 @@ void RedisEngine::channel_stats(core::AppIndex app, std::vector<std::string> cha
     if (channels.empty()) return done(std::vector<ChannelStats>{});
     for (std::size_t i = 0; i < channels.size(); ++i) {
       const ChannelKeys keys = keys_.channel(app_ids_[app], channels[i], node_);
-      run_script(stats_script(), {keys.keys[4], keys.keys[0], keys.keys[6]}, {},
+      run_script(stats_script(), {keys.keys[4], keys.keys[0], keys.keys[6], keys.keys[8]}, {},
                  [stats, left, failed, i, done](Result result) {
                    const auto* reply = std::get_if<Reply>(&result);
                    if (!reply || reply->is_error() || reply->elements.size() != 3) {
@@ -158,16 +158,20 @@ void RedisEngine::list_channels(core::AppIndex app, std::string prefix, ListingC
 void RedisEngine::channel_users(core::AppIndex app, std::string channel, UsersCallback done) {
   asio::post(io_, [this, app, channel = std::move(channel), done = std::move(done)] {
     if (!ready()) return done(std::nullopt);
+    // The members others see (invisible ones are not listed).
     const ChannelKeys keys = keys_.channel(app_ids_[app], channel, node_);
-    const std::string_view args[] = {"HKEYS", keys.keys[0]};
-    client_->command(keys.keys[0], args, [done](Result result) {
-      const auto* reply = std::get_if<Reply>(&result);
-      if (!reply || reply->is_error()) return done(std::nullopt);
-      std::vector<std::string> users;
-      users.reserve(reply->elements.size());
-      for (auto& user : reply->elements) users.push_back(std::move(user.text));
-      done(std::move(users));
-    });
+    run_script(members_script(), {keys.keys[0], keys.keys[3], keys.keys[8]}, {},
+               [done](Result result) {
+                 const auto* reply = std::get_if<Reply>(&result);
+                 if (!reply || reply->is_error() || reply->elements.size() != 3) {
+                   return done(std::nullopt);
+                 }
+                 const auto& list = reply->elements[2].elements;
+                 std::vector<std::string> users;
+                 users.reserve(list.size() / 2);
+                 for (std::size_t i = 0; i + 1 < list.size(); i += 2) users.push_back(list[i].text);
+                 done(std::move(users));
+               });
   });
 }
 

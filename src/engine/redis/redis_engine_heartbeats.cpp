@@ -83,6 +83,7 @@ void RedisEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done) {
     auto status_changed = std::make_shared<bool>(false);
     const std::string tab = request.tab.empty() ? std::string(kNoTab) : request.tab;
     const std::int64_t due = unix_now_ms() + request.ttl_ms;
+    const bool hide = invisible(request.app, request.user_id);
     for (std::size_t i = 0; i < n; ++i) {
       const std::string& name = request.channels[i];
       ChannelKeys keys = keys_.channel(app_ids_[request.app], name, node_);
@@ -98,42 +99,44 @@ void RedisEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done) {
                                     epoch_candidate(),
                                     !request.status                       ? "-"
                                     : *request.status == UserStatus::Away ? "a"
-                                                                          : "o"};
-      run_script(heartbeat_script(), {keys.keys.begin(), keys.keys.end()}, std::move(args),
-                 [this, app = request.app, name, user = request.user_id, tag = keys.tag, answers,
-                  left, i, done, tab, status = request.status, status_changed](Result result) {
-                   const Reply* reply = reply_of(result);
-                   const std::string& outcome = reply ? text_at(*reply, 0) : std::string();
-                   if (outcome == "ok") {
-                     (*answers)[i] = HeartbeatAnswer::Present;
-                     if (integer_at(*reply, 4) == 1) *status_changed = true;
-                     if (integer_at(*reply, 1) == 1) {
-                       member_webhook(app, webhooks::EventType::MemberAdded, name, user);
-                       membership_changed(MembershipChange{
-                           app, user, tag, text_at(*reply, 2),
-                           static_cast<std::uint64_t>(integer_at(*reply, 3)), true, 0});
-                       // Listed although no connection holds it (REST channel listings).
-                       const std::string list = keys_.app_channels(app_ids_[app]);
-                       const std::string_view sadd[] = {"SADD", list, name};
-                       client_->command(list, sadd, [](Result) {});
-                     }
-                   } else if (outcome == "full") {
-                     (*answers)[i] = HeartbeatAnswer::Full;
-                   } else if (outcome == "ended") {
-                     (*answers)[i] = HeartbeatAnswer::TabEnded;
-                   }
-                   if (--*left != 0) return;
-                   // The tab's part in the user's status, after its memberships (one slot, one
-                   // connection: in this order).
-                   if (*status_changed) {
-                     write_tab_status(app, user, tab_status_field(tab), 1,
-                                      !status                       ? -1
-                                      : *status == UserStatus::Away ? 1
-                                                                    : 0,
-                                      kAttempts);
-                   }
-                   done(std::move(*answers));
-                 });
+                                                                          : "o",
+                                    hide ? "1" : "0"};
+      run_script(
+          heartbeat_script(), {keys.keys.begin(), keys.keys.end()}, std::move(args),
+          [this, app = request.app, name, user = request.user_id, tag = keys.tag, answers, left, i,
+           done, tab, status = request.status, status_changed, hide](Result result) {
+            const Reply* reply = reply_of(result);
+            const std::string& outcome = reply ? text_at(*reply, 0) : std::string();
+            if (outcome == "ok") {
+              (*answers)[i] = HeartbeatAnswer::Present;
+              if (integer_at(*reply, 4) == 1) *status_changed = true;
+              if (integer_at(*reply, 1) == 1) {
+                member_webhook(app, webhooks::EventType::MemberAdded, name, user);
+                membership_changed(MembershipChange{
+                    app, user, tag, text_at(*reply, 2),
+                    static_cast<std::uint64_t>(integer_at(*reply, 3)), true, 0, hide});
+                // Listed although no connection holds it (REST channel listings).
+                const std::string list = keys_.app_channels(app_ids_[app]);
+                const std::string_view sadd[] = {"SADD", list, name};
+                client_->command(list, sadd, [](Result) {});
+              }
+            } else if (outcome == "full") {
+              (*answers)[i] = HeartbeatAnswer::Full;
+            } else if (outcome == "ended") {
+              (*answers)[i] = HeartbeatAnswer::TabEnded;
+            }
+            if (--*left != 0) return;
+            // The tab's part in the user's status, after its memberships (one slot, one
+            // connection: in this order).
+            if (*status_changed) {
+              write_tab_status(app, user, tab_status_field(tab), 1,
+                               !status                       ? -1
+                               : *status == UserStatus::Away ? 1
+                                                             : 0,
+                               kAttempts);
+            }
+            done(std::move(*answers));
+          });
     }
   });
 }

@@ -150,6 +150,7 @@ void RedisEngine::write_status(core::AppIndex app, const std::string& user, std:
 void RedisEngine::tell_status(core::AppIndex app, const std::string& user, const Reply& reply,
                               std::size_t first) {
   if (reply.elements.size() <= first || reply.elements[first].text.empty()) return;
+  if (invisible(app, user)) return;  // nobody sees them, nor how they are
   const std::string& status = reply.elements[first].text;
   std::string_view app_id, channel;
   for (std::size_t i = first + 1; i < reply.elements.size(); ++i) {

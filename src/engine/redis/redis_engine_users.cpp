@@ -74,10 +74,17 @@ void RedisEngine::membership_changed(MembershipChange change, int attempts) {
              [this, key, part, attempts, change = std::move(change)](Result result) mutable {
                const Reply* reply = reply_of(result);
                if (part) {
-                 if (reply) tell_status(change.app, change.user, *reply, 1);
+                 if (reply) tell_status(change.app, change.user, *reply, 2);
                  status_written(key, *part, reply != nullptr);
                }
-               if (reply) return;
+               if (reply) {
+                 // Joined as this node knew the user then; the record knows better.
+                 const bool hidden_now = integer_at(*reply, 1) == 1;
+                 if (change.present && hidden_now != change.hidden) {
+                   set_visibility(change.app, change.tag, change.user, hidden_now);
+                 }
+                 return;
+               }
                // Versioned, so sending it again is safe whatever happened meanwhile: at once
                // while connected, else at the next lease refresh.
                if (attempts > 1 && client_->up() && !stopping_) {
@@ -212,16 +219,29 @@ void RedisEngine::users_presence(core::AppIndex app, std::vector<std::string> us
 void RedisEngine::update_privacy(core::AppIndex app, std::string user_id, PrivacyChange change,
                                  std::function<void(Answer<storage::Privacy>)> done) {
   asio::post(io_, [this, app, user_id = std::move(user_id), change, done = std::move(done)] {
-    // Invisibility is refused before it gets here (keeps_invisible_users); never stored.
-    if (!ready() || change.visibility == storage::Visibility::Nobody) return done(std::nullopt);
+    if (!ready()) return done(std::nullopt);
+    const std::string visibility =
+        change.visibility ? storage::visibility_name(*change.visibility) : "";
     const std::string last_seen =
         change.last_seen ? storage::last_seen_name(*change.last_seen) : "";
     const UserKeys keys = keys_.user(app_ids_[app], user_id);
-    run_script(user_privacy_script(), {keys.record},
-               {change.visibility ? "everyone" : "", last_seen}, [done](Result result) {
+    run_script(user_privacy_script(), {keys.record, keys.memberships},
+               {visibility, last_seen, std::string(publish_command()), keys.events},
+               [this, app, user_id, done](Result result) {
                  const Reply* reply = reply_of(result);
-                 if (!reply || reply->elements.size() != 2) return done(std::nullopt);
-                 done(privacy_of(reply->elements[0].text, reply->elements[1].text));
+                 if (!reply || reply->elements.size() < 3) return done(std::nullopt);
+                 const storage::Privacy privacy =
+                     privacy_of(reply->elements[0].text, reply->elements[1].text);
+                 if (integer_at(*reply, 2) == 1) {
+                   std::vector<std::string> tags;
+                   for (std::size_t i = 3; i < reply->elements.size(); ++i) {
+                     tags.push_back(reply->elements[i].text);
+                   }
+                   visibility_changed(app, user_id,
+                                      privacy.visibility == storage::Visibility::Nobody,
+                                      std::move(tags));
+                 }
+                 done(privacy);
                });
   });
 }
@@ -270,7 +290,11 @@ void RedisEngine::watch(core::AppIndex app, std::string watcher, std::vector<std
       std::vector<std::string> online;
       if (states) {
         for (std::size_t i = 0; i < watched.size(); ++i) {
-          if ((*states)[i].online) online.push_back(watched[i]);
+          // Invisible users are offline to everyone else.
+          const auto& state = (*states)[i];
+          if (state.online && state.privacy.visibility != storage::Visibility::Nobody) {
+            online.push_back(watched[i]);
+          }
         }
       }
       done(std::move(online));

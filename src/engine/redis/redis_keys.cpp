@@ -34,7 +34,7 @@ ChannelKeys RedisKeys::channel_of_tag(std::string_view tag, std::string_view nod
   std::string node_key = key("node:");
   node_key.append(node);
   return ChannelKeys{{key("members"), key("live"), key("grace"), key("version"), key("subs"),
-                      std::move(node_key), key("vacate"), key("tabs")},
+                      std::move(node_key), key("vacate"), key("tabs"), key("hidden")},
                      key("events"),
                      std::string(tag)};
 }
@@ -45,10 +45,23 @@ std::string RedisKeys::node_channels(std::string_view node) const {
   return key;
 }
 
-std::string RedisKeys::app_channels(std::string_view app_id) const {
+// The app's own keys share the tag {app:<id>}.
+std::string RedisKeys::app_key(std::string_view app_id, std::string_view name) const {
   std::string key = prefix_;
-  key.append("{app:").append(app_id).append("}:channels");
+  key.append("{app:").append(app_id).append("}:").append(name);
   return key;
+}
+
+std::string RedisKeys::app_channels(std::string_view app_id) const {
+  return app_key(app_id, "channels");
+}
+
+std::string RedisKeys::app_invisible(std::string_view app_id) const {
+  return app_key(app_id, "invisible");
+}
+
+std::string RedisKeys::app_privacy(std::string_view app_id) const {
+  return app_key(app_id, "privacy");
 }
 
 std::string RedisKeys::heartbeat_due(std::string_view app_id, unsigned partition) const {

@@ -13,7 +13,7 @@ namespace greendot::engine::redis_engine {
 
 struct ChannelKeys {
   // In the order the channel scripts take them (see redis_scripts.cpp).
-  std::array<std::string, 8> keys;
+  std::array<std::string, 9> keys;
   std::string events;  // the pub/sub channel of its member events and messages
   std::string tag;     // "app:channel", as a node's channel list records it
 };
@@ -48,6 +48,10 @@ class RedisKeys {
   std::string sweeping_nodes() const { return prefix_ + "{nodes}:sweeping"; }
   std::string node_channels(std::string_view node) const;
   std::string app_channels(std::string_view app_id) const;
+  // The app's invisible users (a set, small: loaded by every node), and the pub/sub channel
+  // on which a change of it is told ("h <user>" / "s <user>").
+  std::string app_invisible(std::string_view app_id) const;
+  std::string app_privacy(std::string_view app_id) const;
   // Messages for every node (terminating a user's connections).
   std::string control() const { return prefix_ + "{control}:events"; }
   // One user's keys, sharing the tag {app:u:user} (channel names cannot hold ':', so no
@@ -55,8 +59,16 @@ class RedisKeys {
   UserKeys user(std::string_view app_id, std::string_view user) const;
 
  private:
+  std::string app_key(std::string_view app_id, std::string_view name) const;
   std::string prefix_;
 };
+
+// Channels no client can name ('#' is not allowed in channel names): a user's sign-ins are
+// sessions of "#signin:<user>", so that they share the channels' sessions, graces and sweeps.
+// Nobody subscribes to their events, they keep no copy, and the application hears nothing.
+inline bool internal_channel(std::string_view channel) {
+  return channel.starts_with('#');
+}
 
 // "app:channel" split at its first ':' (app ids have none); false when it has none.
 bool split_tag(std::string_view tag, std::string_view& app_id, std::string_view& channel);

@@ -6,6 +6,22 @@ namespace greendot::engine::redis_engine {
 
 namespace {
 
+// The members others may see: every member but the hidden ones, as HGETALL lists them.
+constexpr std::string_view kVisibleMembers = R"lua(
+local function visible_members(members, hidden)
+  local all = redis.call('HGETALL', members)
+  if redis.call('SCARD', hidden) == 0 then return all end
+  local out = {}
+  for i = 1, #all, 2 do
+    if redis.call('SISMEMBER', hidden, all[i]) == 0 then
+      out[#out + 1] = all[i]
+      out[#out + 1] = all[i + 1]
+    end
+  end
+  return out
+end
+)lua";
+
 // Shared by the channel scripts. KEYS, always in this order, all of one channel:
 // 1 members (user -> user_info; includes users in their grace)
 // 2 live (user -> number of live sessions)
@@ -17,6 +33,7 @@ namespace {
 //   "g:<user>" -> due of a member grace it owns; "vg" -> due of a vacate grace it owns)
 // 7 vacate grace ("node due")
 // 8 heartbeat tabs (user -> "tab due grace ..." triples; an ended tab is "tab x until")
+// 9 hidden (the members who are invisible: in no one's list but their own, and not counted)
 constexpr std::string_view kChannelPrelude = R"lua(
 local K = KEYS
 local function now_ms()
@@ -39,10 +56,23 @@ end
 -- The version of the removal (and its epoch), or nothing when the user was no member.
 local function remove_member(pub, chan, candidate, user)
   if redis.call('HDEL', K[1], user) == 0 then return nil end
+  redis.call('SREM', K[9], user)
   local epoch = current_version(candidate)
   local version = redis.call('HINCRBY', K[4], 'v', 1)
   tell(pub, chan, 'r', epoch, version, '-', user, '')
   return version, epoch
+end
+-- A new member, told to the others as 'a'; an invisible one ('1') is told as 'h' (hidden), which
+-- no node shows, so that every member event still has the next version. Returns the version.
+local function tell_added(pub, chan, epoch, except, user, info, hidden)
+  local version = redis.call('HINCRBY', K[4], 'v', 1)
+  if hidden == '1' then
+    redis.call('SADD', K[9], user)
+    tell(pub, chan, 'h', epoch, version, except, user, '')
+  else
+    tell(pub, chan, 'a', epoch, version, except, user, info)
+  end
+  return version
 end
 -- A member grace is "due left": when it ends, and when the user's last session ended (their
 -- last seen, should the grace end with them gone).
@@ -93,7 +123,8 @@ end
 }  // namespace
 
 std::string_view channel_script_prelude() {
-  return kChannelPrelude;
+  static const std::string prelude = std::string(kVisibleMembers).append(kChannelPrelude);
+  return prelude;
 }
 
 namespace {
@@ -101,7 +132,7 @@ namespace {
 constexpr std::string_view kJoin = R"lua(
 local node, sid, user, info = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local max, want = tonumber(ARGV[5]), ARGV[6] == '1'
-local except, pub, chan, candidate = ARGV[7], ARGV[8], ARGV[9], ARGV[10]
+local except, pub, chan, candidate, hidden = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
 local added, occupied = 0, 0
 if redis.call('HEXISTS', K[6], sid) == 0 then
   if user ~= '' and max > 0 and redis.call('HEXISTS', K[2], user) == 0 and
@@ -113,12 +144,9 @@ if redis.call('HEXISTS', K[6], sid) == 0 then
   if user ~= '' and session_began(user, info) then added = 1 end
 end
 local epoch, version = current_version(candidate)
-if added == 1 then
-  version = redis.call('HINCRBY', K[4], 'v', 1)
-  tell(pub, chan, 'a', epoch, version, except, user, info)
-end
+if added == 1 then version = tell_added(pub, chan, epoch, except, user, info, hidden) end
 local list = {}
-if want then list = redis.call('HGETALL', K[1]) end
+if want then list = visible_members(K[1], K[9]) end
 return {'ok', added, occupied, epoch, version, list}
 )lua";
 
@@ -221,16 +249,34 @@ forget_if_empty()
 return result
 )lua";
 
-// KEYS: members, version
+// KEYS: members, version, hidden
 constexpr std::string_view kMembers = R"lua(
 local epoch = redis.call('HGET', KEYS[2], 'epoch') or ''
 local version = tonumber(redis.call('HGET', KEYS[2], 'v') or '0')
-return {epoch, version, redis.call('HGETALL', KEYS[1])}
+return {epoch, version, visible_members(KEYS[1], KEYS[3])}
 )lua";
 
+// KEYS: subscriptions, members, vacate grace, hidden. Invisible members are not counted.
 constexpr std::string_view kStats = R"lua(
-return {tonumber(redis.call('GET', KEYS[1]) or '0'), redis.call('HLEN', KEYS[2]),
-        redis.call('EXISTS', KEYS[3])}
+return {tonumber(redis.call('GET', KEYS[1]) or '0'),
+        redis.call('HLEN', KEYS[2]) - redis.call('SCARD', KEYS[4]), redis.call('EXISTS', KEYS[3])}
+)lua";
+
+// A member going invisible ('h') or visible again ('s'): the others see them leave or arrive
+// (their own connections are not told); nothing when they are no member or already so.
+constexpr std::string_view kVisibility = R"lua(
+local user, mode, pub, chan, candidate = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local info = redis.call('HGET', K[1], user)
+if not info then return 0 end
+if mode == 'h' then
+  if redis.call('SADD', K[9], user) == 0 then return 0 end
+  info = ''
+elseif redis.call('SREM', K[9], user) == 0 then
+  return 0
+end
+local epoch = current_version(candidate)
+tell(pub, chan, mode, epoch, redis.call('HINCRBY', K[4], 'v', 1), '-', user, info)
+return 1
 )lua";
 
 constexpr std::string_view kNodePrelude = R"lua(
@@ -285,27 +331,32 @@ Script make_script(std::string_view name, std::string_view prelude, std::string_
 }
 
 const Script& join_script() {
-  static const Script script = make_script("join", kChannelPrelude, kJoin);
+  static const Script script = make_script("join", channel_script_prelude(), kJoin);
   return script;
 }
 const Script& leave_script() {
-  static const Script script = make_script("leave", kChannelPrelude, kLeave);
+  static const Script script = make_script("leave", channel_script_prelude(), kLeave);
   return script;
 }
 const Script& grace_end_script() {
-  static const Script script = make_script("grace_end", kChannelPrelude, kGraceEnd);
+  static const Script script = make_script("grace_end", channel_script_prelude(), kGraceEnd);
   return script;
 }
 const Script& sweep_channel_script() {
-  static const Script script = make_script("sweep_channel", kChannelPrelude, kSweepChannel);
+  static const Script script =
+      make_script("sweep_channel", channel_script_prelude(), kSweepChannel);
   return script;
 }
 const Script& members_script() {
-  static const Script script = make_script("members", {}, kMembers);
+  static const Script script = make_script("members", kVisibleMembers, kMembers);
   return script;
 }
 const Script& stats_script() {
   static const Script script = make_script("stats", {}, kStats);
+  return script;
+}
+const Script& visibility_script() {
+  static const Script script = make_script("visibility", channel_script_prelude(), kVisibility);
   return script;
 }
 const Script& register_node_script() {

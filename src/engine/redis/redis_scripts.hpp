@@ -21,10 +21,12 @@ struct Script {
 // A session begins: a member's (a session of a user) or, with user "", a subscription to a
 // channel that is not a presence channel. The same session again is a no-op, so that
 // re-asserting sessions after a reconnect is safe.
-// KEYS: members, live, grace, version, subscriptions, node's sessions, vacate-grace
+// KEYS: members, live, grace, version, subscriptions, node's sessions, vacate-grace, tabs,
+//       hidden
 // ARGV: node, session, user, user_info, max_members, want_list, except, publish command,
-//       event channel, epoch candidate
-// Returns {"full"} or {"ok", added, occupied, epoch, version, members-or-empty}. An epoch
+//       event channel, epoch candidate, hidden ("1": the user is invisible, told to no one)
+// Returns {"full"} or {"ok", added, occupied, epoch, version, members-or-empty} (the members
+// others see: without the hidden ones, the joiner too when hidden). An epoch
 // begins with Redis's time in ms, so that the later of two epochs of a channel is known.
 const Script& join_script();
 
@@ -50,11 +52,18 @@ const Script& grace_end_script();
 //          {the user of each of the node's sessions}}
 const Script& sweep_channel_script();
 
-// The member list now: KEYS: members, version; returns {epoch-or-"", version, members}
+// The member list others see now: KEYS: members, version, hidden;
+// returns {epoch-or-"", version, members}
 const Script& members_script();
 
-// Counts: KEYS: subscriptions, members, vacate-grace; returns {subscriptions, members, waiting}
+// Counts: KEYS: subscriptions, members, vacate-grace, hidden;
+// returns {subscriptions, members others see, waiting}
 const Script& stats_script();
+
+// A member going invisible (ARGV mode "h") or visible again ("s"). KEYS: as join;
+// ARGV: user, mode, publish command, event channel, epoch candidate.
+// Returns 1 when it changed something (and told the others), 0 when not a member or already so.
+const Script& visibility_script();
 
 // Node leases. register: ARGV node, lease_ms (NX); refresh: ARGV node, lease_ms, returns 0
 // when the node is not registered any more (swept, or Redis lost its data).

@@ -16,6 +16,12 @@ inline const redis::Reply* reply_of(const redis::Result& result) {
   return reply && !reply->is_error() ? reply : nullptr;
 }
 
+// Why a command failed: the connection's reason, or the error reply's text.
+inline std::string why(const redis::Result& result) {
+  if (const auto* error = std::get_if<redis::ConnectionError>(&result)) return error->message;
+  return std::get<redis::Reply>(result).text;
+}
+
 inline std::int64_t integer_at(const redis::Reply& reply, std::size_t i) {
   if (i >= reply.elements.size()) return 0;
   const redis::Reply& element = reply.elements[i];

@@ -65,16 +65,36 @@ local function membership(tag, epoch, version, present, left, pub, chan)
 end
 )lua";
 
-// Defaults are stored as no field, so that most users have no record at all.
+// Defaults are stored as no field, so that most users have no record at all. A user online
+// going invisible looks to watchers like leaving now (last seen now: the time spent invisible
+// is never recorded), and coming back like arriving; the channels to hide them in, or show
+// them again, follow.
 constexpr std::string_view kPrivacy = R"lua(
 local function set(field, value, default)
   if value == '' then return end
   if value == default then redis.call('HDEL', KEYS[1], field)
   else redis.call('HSET', KEYS[1], field, value) end
 end
+local was = redis.call('HGET', KEYS[1], 'vis') or 'everyone'
 set('vis', ARGV[1], 'everyone')
 set('lsp', ARGV[2], 'exact')
-return {redis.call('HGET', KEYS[1], 'vis') or 'everyone', redis.call('HGET', KEYS[1], 'lsp') or 'exact'}
+local vis = redis.call('HGET', KEYS[1], 'vis') or 'everyone'
+local out = {vis, redis.call('HGET', KEYS[1], 'lsp') or 'exact', 0}
+if vis == was then return out end
+out[3] = 1
+local memberships = redis.call('HGETALL', KEYS[2])
+for i = 1, #memberships, 2 do
+  if not string.find(memberships[i + 1], ' - ', 1, true) then out[#out + 1] = memberships[i] end
+end
+if #out == 3 then return out end
+if vis == 'nobody' then
+  local t = redis.call('TIME')
+  redis.call('HSET', KEYS[1], 'ls', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+  redis.call(ARGV[3], ARGV[4], 'offline')
+else
+  redis.call(ARGV[3], ARGV[4], 'online')
+end
+return out
 )lua";
 
 // A user's status from its parts: "s:n:<node>" (that node's sessions) and "s:t:<tab>" (a
@@ -131,7 +151,8 @@ const Script& user_status_script() {
 const Script& user_membership_script() {
   static const Script script = make_script(
       "user_membership", kMembershipFunction,
-      "return membership(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])\n");
+      "return {membership(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]),\n"
+      "        redis.call('HGET', KEYS[1], 'vis') == 'nobody' and 1 or 0}\n");
   return script;
 }
 
@@ -141,6 +162,7 @@ const Script& user_update_script() {
       "user_update", joined({kMembershipFunction, kStatusFunction}),
       "local t = membership(ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])\n"
       "local out = status(ARGV[8], ARGV[9], ARGV[10])\n"
+      "table.insert(out, 1, redis.call('HGET', KEYS[1], 'vis') == 'nobody' and 1 or 0)\n"
       "table.insert(out, 1, t)\n"
       "return out\n");
   return script;

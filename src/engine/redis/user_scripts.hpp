@@ -15,8 +15,10 @@ namespace greendot::engine::redis_engine {
 // A user became a member of a channel (present "1") or stopped being one ("0").
 // KEYS: record, memberships; ARGV: tag, epoch, version, present, left_at (unix ms, when the
 //       last session ended), publish command, the user's events channel
-// Returns 1 when the user came online with it, -1 when they went offline (their last seen is
-// then left_at, unless they are invisible), 0 otherwise (or when the change was older).
+// Returns {1 when the user came online with it, -1 when they went offline (their last seen is
+// then left_at, unless they are invisible), 0 otherwise (or when the change was older);
+// 1 when the user is invisible now, else 0}: a session joined as visible by a node that did
+// not know yet is then hidden (and the other way round).
 const Script& user_membership_script();
 
 // One part of a user's status: a node's sessions of the user ("s:n:<node>") or a heartbeat
@@ -30,11 +32,13 @@ const Script& user_status_script();
 // Both in one step, for a session whose start or end changes the user's memberships and this
 // node's part in their status at once (a join or leave of a user's only session here).
 // KEYS: record, memberships; ARGV: the membership's seven, then the status part's three
-// Returns {membership's answer, then the status's}
+// Returns {membership's two answers, then the status's}
 const Script& user_update_script();
 
-// Sets privacy fields ("" keeps one). KEYS: record; ARGV: visibility, last_seen
-// Returns {visibility, last_seen}, as stored now ("everyone" / "exact" when never set).
+// Sets privacy fields ("" keeps one). KEYS: record, memberships; ARGV: visibility, last_seen,
+// publish command, the user's events channel.
+// Returns {visibility, last_seen, changed}, as stored now ("everyone" / "exact" when never set),
+// and when the visibility changed (1), the tags of the channels the user is a member of.
 const Script& user_privacy_script();
 
 }  // namespace greendot::engine::redis_engine
