@@ -22,6 +22,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -322,6 +323,12 @@ class RedisEngine final : public PresenceEngine, public Broker {
   // app's privacy channel): what a join or a ping of theirs is marked with.
   std::vector<std::unordered_set<std::string>> invisible_;
   std::unordered_map<std::string, core::AppIndex> by_privacy_channel_;
+  // Per app and expiry partition (see sweep_heartbeats).
+  struct PartitionSweep {
+    std::chrono::steady_clock::time_point quiet_until;  // found empty: not swept before
+    std::chrono::steady_clock::time_point written;      // when this node last wrote to it
+  };
+  std::vector<std::array<PartitionSweep, RedisKeys::kHeartbeatPartitions>> quiet_partitions_;
   bool registering_ = false;       // a registration sent and not answered
   bool sweeping_started_ = false;  // the sweeps' timers run (from the first registration)
   bool reassert_pending_ = false;  // a session could not be written: again at the next refresh

@@ -22,6 +22,7 @@ namespace {
 // A sweep holds the expiries it claimed this long; one that stalls is taken over after it.
 constexpr std::chrono::milliseconds kExpiryClaim{5000};
 constexpr int kExpiriesPerSweep = 200;
+constexpr std::chrono::seconds kQuietPartition{5};
 // A ping without a tab id shares the member's tab "" (tab ids are [A-Za-z0-9_.:-]).
 constexpr std::string_view kNoTab = "~";
 
@@ -64,7 +65,12 @@ bool parse_entry(std::string_view entry, std::string& user, std::string& tab, st
 // clock) decides, so a skewed entry only makes a sweep look early or late.
 void RedisEngine::expect_expiry(core::AppIndex app, const std::string& user, const std::string& tab,
                                 const std::string& tag, std::int64_t due_unix_ms) {
-  const std::string key = keys_.heartbeat_due(app_ids_[app], RedisKeys::heartbeat_partition(user));
+  const unsigned partition = RedisKeys::heartbeat_partition(user);
+  quiet_partitions_.resize(app_ids_.size());
+  auto& sweep = quiet_partitions_[app][partition];
+  sweep.written = std::chrono::steady_clock::now();
+  sweep.quiet_until = {};  // swept at the full rate again
+  const std::string key = keys_.heartbeat_due(app_ids_[app], partition);
   const std::string score = std::to_string(due_unix_ms);
   const std::string entry = expiry_entry(user, tab, tag);
   const std::string_view args[] = {"ZADD", key, "GT", score, entry};
@@ -287,20 +293,32 @@ void RedisEngine::end_tab(core::AppIndex app, const std::string& name, std::stri
   });
 }
 
+// An empty partition is looked at again only after kQuietPartition, unless this node writes to
+// it meanwhile: idle nodes and apps without heartbeats cost Redis next to nothing, and an
+// expiry written by a node that then died is found that much later at most.
 void RedisEngine::sweep_heartbeats() {
   if (!client_->up() || stopping_) return;
   const std::string claim = std::to_string(kExpiryClaim.count());
   const std::string limit = std::to_string(kExpiriesPerSweep);
+  const auto now = std::chrono::steady_clock::now();
+  quiet_partitions_.resize(app_ids_.size());
   for (core::AppIndex app = 0; app < app_ids_.size(); ++app) {
     for (unsigned p = 0; p < RedisKeys::kHeartbeatPartitions; ++p) {
+      if (quiet_partitions_[app][p].quiet_until > now) continue;
       run_script(claim_dead_nodes_script(),
                  {keys_.heartbeat_due(app_ids_[app], p), keys_.heartbeat_claimed(app_ids_[app], p)},
-                 {claim, limit}, [this, app, p](Result result) {
+                 {claim, limit}, [this, app, p, now](Result result) {
                    const Reply* reply = reply_of(result);
                    if (!reply) return;
                    for (const auto& entry : reply->elements) {
                      if (entry.is_string()) expire_tab(app, p, entry.text);
                    }
+                   const bool empty = !reply->elements.empty() &&
+                                      reply->elements.back().type == Reply::Type::Integer &&
+                                      reply->elements.back().integer == 0;
+                   // Not when this node wrote to it since the sweep was sent.
+                   auto& sweep = quiet_partitions_[app][p];
+                   if (empty && sweep.written < now) sweep.quiet_until = now + kQuietPartition;
                  });
     }
   }

@@ -307,6 +307,7 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0
   redis.call('ZADD', KEYS[2], now + claim, id)
   table.insert(out, id)
 end
+table.insert(out, redis.call('ZCARD', KEYS[1]) + redis.call('ZCARD', KEYS[2]))
 return out
 )lua";
 

@@ -70,8 +70,9 @@ const Script& visibility_script();
 // KEYS: live nodes, nodes being swept
 const Script& register_node_script();
 const Script& refresh_node_script();
-// Claims nodes whose lease ended (and sweeps that stalled) for the caller to sweep.
-// ARGV: claim_ms, limit; returns the node ids
+// Claims nodes whose lease ended (and sweeps that stalled) for the caller to sweep; also the
+// heartbeat expiries of a partition. ARGV: claim_ms, limit; returns the ids, then (an integer)
+// how many entries the two sets still hold.
 const Script& claim_dead_nodes_script();
 
 // What every channel script begins with: the keys' order and the shared Lua functions.
