@@ -57,6 +57,8 @@ struct RecordingSink : MessageSink {
       if (!message->except_user.empty()) {
         line.append(" (not to ").append(message->except_user).append(")");
       }
+      // "presence-r added g (to later joiners)": only to those that joined after a number.
+      if (message->joined_after != 0) line.append(" (to later joiners)");
     }
     if (event == "greendot:member_updated") {  // "presence-r updated a away"
       auto data = boost::json::parse(json["data"].as_string()).as_object();

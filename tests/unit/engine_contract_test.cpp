@@ -57,6 +57,34 @@ TEST_P(EngineContract, TheGraceCoversAReturnThroughAnotherNode) {
   EXPECT_TRUE(eventually([&] { return deployment_->sink(0).has("presence-r removed g"); }));
 }
 
+// A member in their grace is not given to joiners (they would wait for someone who left), and
+// a return inside the grace is told to exactly those who were not given them.
+TEST_P(EngineContract, AJoinerIsNotGivenAMemberInTheGraceAndIsToldOfTheirReturn) {
+  ASSERT_TRUE(join(0, "watcher", 1).accepted());
+  ASSERT_TRUE(join(0, "g", 2).accepted());
+  ASSERT_TRUE(eventually([&] { return count(0, "presence-r added g") == 1; }));
+  deployment_->node(0).leave(0, "presence-r", "g", 2, 60000);
+  // Joined again with the same session until the leave is applied: then g is not listed.
+  ASSERT_TRUE(eventually([&] {
+    return ids(join(1, "late", 3)) == std::vector<std::string>{"late", "watcher"};
+  }));
+  ASSERT_TRUE(join(1, "g", 4).accepted());
+  ASSERT_TRUE(join(0, "sentinel", 5).accepted());
+  ASSERT_TRUE(eventually([&] {
+    return count(0, "presence-r added sentinel") == 1 && count(1, "presence-r added sentinel") == 1;
+  }));
+  // Node 0's watcher saw g all along: told nothing; "late" is told of the return, once.
+  EXPECT_EQ(count(0, "presence-r removed g"), 0u);
+  EXPECT_EQ(count(0, "presence-r added g"), 1u);
+  const auto returns = [&](int node) {
+    return count(node, "presence-r added g (to later joiners)") +
+           (node == 1 && GetParam() != Kind::Embedded ? count(1, "presence-r added g") : 0);
+  };
+  EXPECT_EQ(returns(1), 1u);
+  EXPECT_EQ(ids(join(0, "last", 6)),
+            (std::vector<std::string>{"g", "last", "late", "sentinel", "watcher"}));
+}
+
 TEST_P(EngineContract, AFullChannelRefusesNewUsersButNotNewSessions) {
   ASSERT_TRUE(join(0, "a", 1, 1).accepted());
   EXPECT_EQ(join(1, "b", 2, 1).status, JoinStatus::ChannelFull);

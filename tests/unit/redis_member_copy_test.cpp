@@ -62,6 +62,28 @@ TEST(MemberCopy, HiddenMembersAreNotInTheCopy) {
   EXPECT_EQ(copy.presence_data().find(R"("b")"), std::string::npos);
 }
 
+// A member in their grace stays for those who saw them and is left out of joiners' lists; the
+// copy remembers how many joiners had seen them, so that a return is told to the later ones.
+TEST(MemberCopy, AMemberInTheGraceIsLeftOutOfJoinersLists) {
+  MemberCopy copy;
+  copy.load("e1", 1, {{"a", "{}"}, {"b", "{}"}}, false, {"b"}, 3);
+  EXPECT_EQ(copy.seen_by("b"), 3u) << "read while in the grace";
+  EXPECT_EQ(copy.presence_data().find(R"("b")"), std::string::npos);
+  ChannelEvent grace = removed("e1", 2, "a");
+  grace.kind = ChannelEvent::Kind::MemberInGrace;
+  EXPECT_EQ(copy.apply(grace, 5), MemberCopy::Applied::Changed);
+  EXPECT_EQ(copy.seen_by("a"), 5u);
+  EXPECT_EQ(copy.presence_data().find(R"("a")"), std::string::npos);
+  ChannelEvent back = added("e1", 3, "a");
+  back.kind = ChannelEvent::Kind::MemberBack;
+  EXPECT_EQ(copy.apply(back, 7), MemberCopy::Applied::Changed);
+  EXPECT_FALSE(copy.seen_by("a"));
+  EXPECT_NE(copy.presence_data().find(R"("a")"), std::string::npos);
+  // The grace of b ends with b gone: told to everyone (those who never saw b ignore it).
+  EXPECT_EQ(copy.apply(removed("e1", 4, "b")), MemberCopy::Applied::Changed);
+  EXPECT_FALSE(copy.seen_by("b"));
+}
+
 TEST(MemberCopy, ASkippedVersionOrAnotherEpochMeansReadingTheListAgain) {
   MemberCopy copy;
   copy.load("e1", 5, {{"a", "{}"}});

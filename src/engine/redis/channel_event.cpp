@@ -48,10 +48,9 @@ std::optional<ChannelEvent> parse_channel_event(std::string_view payload) {
   event.user = std::string(rest.substr(0, user_length));
   event.body = std::string(rest.substr(user_length));
   static constexpr std::pair<std::string_view, ChannelEvent::Kind> kMemberKinds[] = {
-      {"a", ChannelEvent::Kind::MemberAdded},
-      {"r", ChannelEvent::Kind::MemberRemoved},
-      {"h", ChannelEvent::Kind::MemberHidden},
-      {"s", ChannelEvent::Kind::MemberShown}};
+      {"a", ChannelEvent::Kind::MemberAdded},   {"r", ChannelEvent::Kind::MemberRemoved},
+      {"h", ChannelEvent::Kind::MemberHidden},  {"s", ChannelEvent::Kind::MemberShown},
+      {"g", ChannelEvent::Kind::MemberInGrace}, {"b", ChannelEvent::Kind::MemberBack}};
   const auto* kind = std::find_if(std::begin(kMemberKinds), std::end(kMemberKinds),
                                   [&](const auto& k) { return k.first == words[0]; });
   if (kind != std::end(kMemberKinds)) {

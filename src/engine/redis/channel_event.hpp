@@ -1,7 +1,8 @@
 // What travels on a channel's pub/sub channel between nodes, as text:
-//   member events, made by the scripts:  "a|r|h|s <epoch> <version> <except> <n>\n<user><info>"
+//   member events, made by the scripts:  "a|r|h|s|g|b <epoch> <version> <except> <n>\n<user><info>"
 //     (added, removed, hidden: an invisible user joined or a member went invisible, shown: a
-//     member became visible again; the others see them come and go, they see no change)
+//     member became visible again; the others see them come and go, they see no change;
+//     grace: a member's last session ended, back: they returned inside the grace)
 //   messages (triggers, client events):  "m <origin> <except> <joined_after> <n>\n<user><text>"
 // where <n> is the byte length of the user id that follows (a member's; for a message the one
 // user not to deliver to, possibly empty) and "-" stands for no excepted socket. Lengths rather
@@ -16,7 +17,15 @@
 namespace greendot::engine::redis_engine {
 
 struct ChannelEvent {
-  enum class Kind { MemberAdded, MemberRemoved, MemberHidden, MemberShown, Message };
+  enum class Kind {
+    MemberAdded,
+    MemberRemoved,
+    MemberHidden,
+    MemberShown,
+    MemberInGrace,
+    MemberBack,
+    Message
+  };
   Kind kind = Kind::Message;
   std::string epoch;               // member events
   std::uint64_t version = 0;       // member events
@@ -24,7 +33,7 @@ struct ChannelEvent {
   std::uint64_t joined_after = 0;  // messages
   std::string except;              // a socket id, or empty
   std::string user;                // the member; for a message, the user not to deliver to
-  std::string body;                // user_info JSON (added, shown), the message text (message)
+  std::string body;  // user_info JSON (added, shown, back), the message text (message)
 };
 
 // Nothing for a payload that is not one of these (a newer node's kind, or garbage).

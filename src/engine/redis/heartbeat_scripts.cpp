@@ -54,7 +54,9 @@ if not t then
   if max > 0 and redis.call('HEXISTS', K[2], user) == 0 and redis.call('HLEN', K[2]) >= max then
     return {'full'}
   end
-  if session_began(user, info) then added = 1 end
+  local began = session_began(user, info)
+  if began == 'added' then added = 1 end
+  if began == 'back' then tell_grace(pub, chan, candidate, 'b', user) end
 end
 local previous = t and t[3]
 if status == '-' then status = previous or 'o' end

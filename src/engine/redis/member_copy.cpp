@@ -5,7 +5,9 @@
 namespace greendot::engine::redis_engine {
 
 MemberCopy::Differences MemberCopy::load(std::string epoch, std::uint64_t version,
-                                         MemberList members, bool keep_missing) {
+                                         MemberList members, bool keep_missing,
+                                         const std::vector<std::string>& in_grace,
+                                         std::uint64_t joins) {
   Differences differences;
   std::unordered_map<std::string, std::string> next;
   next.reserve(members.size());
@@ -24,6 +26,13 @@ MemberCopy::Differences MemberCopy::load(std::string epoch, std::uint64_t versio
     }
   }
   members_ = std::move(next);
+  std::unordered_map<std::string, std::uint64_t> graces;
+  for (const auto& user : in_grace) {
+    if (!members_.contains(user)) continue;
+    auto kept = in_grace_.find(user);
+    graces.emplace(user, kept != in_grace_.end() ? kept->second : joins);
+  }
+  in_grace_ = std::move(graces);
   epoch_ = std::move(epoch);
   version_ = version;
   loaded_ = true;
@@ -31,7 +40,7 @@ MemberCopy::Differences MemberCopy::load(std::string epoch, std::uint64_t versio
   return differences;
 }
 
-MemberCopy::Applied MemberCopy::apply(const ChannelEvent& event) {
+MemberCopy::Applied MemberCopy::apply(const ChannelEvent& event, std::uint64_t joins) {
   if (!loaded_) return Applied::Gap;
   if (event.epoch != epoch_) {
     // A channel that began again from nothing: its first event can be taken as it comes.
@@ -44,15 +53,34 @@ MemberCopy::Applied MemberCopy::apply(const ChannelEvent& event) {
   version_ = event.version;
   bool changed = false;
   // The copy is the list others see: a hidden member is not in it.
-  if (event.kind == ChannelEvent::Kind::MemberAdded ||
-      event.kind == ChannelEvent::Kind::MemberShown) {
-    changed = members_.emplace(event.user, event.body).second;
-  } else if (event.kind == ChannelEvent::Kind::MemberRemoved ||
-             event.kind == ChannelEvent::Kind::MemberHidden) {
-    changed = members_.erase(event.user) == 1;
+  switch (event.kind) {
+    case ChannelEvent::Kind::MemberAdded:
+    case ChannelEvent::Kind::MemberShown:
+      changed = members_.emplace(event.user, event.body).second;
+      break;
+    case ChannelEvent::Kind::MemberRemoved:
+    case ChannelEvent::Kind::MemberHidden:
+      in_grace_.erase(event.user);
+      changed = members_.erase(event.user) == 1;
+      break;
+    case ChannelEvent::Kind::MemberInGrace:
+      changed = members_.contains(event.user) && in_grace_.emplace(event.user, joins).second;
+      break;
+    case ChannelEvent::Kind::MemberBack:
+      // Back for a copy that did not know them (read after the grace began): new to everyone.
+      changed = in_grace_.erase(event.user) == 1 || members_.emplace(event.user, event.body).second;
+      break;
+    case ChannelEvent::Kind::Message:
+      break;
   }
   if (changed) presence_data_current_ = false;
   return changed ? Applied::Changed : Applied::Unchanged;
+}
+
+std::optional<std::uint64_t> MemberCopy::seen_by(const std::string& user) const {
+  auto it = in_grace_.find(user);
+  if (it == in_grace_.end()) return std::nullopt;
+  return it->second;
 }
 
 bool MemberCopy::includes(std::string_view epoch, std::uint64_t version) const {
@@ -62,7 +90,9 @@ bool MemberCopy::includes(std::string_view epoch, std::uint64_t version) const {
 const std::string& MemberCopy::presence_data() {
   if (!presence_data_current_) {
     protocol::pusher::PresenceSnapshot snapshot;
-    for (const auto& [user, info] : members_) snapshot.add(user, info);
+    for (const auto& [user, info] : members_) {
+      if (!in_grace_.contains(user)) snapshot.add(user, info);
+    }
     presence_data_ = snapshot.str();
     presence_data_current_ = true;
   }
@@ -71,13 +101,16 @@ const std::string& MemberCopy::presence_data() {
 
 std::string MemberCopy::presence_data_with(const std::string& user, const std::string& info) const {
   protocol::pusher::PresenceSnapshot snapshot;
-  for (const auto& [id, i] : members_) snapshot.add(id, i);
+  for (const auto& [id, i] : members_) {
+    if (!in_grace_.contains(id)) snapshot.add(id, i);
+  }
   if (!members_.contains(user)) snapshot.add(user, info);
   return snapshot.str();
 }
 
 void MemberCopy::clear() {
   members_.clear();
+  in_grace_.clear();
   epoch_.clear();
   version_ = 0;
   loaded_ = false;

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -42,9 +43,17 @@ class MemberCopy {
   // `keep_missing`, members the list lacks stay in the copy, untold: after Redis lost its data
   // the nodes are still writing their sessions back, and a member missing now may be back in
   // a moment (read again later without it to tell the ones that are really gone).
+  // `in_grace`: which of the members are in their grace (left out of joiners' lists), marked
+  // as unseen by joiners numbered above `joins` (see apply).
   Differences load(std::string epoch, std::uint64_t version, MemberList members,
-                   bool keep_missing = false);
-  Applied apply(const ChannelEvent& event);
+                   bool keep_missing = false, const std::vector<std::string>& in_grace = {},
+                   std::uint64_t joins = 0);
+  // `joins`: how many joiners this node has answered so far; a member whose grace begins now is
+  // not in the lists of those that come after, who are to be told of a return.
+  Applied apply(const ChannelEvent& event, std::uint64_t joins = 0);
+  // For a member in their grace: the number of joiners that had seen them (a return is told to
+  // those numbered above it). Nothing for one not in a grace.
+  std::optional<std::uint64_t> seen_by(const std::string& user) const;
   // Whether the copy includes every change up to (epoch, version).
   bool includes(std::string_view epoch, std::uint64_t version) const;
   // The subscription_succeeded presence data: {"presence":{"ids":..,"hash":..,"count":n}}.
@@ -54,7 +63,8 @@ class MemberCopy {
   void clear();
 
  private:
-  std::unordered_map<std::string, std::string> members_;
+  std::unordered_map<std::string, std::string> members_;     // everyone others see, graces too
+  std::unordered_map<std::string, std::uint64_t> in_grace_;  // user -> seen_by
   std::string epoch_;
   std::uint64_t version_ = 0;
   bool loaded_ = false;

@@ -29,6 +29,13 @@ constexpr int kNodesPerSweep = 4;
 constexpr milliseconds kRetryGrace{500};
 constexpr auto kUnreadyReport = std::chrono::seconds(5);
 
+std::vector<std::string> user_ids(const Reply& list) {
+  std::vector<std::string> ids;
+  ids.reserve(list.elements.size());
+  for (const auto& id : list.elements) ids.push_back(id.text);
+  return ids;
+}
+
 MemberList member_list(const Reply& flat) {
   MemberList members;
   members.reserve(flat.elements.size() / 2);
@@ -450,7 +457,9 @@ void RedisEngine::begin_session(LocalChannel& channel, core::SessionId session, 
                 MembershipChange{channel->app, user, tag, epoch, version, true, 0, hide});
           }
           if (want_list && reply->elements.size() > 5) {
-            channel->copy.load(epoch, version, member_list(reply->elements[5]));
+            channel->copy.load(epoch, version, member_list(reply->elements[5]), false,
+                               user_ids(reply->elements.size() > 6 ? reply->elements[6] : Reply{}),
+                               channel->joins);
             auto held = std::move(channel->held);
             channel->held.clear();
             for (auto& event : held) on_event(*channel, std::move(event));
@@ -477,7 +486,7 @@ std::string presence_for(MemberCopy& copy,
 void RedisEngine::answer_when_current(LocalChannel& channel, WaitingJoin waiting) {
   if (channel.copy.includes(waiting.epoch, waiting.version)) {
     return waiting.done(
-        JoinOutcome{JoinStatus::Joined, presence_for(channel.copy, waiting.self), 0});
+        JoinOutcome{JoinStatus::Joined, presence_for(channel.copy, waiting.self), ++channel.joins});
   }
   channel.waiting.push_back(std::move(waiting));
 }
@@ -489,7 +498,8 @@ void RedisEngine::answer_waiting(LocalChannel& channel) {
       ++it;
       continue;
     }
-    it->done(JoinOutcome{JoinStatus::Joined, presence_for(channel.copy, it->self), 0});
+    it->done(
+        JoinOutcome{JoinStatus::Joined, presence_for(channel.copy, it->self), ++channel.joins});
     it = waiting.erase(it);
   }
 }
@@ -662,39 +672,41 @@ void RedisEngine::read_members(LocalChannel& channel) {
   channel.loading = true;
   ++channel.in_flight;
   const std::string tag = channel.keys.tag;
-  run_script(members_script(), {channel.keys.keys[0], channel.keys.keys[3], channel.keys.keys[8]},
-             {}, [this, tag](Result result) {
-               LocalChannel* channel = find(tag);
-               if (!channel) return;
-               --channel->in_flight;
-               channel->loading = false;
-               const Reply* reply = reply_of(result);
-               if (!reply || reply->elements.size() != 3) return forget_if_idle(*channel);
-               const std::string& epoch = text_at(*reply, 0);
-               const bool new_epoch = channel->copy.loaded() && channel->copy.epoch() != epoch;
-               if (new_epoch) {
-                 channel->settle_at = Clock::now() + options_.node_lease + options_.reconnect_max;
-               }
-               // Until the list has settled, every reading of it keeps the missing members.
-               const bool settling = channel->settle_at.has_value();
-               auto differences =
-                   channel->copy.load(epoch, static_cast<std::uint64_t>(integer_at(*reply, 1)),
-                                      member_list(reply->elements[2]), settling);
-               // What the local subscribers missed, told as if it had just happened.
-               for (const auto& user : differences.removed) {
-                 tell_local(channel->app, channel->name,
-                            pusher::member_removed(channel->name, user), {});
-               }
-               for (const auto& [user, info] : differences.added) {
-                 tell_local(channel->app, channel->name,
-                            pusher::member_added(channel->name, user, info), {});
-               }
-               auto held = std::move(channel->held);
-               channel->held.clear();
-               for (auto& event : held) on_event(*channel, std::move(event));
-               answer_waiting(*channel);
-               forget_if_idle(*channel);
-             });
+  run_script(
+      members_script(),
+      {channel.keys.keys[0], channel.keys.keys[3], channel.keys.keys[8], channel.keys.keys[2]}, {},
+      [this, tag](Result result) {
+        LocalChannel* channel = find(tag);
+        if (!channel) return;
+        --channel->in_flight;
+        channel->loading = false;
+        const Reply* reply = reply_of(result);
+        if (!reply || reply->elements.size() != 4) return forget_if_idle(*channel);
+        const std::string& epoch = text_at(*reply, 0);
+        const bool new_epoch = channel->copy.loaded() && channel->copy.epoch() != epoch;
+        if (new_epoch) {
+          channel->settle_at = Clock::now() + options_.node_lease + options_.reconnect_max;
+        }
+        // Until the list has settled, every reading of it keeps the missing members.
+        const bool settling = channel->settle_at.has_value();
+        auto differences =
+            channel->copy.load(epoch, static_cast<std::uint64_t>(integer_at(*reply, 1)),
+                               member_list(reply->elements[2]), settling,
+                               user_ids(reply->elements[3]), channel->joins);
+        // What the local subscribers missed, told as if it had just happened.
+        for (const auto& user : differences.removed) {
+          tell_local(channel->app, channel->name, pusher::member_removed(channel->name, user), {});
+        }
+        for (const auto& [user, info] : differences.added) {
+          tell_local(channel->app, channel->name, pusher::member_added(channel->name, user, info),
+                     {});
+        }
+        auto held = std::move(channel->held);
+        channel->held.clear();
+        for (auto& event : held) on_event(*channel, std::move(event));
+        answer_waiting(*channel);
+        forget_if_idle(*channel);
+      });
 }
 
 void RedisEngine::on_event(LocalChannel& channel, ChannelEvent event) {
@@ -702,9 +714,19 @@ void RedisEngine::on_event(LocalChannel& channel, ChannelEvent event) {
     if (channel.copy_wanted) channel.held.push_back(std::move(event));
     return;
   }
-  switch (channel.copy.apply(event)) {
+  // Those who saw a member before their grace began are not told of the return.
+  const std::uint64_t seen_by = event.kind == ChannelEvent::Kind::MemberBack
+                                    ? channel.copy.seen_by(event.user).value_or(0)
+                                    : 0;
+  switch (channel.copy.apply(event, channel.joins)) {
     case MemberCopy::Applied::Changed:
       switch (event.kind) {
+        case ChannelEvent::Kind::MemberInGrace:  // still a member for those who saw them
+          break;
+        case ChannelEvent::Kind::MemberBack:
+          tell_local(channel.app, channel.name,
+                     pusher::member_added(channel.name, event.user, event.body), {}, {}, seen_by);
+          break;
         case ChannelEvent::Kind::MemberAdded:
           tell_local(channel.app, channel.name,
                      pusher::member_added(channel.name, event.user, event.body), event.except);
@@ -734,11 +756,14 @@ void RedisEngine::on_event(LocalChannel& channel, ChannelEvent event) {
 }
 
 void RedisEngine::tell_local(core::AppIndex app, const std::string& channel, std::string text,
-                             std::string except, std::string except_user) {
-  auto message = std::make_shared<const ChannelMessage>(ChannelMessage{
-      app, channel, make_text_frame(text),
-      protocol::SocketId::parse(except).value_or(protocol::SocketId{}), std::move(except_user)});
-  for (MessageSink* sink : sinks_) sink->deliver(message);
+                             std::string except, std::string except_user,
+                             std::uint64_t joined_after) {
+  ChannelMessage message{app, channel, make_text_frame(text),
+                         protocol::SocketId::parse(except).value_or(protocol::SocketId{}),
+                         std::move(except_user)};
+  message.joined_after = joined_after;  // only to those who joined since (0: to everyone)
+  auto shared = std::make_shared<const ChannelMessage>(std::move(message));
+  for (MessageSink* sink : sinks_) sink->deliver(shared);
 }
 
 void RedisEngine::on_message(std::string_view pubsub_channel, std::string_view payload) {

@@ -133,6 +133,7 @@ class RedisEngine final : public PresenceEngine, public Broker {
     // Its sessions here, with what they joined with (to re-assert them); user "": not a member.
     std::unordered_map<core::SessionId, std::pair<std::string, std::string>> sessions;
     unsigned in_flight = 0;    // scripts sent and not answered, graces owned, leaves to retry
+    std::uint64_t joins = 0;   // joiners answered here: their join numbers (see MemberCopy)
     bool registered = false;   // in this node's channel list in Redis
     bool loading = false;      // the member list is being read
     bool copy_wanted = false;  // a presence channel: the copy is kept
@@ -197,7 +198,7 @@ class RedisEngine final : public PresenceEngine, public Broker {
   void read_members(LocalChannel& channel);
   void on_event(LocalChannel& channel, ChannelEvent event);
   void tell_local(core::AppIndex app, const std::string& channel, std::string text,
-                  std::string except, std::string except_user = {});
+                  std::string except, std::string except_user = {}, std::uint64_t joined_after = 0);
   void on_message(std::string_view pubsub_channel, std::string_view payload);
   void on_up();
   void on_down(const std::string& why);

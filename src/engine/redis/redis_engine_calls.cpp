@@ -160,10 +160,10 @@ void RedisEngine::channel_users(core::AppIndex app, std::string channel, UsersCa
     if (!ready()) return done(std::nullopt);
     // The members others see (invisible ones are not listed).
     const ChannelKeys keys = keys_.channel(app_ids_[app], channel, node_);
-    run_script(members_script(), {keys.keys[0], keys.keys[3], keys.keys[8]}, {},
+    run_script(members_script(), {keys.keys[0], keys.keys[3], keys.keys[8], keys.keys[2]}, {},
                [done](Result result) {
                  const auto* reply = std::get_if<Reply>(&result);
-                 if (!reply || reply->is_error() || reply->elements.size() != 3) {
+                 if (!reply || reply->is_error() || reply->elements.size() != 4) {
                    return done(std::nullopt);
                  }
                  const auto& list = reply->elements[2].elements;

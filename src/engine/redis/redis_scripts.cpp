@@ -78,11 +78,25 @@ end
 -- last seen, should the grace end with them gone).
 local function due_of(grace) return tonumber(string.match(grace, '^(%d+)')) end
 local function left_of(grace) return string.match(grace, ' (%d+)$') or due_of(grace) end
--- A session of a user began: true when it made them a member (not a second session, nor a
--- return inside the grace, which cancels it).
+-- A session of a user began: 'added' when it made them a member, 'back' when it is a return
+-- inside the grace (which cancels it), nothing for another session of a member.
 local function session_began(user, info)
-  return redis.call('HINCRBY', K[2], user, 1) == 1 and redis.call('HDEL', K[3], user) == 0 and
-         redis.call('HSETNX', K[1], user, info) == 1
+  if redis.call('HINCRBY', K[2], user, 1) ~= 1 then return nil end
+  if redis.call('HDEL', K[3], user) == 1 then return 'back' end
+  if redis.call('HSETNX', K[1], user, info) == 1 then return 'added' end
+  return nil
+end
+-- A member's grace began ('g') or ended with their return ('b', with their user_info): joiners
+-- meanwhile are not given them, and are told of the return. Nothing for a hidden member, whom
+-- no one sees. Returns the version now.
+local function tell_grace(pub, chan, candidate, kind, user)
+  local epoch, version = current_version(candidate)
+  if redis.call('SISMEMBER', K[9], user) == 1 then return version end
+  version = redis.call('HINCRBY', K[4], 'v', 1)
+  local info = ''
+  if kind == 'b' then info = redis.call('HGET', K[1], user) or '{}' end
+  tell(pub, chan, kind, epoch, version, '-', user, info)
+  return version
 end
 -- `count` sessions of a user ended (`left`: when). With their last one the user leaves, after
 -- the grace (owned by `node`) or now. Returns removed (0/1), grace_due, epoch, version.
@@ -94,6 +108,7 @@ local function sessions_ended(user, count, node, grace, now, left, pub, chan, ca
     local value = due .. ' ' .. left
     redis.call('HSET', K[3], user, node .. ' ' .. value)
     redis.call('HSET', K[6], 'g:' .. user, value)
+    tell_grace(pub, chan, candidate, 'g', user)
     return 0, due, '', 0
   end
   local version, epoch = remove_member(pub, chan, candidate, user)
@@ -141,13 +156,17 @@ if redis.call('HEXISTS', K[6], sid) == 0 then
   end
   redis.call('HSET', K[6], sid, user)
   occupied = subscribe_one()
-  if user ~= '' and session_began(user, info) then added = 1 end
+  if user ~= '' then
+    local began = session_began(user, info)
+    if began == 'added' then added = 1 end
+    if began == 'back' then tell_grace(pub, chan, candidate, 'b', user) end
+  end
 end
 local epoch, version = current_version(candidate)
 if added == 1 then version = tell_added(pub, chan, epoch, except, user, info, hidden) end
-local list = {}
-if want then list = visible_members(K[1], K[9]) end
-return {'ok', added, occupied, epoch, version, list}
+local list, graced = {}, {}
+if want then list, graced = visible_members(K[1], K[9]), redis.call('HKEYS', K[3]) end
+return {'ok', added, occupied, epoch, version, list, graced}
 )lua";
 
 constexpr std::string_view kLeave = R"lua(
@@ -249,11 +268,11 @@ forget_if_empty()
 return result
 )lua";
 
-// KEYS: members, version, hidden
+// KEYS: members, version, hidden, grace
 constexpr std::string_view kMembers = R"lua(
 local epoch = redis.call('HGET', KEYS[2], 'epoch') or ''
 local version = tonumber(redis.call('HGET', KEYS[2], 'v') or '0')
-return {epoch, version, visible_members(KEYS[1], KEYS[3])}
+return {epoch, version, visible_members(KEYS[1], KEYS[3]), redis.call('HKEYS', KEYS[4])}
 )lua";
 
 // KEYS: subscriptions, members, vacate grace, hidden. Invisible members are not counted.

@@ -25,8 +25,9 @@ struct Script {
 //       hidden
 // ARGV: node, session, user, user_info, max_members, want_list, except, publish command,
 //       event channel, epoch candidate, hidden ("1": the user is invisible, told to no one)
-// Returns {"full"} or {"ok", added, occupied, epoch, version, members-or-empty} (the members
-// others see: without the hidden ones, the joiner too when hidden). An epoch
+// Returns {"full"} or {"ok", added, occupied, epoch, version, members-or-empty, in-grace-or-empty}
+// (the members others see: without the hidden ones, the joiner too when hidden; and which of
+// them are in their grace). An epoch
 // begins with Redis's time in ms, so that the later of two epochs of a channel is known.
 const Script& join_script();
 
@@ -52,8 +53,8 @@ const Script& grace_end_script();
 //          {the user of each of the node's sessions}}
 const Script& sweep_channel_script();
 
-// The member list others see now: KEYS: members, version, hidden;
-// returns {epoch-or-"", version, members}
+// The member list others see now: KEYS: members, version, hidden, grace;
+// returns {epoch-or-"", version, members, the users in their grace}
 const Script& members_script();
 
 // Counts: KEYS: subscriptions, members, vacate-grace, hidden;
