@@ -4,6 +4,21 @@
 
 namespace greendot::engine::redis_engine {
 
+namespace {
+
+// The members a joiner is given: all but those in their grace.
+protocol::pusher::PresenceSnapshot listed(
+    const std::unordered_map<std::string, std::string>& members,
+    const std::unordered_map<std::string, std::uint64_t>& in_grace) {
+  protocol::pusher::PresenceSnapshot snapshot;
+  for (const auto& [user, info] : members) {
+    if (!in_grace.contains(user)) snapshot.add(user, info);
+  }
+  return snapshot;
+}
+
+}  // namespace
+
 MemberCopy::Differences MemberCopy::load(std::string epoch, std::uint64_t version,
                                          MemberList members, bool keep_missing,
                                          const std::vector<std::string>& in_grace,
@@ -89,21 +104,14 @@ bool MemberCopy::includes(std::string_view epoch, std::uint64_t version) const {
 
 const std::string& MemberCopy::presence_data() {
   if (!presence_data_current_) {
-    protocol::pusher::PresenceSnapshot snapshot;
-    for (const auto& [user, info] : members_) {
-      if (!in_grace_.contains(user)) snapshot.add(user, info);
-    }
-    presence_data_ = snapshot.str();
+    presence_data_ = listed(members_, in_grace_).str();
     presence_data_current_ = true;
   }
   return presence_data_;
 }
 
 std::string MemberCopy::presence_data_with(const std::string& user, const std::string& info) const {
-  protocol::pusher::PresenceSnapshot snapshot;
-  for (const auto& [id, i] : members_) {
-    if (!in_grace_.contains(id)) snapshot.add(id, i);
-  }
+  protocol::pusher::PresenceSnapshot snapshot = listed(members_, in_grace_);
   if (!members_.contains(user)) snapshot.add(user, info);
   return snapshot.str();
 }

@@ -59,6 +59,8 @@ RedisEngine::RedisEngine(ClientFactory make_client, RedisEngineOptions options,
       sweep_timer_(io_),
       heartbeat_timer_(io_),
       grace_timer_(io_) {
+  invisible_.resize(app_ids_.size());
+  quiet_partitions_.resize(app_ids_.size());
   new_identity();
 }
 
@@ -87,8 +89,8 @@ std::vector<std::string> RedisEngine::script_texts() {
        {&join_script(), &leave_script(), &grace_end_script(), &sweep_channel_script(),
         &members_script(), &stats_script(), &register_node_script(), &refresh_node_script(),
         &claim_dead_nodes_script(), &heartbeat_script(), &heartbeat_end_script(),
-        &user_status_script(), &user_membership_script(), &user_update_script(),
-        &user_privacy_script()}) {
+        &visibility_script(), &user_status_script(), &user_membership_script(),
+        &user_update_script(), &user_privacy_script()}) {
     texts.push_back(script->text);
   }
   return texts;
@@ -102,7 +104,6 @@ void RedisEngine::start() {
   client_->on_up([this] { on_up(); });
   client_->on_down([this](const std::string& why) { on_down(why); });
   client_->subscribe(keys_.control());
-  invisible_.resize(app_ids_.size());
   for (core::AppIndex app = 0; app < app_ids_.size(); ++app) {
     const std::string channel = keys_.app_privacy(app_ids_[app]);
     by_privacy_channel_[channel] = app;
@@ -544,7 +545,7 @@ void RedisEngine::send_leave(const std::string& tag, core::SessionId session, co
           // Ended here; Redis is told at once while connected (a leave sent twice ends
           // nothing more), else when it can be reached again (or the session goes with this
           // node's identity, swept by the others).
-          if (node == node_ && attempts > 1 && client_->up() && !stopping_) {
+          if (node == node_ && retry_at_once(attempts)) {
             return send_leave(tag, session, grace_ms, attempts - 1);
           }
           if (node == node_) {
@@ -773,14 +774,14 @@ void RedisEngine::on_message(std::string_view pubsub_channel, std::string_view p
     if (auto app = app_index(control->app_id)) terminate_(*app, control->user);
     return;
   }
-  if (auto watched = watched_.find(std::string(pubsub_channel)); watched != watched_.end()) {
+  const std::string name(pubsub_channel);
+  if (auto watched = watched_.find(name); watched != watched_.end()) {
     return on_user_event(watched->second, payload);
   }
-  if (auto privacy = by_privacy_channel_.find(std::string(pubsub_channel));
-      privacy != by_privacy_channel_.end()) {
+  if (auto privacy = by_privacy_channel_.find(name); privacy != by_privacy_channel_.end()) {
     return on_privacy_message(privacy->second, payload);
   }
-  auto tag = by_events_.find(std::string(pubsub_channel));
+  auto tag = by_events_.find(name);
   if (tag == by_events_.end()) return;
   LocalChannel* channel = find(tag->second);
   auto event = parse_channel_event(payload);

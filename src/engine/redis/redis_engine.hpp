@@ -264,6 +264,9 @@ class RedisEngine final : public PresenceEngine, public Broker {
 
   // Users (redis_engine_users.cpp).
   static constexpr int kAttempts = 3;  // of a command that changes nothing if sent twice
+  // Whether a lost command with `attempts` left (this one included) is sent again now: while
+  // connected, and not for the last one (which waits for the next lease refresh or gives up).
+  bool retry_at_once(int attempts) const { return attempts > 1 && client_->up() && !stopping_; }
   void membership_changed(MembershipChange change, int attempts = kAttempts);
   void retry_memberships();
   void read_users(core::AppIndex app, std::vector<std::string> users, UserStatesCallback done,

@@ -66,7 +66,6 @@ bool parse_entry(std::string_view entry, std::string& user, std::string& tab, st
 void RedisEngine::expect_expiry(core::AppIndex app, const std::string& user, const std::string& tab,
                                 const std::string& tag, std::int64_t due_unix_ms) {
   const unsigned partition = RedisKeys::heartbeat_partition(user);
-  quiet_partitions_.resize(app_ids_.size());
   auto& sweep = quiet_partitions_[app][partition];
   sweep.written = std::chrono::steady_clock::now();
   sweep.quiet_until = {};  // swept at the full rate again
@@ -208,7 +207,7 @@ void RedisEngine::end_tab_retrying(core::AppIndex app, const std::string& channe
   end_tab(app, channel, user, tab, mode, grace_ms, ttl_ms,
           [this, app, channel, user, tab, mode = std::string(mode), grace_ms, ttl_ms, attempts,
            then = std::move(then)](const Reply* reply) mutable {
-            if (reply || attempts <= 1 || stopping_ || !client_->up()) return then(reply);
+            if (reply || !retry_at_once(attempts)) return then(reply);
             end_tab_retrying(app, channel, user, tab, mode, grace_ms, ttl_ms, attempts - 1,
                              std::move(then));
           });
@@ -219,7 +218,7 @@ void RedisEngine::read_memberships(const std::string& key, int attempts,
   const std::string_view args[] = {"HKEYS", key};
   client_->command(key, args, [this, key, attempts, then = std::move(then)](Result result) mutable {
     const Reply* reply = reply_of(result);
-    if (reply || attempts <= 1 || stopping_ || !client_->up()) return then(reply);
+    if (reply || !retry_at_once(attempts)) return then(reply);
     read_memberships(key, attempts - 1, std::move(then));
   });
 }
@@ -230,7 +229,7 @@ void RedisEngine::write_tab_status(core::AppIndex app, const std::string& user, 
                                    int live, int away, int attempts) {
   write_status(app, user, field, live, away,
                [this, app, user, field, live, away, attempts](bool ok) {
-                 if (ok || attempts <= 1 || stopping_ || !client_->up()) return;
+                 if (ok || !retry_at_once(attempts)) return;
                  write_tab_status(app, user, field, live, away, attempts - 1);
                });
 }
@@ -301,7 +300,6 @@ void RedisEngine::sweep_heartbeats() {
   const std::string claim = std::to_string(kExpiryClaim.count());
   const std::string limit = std::to_string(kExpiriesPerSweep);
   const auto now = std::chrono::steady_clock::now();
-  quiet_partitions_.resize(app_ids_.size());
   for (core::AppIndex app = 0; app < app_ids_.size(); ++app) {
     for (unsigned p = 0; p < RedisKeys::kHeartbeatPartitions; ++p) {
       if (quiet_partitions_[app][p].quiet_until > now) continue;

@@ -119,7 +119,8 @@ void RedisEngine::status_written(const std::string& key, std::pair<int, int> par
   if (!ok) {
     // This node is the part's only writer, one write at a time: written again at once while
     // connected, else at the next lease refresh.
-    if (client_->up() && !stopping_ && ++it->second.failed_writes < kAttempts) {
+    const int attempts_left = kAttempts - it->second.failed_writes++;
+    if (retry_at_once(attempts_left)) {
       return report_status(key);
     }
     it->second.failed_writes = 0;

@@ -87,7 +87,7 @@ void RedisEngine::membership_changed(MembershipChange change, int attempts) {
                }
                // Versioned, so sending it again is safe whatever happened meanwhile: at once
                // while connected, else at the next lease refresh.
-               if (attempts > 1 && client_->up() && !stopping_) {
+               if (retry_at_once(attempts)) {
                  return membership_changed(std::move(change), attempts - 1);
                }
                memberships_to_retry_.push_back(std::move(change));

@@ -16,11 +16,10 @@ using redis::Reply;
 using redis::Result;
 
 bool RedisEngine::invisible(core::AppIndex app, const std::string& user) const {
-  return app < invisible_.size() && invisible_[app].contains(user);
+  return invisible_[app].contains(user);
 }
 
 void RedisEngine::load_invisible() {
-  invisible_.resize(app_ids_.size());
   for (core::AppIndex app = 0; app < app_ids_.size(); ++app) {
     const std::string key = keys_.app_invisible(app_ids_[app]);
     const std::string_view args[] = {"SMEMBERS", key};
@@ -36,7 +35,7 @@ void RedisEngine::load_invisible() {
 
 // "h <user>" (went invisible) or "s <user>" (visible again), from whichever node changed it.
 void RedisEngine::on_privacy_message(core::AppIndex app, std::string_view payload) {
-  if (payload.size() < 3 || payload[1] != ' ' || app >= invisible_.size()) return;
+  if (payload.size() < 3 || payload[1] != ' ') return;
   std::string user(payload.substr(2));
   if (payload[0] == 'h') invisible_[app].insert(std::move(user));
   if (payload[0] == 's') invisible_[app].erase(user);
@@ -46,7 +45,6 @@ void RedisEngine::on_privacy_message(core::AppIndex app, std::string_view payloa
 // is hidden in (or shown again to) every channel they are a member of.
 void RedisEngine::visibility_changed(core::AppIndex app, const std::string& user,
                                      bool now_invisible, std::vector<std::string> tags) {
-  invisible_.resize(app_ids_.size());
   if (now_invisible) {
     invisible_[app].insert(user);
   } else {
@@ -79,7 +77,7 @@ void RedisEngine::set_visibility(core::AppIndex app, const std::string& tag,
                // Idempotent: tried again while connected; a user still wrongly shown is
                // corrected at their next membership change.
                spdlog::debug("visibility of {} in {} not changed: {}", user, tag, why(result));
-               if (attempts > 1 && client_->up() && !stopping_) {
+               if (retry_at_once(attempts)) {
                  set_visibility(app, tag, user, hide, attempts - 1);
                }
              });
