@@ -166,6 +166,7 @@ if [[ ${HEARTBEATS:-1} -eq 1 ]]; then
     --server-pid "${node_pids[0]}" --label hb-redis-signed-p8)
   scripts=$(script_calls)
   cpu=$(echo "$(redis_cpu) - $cpu_before" | bc)
+  redis INFO commandstats >"$out/hb-redis-commandstats.txt"  # Redis's time per command kind
   if command -v jq >/dev/null; then
     line=$(jq -c --argjson s "$scripts" --argjson cpu "$cpu" \
       '. + {redis_scripts: $s, redis_cpu_seconds: $cpu}' <<<"$line")

@@ -25,6 +25,7 @@
 
 #include "engine/embedded_engine.hpp"
 #include "engine/local_broker.hpp"
+#include "engine/redis/heartbeat_scripts.hpp"
 #include "engine/redis/redis_engine.hpp"
 #include "engine/redis/redis_keys.hpp"
 #include "engine/redis/redis_scripts.hpp"
@@ -214,7 +215,7 @@ struct FaultLog {
     for (const Script* known :
          {&join_script(), &leave_script(), &grace_end_script(), &sweep_channel_script(),
           &members_script(), &stats_script(), &register_node_script(), &refresh_node_script(),
-          &claim_dead_nodes_script()}) {
+          &claim_dead_nodes_script(), &heartbeat_script(), &heartbeat_end_script()}) {
       if (known->sha1 == script || known->text == script) return std::string(known->name);
     }
     std::string unknown = "script ";
@@ -380,6 +381,15 @@ class EngineContract : public ::testing::TestWithParam<Kind> {
   bool offline(int node, const std::string& user) {
     auto p = presence(node, user);
     return p && !p->online;
+  }
+
+  // A command straight to the deployment's Redis, not through a node; answered when it returns.
+  void redis_command(std::vector<std::string> args) {
+    auto connection = redis_->connected();
+    std::vector<std::string_view> views(args.begin(), args.end());
+    bool answered = false;
+    connection->command(views, [&](redis::Result) { answered = true; });
+    ASSERT_TRUE(redis_->run_until([&] { return answered; }));
   }
 
   struct RedisProcess : redis::testing::RedisServer {

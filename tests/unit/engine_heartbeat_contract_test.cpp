@@ -119,6 +119,21 @@ TEST_P(HeartbeatContract, AFullChannelRefusesANewUsersPing) {
             std::vector<HeartbeatAnswer>{HeartbeatAnswer::Full});
 }
 
+// A node does not write a tab's expiry entry on every ping (recent_expiries.hpp). Redis forgets
+// everything here without the nodes' connections closing (FLUSHALL), so the node still thinks
+// the entry is there: the ping that begins the session again must write it, or the tab would
+// be a member for ever.
+TEST_P(HeartbeatContract, ATabBegunAgainAfterRedisForgotEverythingStillEndsOnItsTtl) {
+  if (GetParam() == Kind::Embedded) GTEST_SKIP() << "about what Redis holds";
+  EXPECT_EQ(ping(0, "a", "t", {"presence-h"}, 2000), std::vector<HeartbeatAnswer>{kPresent});
+  ASSERT_TRUE(eventually([&] { return online(1, "a"); }));
+  redis_command({"FLUSHALL"});
+  EXPECT_EQ(ping(0, "a", "t", {"presence-h"}, 2000), std::vector<HeartbeatAnswer>{kPresent});
+  ASSERT_TRUE(eventually([&] { return online(1, "a"); }));
+  // Bounded for a sweep lost twice under FaultyRedis (each held 5 s by its claim).
+  ASSERT_TRUE(eventually([&] { return offline(1, "a"); }, 20000ms));
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, HeartbeatContract,
                          ::testing::Values(Kind::Embedded, Kind::Redis, Kind::FaultyRedis),
                          kind_name);

@@ -7,9 +7,8 @@ namespace {
 // A user's tabs in a channel, parsed from and written back to K[8]: a few per user, each
 // "tab due grace status" (status "o" or "a"), or "tab x until -" once it said offline.
 constexpr std::string_view kTabs = R"lua(
-local function read_tabs(user)
+local function parse_tabs(value)
   local tabs, order = {}, {}
-  local value = redis.call('HGET', K[8], user)
   if value then
     local p = {}
     for t in string.gmatch(value, '%S+') do p[#p + 1] = t end
@@ -20,6 +19,7 @@ local function read_tabs(user)
   end
   return tabs, order
 end
+local function read_tabs(user) return parse_tabs(redis.call('HGET', K[8], user)) end
 local function write_tabs(user, tabs, order)
   local out = {}
   for _, tab in ipairs(order) do
@@ -40,8 +40,18 @@ constexpr std::string_view kHeartbeat = R"lua(
 local user, info, tab = ARGV[1], ARGV[2], ARGV[3]
 local ttl, grace, max = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local pub, chan, candidate, status, hidden = ARGV[7], ARGV[8], ARGV[9], ARGV[10], ARGV[11]
+local entry_kept = ARGV[12] == '1'
 local now = now_ms()
-local tabs, order = read_tabs(user)
+local value = redis.call('HGET', K[8], user)
+-- Most pings are of the user's only tab, live, its status as before: rewritten in place.
+if value then
+  local only, st = string.match(value, '^(%S+) %d+ %d+ (%S+)$')
+  if only == tab and (status == '-' or status == st) then
+    redis.call('HSET', K[8], user, tab .. ' ' .. tostring(now + ttl) .. ' ' .. grace .. ' ' .. st)
+    return {'ok', 0, '', 0, 0}
+  end
+end
+local tabs, order = parse_tabs(value)
 local t = tabs[tab]
 if not t then order[#order + 1] = tab end
 if t and t[1] == 'x' then
@@ -49,6 +59,8 @@ if t and t[1] == 'x' then
   tabs[tab] = nil
   t = nil
 end
+-- A session begins only once its expiry entry is written.
+if not t and entry_kept then return {'expiry'} end
 local added = 0
 if not t then
   if max > 0 and redis.call('HEXISTS', K[2], user) == 0 and redis.call('HLEN', K[2]) >= max then
@@ -62,8 +74,11 @@ local previous = t and t[3]
 if status == '-' then status = previous or 'o' end
 tabs[tab] = {tostring(now + ttl), grace, status}
 write_tabs(user, tabs, order)
-local epoch, version = current_version(candidate)
-if added == 1 then version = tell_added(pub, chan, epoch, '-', user, info, hidden) end
+local epoch, version = '', 0
+if added == 1 then
+  epoch, version = current_version(candidate)
+  version = tell_added(pub, chan, epoch, '-', user, info, hidden)
+end
 local changed = 0
 if previous ~= status then changed = 1 end
 return {'ok', added, epoch, version, changed}

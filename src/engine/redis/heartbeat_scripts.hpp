@@ -12,10 +12,13 @@ namespace greendot::engine::redis_engine {
 // A ping of one tab in one channel. KEYS: a channel's (see redis_scripts.cpp)
 // ARGV: user, user_info, tab ("~" for none), ttl_ms, grace_ms, max_members, publish command,
 //       event channel, epoch candidate, status ("o", "a", or "-" for as before), hidden
-//       ("1": the user is invisible, told to no one)
-// Returns {"ended"} (the tab said offline within its TTL), {"full"}, or
+//       ("1": the user is invisible, told to no one), entry kept ("1": no expiry entry was
+//       written with this ping, since the node wrote one lately; see recent_expiries.hpp)
+// Returns {"ended"} (the tab said offline within its TTL), {"full"}, {"expiry"} (the tab has
+// no session and no entry was written: nothing changed; write one and ping again), or
 // {"ok", added, epoch, version, status_changed}: the tab is new or its status changed, so its
-// part in the user's status is to be written (most pings change nothing and write nothing)
+// part in the user's status is to be written (most pings change nothing and write nothing);
+// epoch and version only when added
 const Script& heartbeat_script();
 
 // Ends a tab's session: mode "expire" (only when due, by Redis's clock), "end" (the tab said

@@ -156,6 +156,7 @@ std::string RedisEngine::epoch_candidate() {
 
 void RedisEngine::on_up() {
   reconnected_ = true;
+  recent_expiries_.forget_all();  // what the outage lost is written again by the next pings
   if (!node_registered_) return register_node();
   refresh_lease();
 }

@@ -40,6 +40,7 @@
 #include "engine/broker.hpp"
 #include "engine/presence_engine.hpp"
 #include "engine/redis/member_copy.hpp"
+#include "engine/redis/recent_expiries.hpp"
 #include "engine/redis/redis_keys.hpp"
 #include "engine/redis/redis_scripts.hpp"
 #include "redis/redis_client.hpp"
@@ -241,6 +242,8 @@ class RedisEngine final : public PresenceEngine, public Broker {
                         int away, int attempts);
   void expect_expiry(core::AppIndex app, const std::string& user, const std::string& tab,
                      const std::string& tag, std::int64_t due_unix_ms);
+  struct Ping;
+  void ping_channel(const std::shared_ptr<Ping>& ping, std::size_t channel, bool must_write);
   void sweep_heartbeats();
   void expire_tab(core::AppIndex app, unsigned partition, std::string entry);
 
@@ -333,9 +336,10 @@ class RedisEngine final : public PresenceEngine, public Broker {
     std::chrono::steady_clock::time_point written;      // when this node last wrote to it
   };
   std::vector<std::array<PartitionSweep, RedisKeys::kHeartbeatPartitions>> quiet_partitions_;
-  bool registering_ = false;       // a registration sent and not answered
-  bool sweeping_started_ = false;  // the sweeps' timers run (from the first registration)
-  bool reassert_pending_ = false;  // a session could not be written: again at the next refresh
+  RecentExpiries recent_expiries_;  // the expiry entries this node wrote lately
+  bool registering_ = false;        // a registration sent and not answered
+  bool sweeping_started_ = false;   // the sweeps' timers run (from the first registration)
+  bool reassert_pending_ = false;   // a session could not be written: again at the next refresh
   bool stopping_ = false;
   bool halted_ = false;                    // stop() was called: no timer is armed again
   std::uint64_t messages_not_shared_ = 0;  // published while Redis was out of reach

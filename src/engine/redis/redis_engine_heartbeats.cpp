@@ -8,6 +8,7 @@
 #include <chrono>
 
 #include "engine/redis/heartbeat_scripts.hpp"
+#include "engine/redis/recent_expiries.hpp"
 #include "engine/redis/redis_engine.hpp"
 #include "engine/redis/reply_fields.hpp"
 
@@ -72,9 +73,24 @@ void RedisEngine::expect_expiry(core::AppIndex app, const std::string& user, con
   const std::string key = keys_.heartbeat_due(app_ids_[app], partition);
   const std::string score = std::to_string(due_unix_ms);
   const std::string entry = expiry_entry(user, tab, tag);
+  recent_expiries_.wrote(entry, due_unix_ms, unix_now_ms());
   const std::string_view args[] = {"ZADD", key, "GT", score, entry};
-  client_->command(key, args, [](Result) {});
+  client_->command(key, args, [this, entry](Result result) {
+    if (!reply_of(result)) recent_expiries_.forget(entry);  // written again by the next ping
+  });
 }
+
+// One ping of a tab in several channels, answered once every channel has.
+struct RedisEngine::Ping {
+  HeartbeatRequest request;
+  HeartbeatCallback done;
+  std::string tab;
+  std::int64_t due = 0;  // of its expiry entries (this node's clock)
+  bool hide = false;
+  std::vector<HeartbeatAnswer> answers;
+  std::size_t left = 0;
+  bool status_changed = false;
+};
 
 void RedisEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done) {
   asio::post(io_, [this, request = std::move(request), done = std::move(done)]() mutable {
@@ -83,67 +99,81 @@ void RedisEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done) {
       return done(std::vector<HeartbeatAnswer>(n, HeartbeatAnswer::Unavailable));
     }
     if (n == 0) return done({});
-    auto answers = std::make_shared<std::vector<HeartbeatAnswer>>(n, HeartbeatAnswer::Unavailable);
-    auto left = std::make_shared<std::size_t>(n);
-    auto status_changed = std::make_shared<bool>(false);
-    const std::string tab = request.tab.empty() ? std::string(kNoTab) : request.tab;
-    const std::int64_t due = unix_now_ms() + request.ttl_ms;
-    const bool hide = invisible(request.app, request.user_id);
-    for (std::size_t i = 0; i < n; ++i) {
-      const std::string& name = request.channels[i];
-      ChannelKeys keys = keys_.channel(app_ids_[request.app], name, node_);
-      expect_expiry(request.app, request.user_id, tab, keys.tag, due);
-      std::vector<std::string> args{request.user_id,
-                                    request.user_info,
-                                    tab,
-                                    std::to_string(request.ttl_ms),
-                                    std::to_string(request.grace_ms),
-                                    std::to_string(request.max_members),
-                                    std::string(publish_command()),
-                                    keys.events,
-                                    epoch_candidate(),
-                                    !request.status                       ? "-"
-                                    : *request.status == UserStatus::Away ? "a"
-                                                                          : "o",
-                                    hide ? "1" : "0"};
-      run_script(
-          heartbeat_script(), {keys.keys.begin(), keys.keys.end()}, std::move(args),
-          [this, app = request.app, name, user = request.user_id, tag = keys.tag, answers, left, i,
-           done, tab, status = request.status, status_changed, hide](Result result) {
-            const Reply* reply = reply_of(result);
-            const std::string& outcome = reply ? text_at(*reply, 0) : std::string();
-            if (outcome == "ok") {
-              (*answers)[i] = HeartbeatAnswer::Present;
-              if (integer_at(*reply, 4) == 1) *status_changed = true;
-              if (integer_at(*reply, 1) == 1) {
-                member_webhook(app, webhooks::EventType::MemberAdded, name, user);
-                membership_changed(MembershipChange{
-                    app, user, tag, text_at(*reply, 2),
-                    static_cast<std::uint64_t>(integer_at(*reply, 3)), true, 0, hide});
-                // Listed although no connection holds it (REST channel listings).
-                const std::string list = keys_.app_channels(app_ids_[app]);
-                const std::string_view sadd[] = {"SADD", list, name};
-                client_->command(list, sadd, [](Result) {});
-              }
-            } else if (outcome == "full") {
-              (*answers)[i] = HeartbeatAnswer::Full;
-            } else if (outcome == "ended") {
-              (*answers)[i] = HeartbeatAnswer::TabEnded;
-            }
-            if (--*left != 0) return;
-            // The tab's part in the user's status, after its memberships (one slot, one
-            // connection: in this order).
-            if (*status_changed) {
-              write_tab_status(app, user, tab_status_field(tab), 1,
-                               !status                       ? -1
-                               : *status == UserStatus::Away ? 1
-                                                             : 0,
-                               kAttempts);
-            }
-            done(std::move(*answers));
-          });
-    }
+    auto ping = std::make_shared<Ping>();
+    ping->tab = request.tab.empty() ? std::string(kNoTab) : request.tab;
+    ping->due = unix_now_ms() + request.ttl_ms;
+    ping->hide = invisible(request.app, request.user_id);
+    ping->answers.assign(n, HeartbeatAnswer::Unavailable);
+    ping->left = n;
+    ping->request = std::move(request);
+    ping->done = std::move(done);
+    for (std::size_t i = 0; i < n; ++i) ping_channel(ping, i, false);
   });
+}
+
+// An entry that still has half the TTL to run is not written again (recent_expiries.hpp);
+// `must_write` after the script found the tab without a session.
+void RedisEngine::ping_channel(const std::shared_ptr<Ping>& ping, std::size_t i, bool must_write) {
+  const HeartbeatRequest& request = ping->request;
+  const std::string& name = request.channels[i];
+  ChannelKeys keys = keys_.channel(app_ids_[request.app], name, node_);
+  const std::int64_t now = ping->due - request.ttl_ms;
+  const std::string entry = expiry_entry(request.user_id, ping->tab, keys.tag);
+  const bool kept = !must_write && recent_expiries_.fresh(entry, now, request.ttl_ms / 2);
+  if (!kept) expect_expiry(request.app, request.user_id, ping->tab, keys.tag, ping->due);
+  std::vector<std::string> args{request.user_id,
+                                request.user_info,
+                                ping->tab,
+                                std::to_string(request.ttl_ms),
+                                std::to_string(request.grace_ms),
+                                std::to_string(request.max_members),
+                                std::string(publish_command()),
+                                keys.events,
+                                epoch_candidate(),
+                                !request.status                       ? "-"
+                                : *request.status == UserStatus::Away ? "a"
+                                                                      : "o",
+                                ping->hide ? "1" : "0",
+                                kept ? "1" : "0"};
+  run_script(heartbeat_script(), {keys.keys.begin(), keys.keys.end()}, std::move(args),
+             [this, ping, i, kept, tag = keys.tag](Result result) {
+               const HeartbeatRequest& request = ping->request;
+               const std::string& name = request.channels[i];
+               const Reply* reply = reply_of(result);
+               const std::string& outcome = reply ? text_at(*reply, 0) : std::string();
+               if (outcome == "expiry" && kept) return ping_channel(ping, i, true);
+               if (outcome == "ok") {
+                 ping->answers[i] = HeartbeatAnswer::Present;
+                 if (integer_at(*reply, 4) == 1) ping->status_changed = true;
+                 if (integer_at(*reply, 1) == 1) {
+                   member_webhook(request.app, webhooks::EventType::MemberAdded, name,
+                                  request.user_id);
+                   membership_changed(MembershipChange{
+                       request.app, request.user_id, tag, text_at(*reply, 2),
+                       static_cast<std::uint64_t>(integer_at(*reply, 3)), true, 0, ping->hide});
+                   // Listed although no connection holds it (REST channel listings).
+                   const std::string list = keys_.app_channels(app_ids_[request.app]);
+                   const std::string_view sadd[] = {"SADD", list, name};
+                   client_->command(list, sadd, [](Result) {});
+                 }
+               } else if (outcome == "full") {
+                 ping->answers[i] = HeartbeatAnswer::Full;
+               } else if (outcome == "ended") {
+                 ping->answers[i] = HeartbeatAnswer::TabEnded;
+               }
+               if (--ping->left != 0) return;
+               // The tab's part in the user's status, after its memberships (one slot, one
+               // connection: in this order).
+               if (ping->status_changed) {
+                 const auto& status = request.status;
+                 write_tab_status(request.app, request.user_id, tab_status_field(ping->tab), 1,
+                                  !status                       ? -1
+                                  : *status == UserStatus::Away ? 1
+                                                                : 0,
+                                  kAttempts);
+               }
+               ping->done(std::move(ping->answers));
+             });
 }
 
 void RedisEngine::heartbeat_offline(HeartbeatOffline offline, std::function<void()> done) {
