@@ -29,6 +29,7 @@
 #include "engine/redis/redis_engine.hpp"
 #include "engine/redis/redis_keys.hpp"
 #include "engine/redis/redis_scripts.hpp"
+#include "engine/redis/user_scripts.hpp"
 #include "faulty_redis_client.hpp"
 #include "redis/single_client.hpp"
 #include "redis_test_server.hpp"
@@ -215,7 +216,9 @@ struct FaultLog {
     for (const Script* known :
          {&join_script(), &leave_script(), &grace_end_script(), &sweep_channel_script(),
           &members_script(), &stats_script(), &register_node_script(), &refresh_node_script(),
-          &claim_dead_nodes_script(), &heartbeat_script(), &heartbeat_end_script()}) {
+          &claim_dead_nodes_script(), &heartbeat_script(), &heartbeat_end_script(),
+          &user_membership_script(), &user_status_script(), &user_update_script(),
+          &user_privacy_script(), &visibility_script()}) {
       if (known->sha1 == script || known->text == script) return std::string(known->name);
     }
     std::string unknown = "script ";

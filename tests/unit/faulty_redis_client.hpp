@@ -63,6 +63,8 @@ struct FaultOptions {
   std::function<bool(std::string_view key, std::span<const std::string_view> args)> may_fail;
   // Told of each command failed (on the io_context's thread), to say what a failed run lost.
   std::function<void(std::string_view key, std::span<const std::string_view> args)> on_failure;
+  // Told of each command given, failed or not (on the io_context's thread).
+  std::function<void(std::string_view key, std::span<const std::string_view> args)> on_command;
 };
 
 class FaultyRedisClient final : public RedisClient,
@@ -128,6 +130,7 @@ class FaultyRedisClient final : public RedisClient,
   void command(std::string_view key, std::span<const std::string_view> args,
                ReplyHandler done) override {
     if (stopped_) return done(ConnectionError{"the client was stopped"});
+    if (options_.on_command) options_.on_command(key, args);
     const bool allowed = !options_.may_fail || options_.may_fail(key, args);
     // Both drawn for every command, so that the sequence follows the seed whether or not
     // failures are on.

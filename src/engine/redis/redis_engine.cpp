@@ -510,24 +510,28 @@ void RedisEngine::end_session(const std::string& tag, core::SessionId session,
                               core::Millis grace_ms) {
   LocalChannel* channel = find(tag);
   if (!channel) return;
+  std::string held;  // the user whose part in the status waits for this leave's answer
   if (auto it = channel->sessions.find(session); it != channel->sessions.end()) {
-    if (!it->second.first.empty())
+    if (!it->second.first.empty()) {
       local_session_ended(channel->app, it->second.first, session, tag);
+      held = hold_status(channel->app, it->second.first);
+    }
     channel->sessions.erase(it);
   }
   ++channel->in_flight;
   // Behind the session's own join, which may still wait for the channel's registration: a
   // leave that overtook it would find nothing to end, and the join would then stay for good.
-  registered_then(*channel, [this, tag, session, grace_ms](bool registered) {
-    if (registered) return send_leave(tag, session, grace_ms);
+  registered_then(*channel, [this, tag, session, grace_ms, held](bool registered) {
+    if (registered) return send_leave(tag, session, grace_ms, kAttempts, held);
+    release_status(held);
     if (find(tag)) leaves_to_retry_.push_back(LeaveToRetry{tag, session, grace_ms});
   });
 }
 
 void RedisEngine::send_leave(const std::string& tag, core::SessionId session, core::Millis grace_ms,
-                             int attempts) {
+                             int attempts, std::string held) {
   LocalChannel* channel = find(tag);
-  if (!channel) return;
+  if (!channel) return release_status(held);
   std::vector<std::string> keys(channel->keys.keys.begin(), channel->keys.keys.end());
   std::vector<std::string> args{node_,
                                 std::to_string(session),
@@ -538,17 +542,18 @@ void RedisEngine::send_leave(const std::string& tag, core::SessionId session, co
   const std::string node = node_;
   run_script(
       leave_script(), std::move(keys), std::move(args),
-      [this, tag, session, grace_ms, node, attempts](Result result) {
+      [this, tag, session, grace_ms, node, attempts, held](Result result) {
         LocalChannel* channel = find(tag);
-        if (!channel) return;
+        if (!channel) return release_status(held);
         const Reply* reply = reply_of(result);
         if (!reply) {
           // Ended here; Redis is told at once while connected (a leave sent twice ends
           // nothing more), else when it can be reached again (or the session goes with this
           // node's identity, swept by the others).
           if (node == node_ && retry_at_once(attempts)) {
-            return send_leave(tag, session, grace_ms, attempts - 1);
+            return send_leave(tag, session, grace_ms, attempts - 1, held);
           }
+          release_status(held);
           if (node == node_) {
             leaves_to_retry_.push_back(LeaveToRetry{tag, session, grace_ms});
           } else {
@@ -561,6 +566,7 @@ void RedisEngine::send_leave(const std::string& tag, core::SessionId session, co
           const std::string& user = text_at(*reply, 3);
           if (integer_at(*reply, 1) == 1) {
             member_webhook(channel->app, webhooks::EventType::MemberRemoved, channel->name, user);
+            // Carries this node's part in the user's status (the second step of the leave).
             membership_changed(MembershipChange{channel->app, user, tag, text_at(*reply, 6),
                                                 static_cast<std::uint64_t>(integer_at(*reply, 7)),
                                                 false, integer_at(*reply, 8)});
@@ -575,6 +581,7 @@ void RedisEngine::send_leave(const std::string& tag, core::SessionId session, co
             schedule_grace(GraceTimer{tag, {}}, milliseconds(grace_ms));
           }
         }
+        release_status(held);  // written now, alone, unless the membership step took it
         forget_if_idle(*channel);
       });
 }

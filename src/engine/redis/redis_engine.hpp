@@ -166,6 +166,14 @@ class RedisEngine final : public PresenceEngine, public Broker {
     bool present = false;
     std::int64_t left_at = 0;  // unix ms by Redis's clock, when the last session ended
     bool hidden = false;       // joined as invisible (as this node knew the user then)
+    // A heartbeat tab's part in the user's status, written in the same step ("s:t:<tab>" or
+    // "s:t:*"; its live and away counts): none, this node's part goes along if it changed.
+    struct TabStatus {
+      std::string field;
+      int live = 0;
+      int away = 0;
+    };
+    std::optional<TabStatus> tab_status = std::nullopt;
   };
   // Users some connection on this node watches, by the user's events channel.
   struct Watched {
@@ -192,8 +200,9 @@ class RedisEngine final : public PresenceEngine, public Broker {
                      std::string user_info, std::size_t max_members, std::string except,
                      JoinCallback done);
   void end_session(const std::string& tag, core::SessionId session, core::Millis grace_ms);
+  // `held`: the user (app key) whose part in the status waits for the answer (hold_status).
   void send_leave(const std::string& tag, core::SessionId session, core::Millis grace_ms,
-                  int attempts = kAttempts);
+                  int attempts = kAttempts, std::string held = {});
   void answer_when_current(LocalChannel& channel, WaitingJoin waiting);
   void answer_waiting(LocalChannel& channel);
   void read_members(LocalChannel& channel);
@@ -253,6 +262,11 @@ class RedisEngine final : public PresenceEngine, public Broker {
   void local_session_ended(core::AppIndex app, const std::string& user, core::SessionId session,
                            const std::string& tag);
   void report_status(const std::string& key);
+  // A leave of the user's session is on its way: this node's part in their status is not
+  // written alone before its answer, so that the leave's second step (the user's membership)
+  // carries it, as a join's does. Returns the key to release_status() with ("" for none).
+  std::string hold_status(core::AppIndex app, const std::string& user);
+  void release_status(const std::string& key);
   // This node's part of the user's status if it is to be written now (and then marks it in
   // flight: status_written must follow).
   std::optional<std::pair<int, int>> take_status_write(const std::string& key);
@@ -320,6 +334,7 @@ class RedisEngine final : public PresenceEngine, public Broker {
     std::pair<int, int> written{0, 0};  // live and away as the record has them
     bool writing = false;               // a write is in flight; another follows if needed
     bool flush_posted = false;          // a write waits for the end of the current step
+    int leaves_in_flight = 0;           // whose answers may carry the write (hold_status)
     int failed_writes = 0;              // in a row
   };
   std::unordered_map<std::string, LocalUser> local_users_;

@@ -90,6 +90,7 @@ struct RedisEngine::Ping {
   std::vector<HeartbeatAnswer> answers;
   std::size_t left = 0;
   bool status_changed = false;
+  std::vector<MembershipChange> joined;  // the user's second steps, sent once all answered
 };
 
 void RedisEngine::heartbeat(HeartbeatRequest request, HeartbeatCallback done) {
@@ -148,7 +149,7 @@ void RedisEngine::ping_channel(const std::shared_ptr<Ping>& ping, std::size_t i,
                  if (integer_at(*reply, 1) == 1) {
                    member_webhook(request.app, webhooks::EventType::MemberAdded, name,
                                   request.user_id);
-                   membership_changed(MembershipChange{
+                   ping->joined.push_back(MembershipChange{
                        request.app, request.user_id, tag, text_at(*reply, 2),
                        static_cast<std::uint64_t>(integer_at(*reply, 3)), true, 0, ping->hide});
                    // Listed although no connection holds it (REST channel listings).
@@ -163,15 +164,21 @@ void RedisEngine::ping_channel(const std::shared_ptr<Ping>& ping, std::size_t i,
                }
                if (--ping->left != 0) return;
                // The tab's part in the user's status, after its memberships (one slot, one
-               // connection: in this order).
+               // connection: in this order), in the same step as the last one if any.
                if (ping->status_changed) {
                  const auto& status = request.status;
-                 write_tab_status(request.app, request.user_id, tab_status_field(ping->tab), 1,
-                                  !status                       ? -1
-                                  : *status == UserStatus::Away ? 1
-                                                                : 0,
-                                  kAttempts);
+                 MembershipChange::TabStatus part{tab_status_field(ping->tab), 1,
+                                                  !status                       ? -1
+                                                  : *status == UserStatus::Away ? 1
+                                                                                : 0};
+                 if (ping->joined.empty()) {
+                   write_tab_status(request.app, request.user_id, std::move(part.field), 1,
+                                    part.away, kAttempts);
+                 } else {
+                   ping->joined.back().tab_status = std::move(part);
+                 }
                }
+               for (auto& change : ping->joined) membership_changed(std::move(change));
                ping->done(std::move(ping->answers));
              });
 }
@@ -298,13 +305,21 @@ void RedisEngine::end_tab(core::AppIndex app, const std::string& name, std::stri
           --channel->in_flight;
           const Reply* reply = reply_of(result);
           if (reply && text_at(*reply, 0) == "ok") {
-            write_tab_status(channel->app, user,
-                             mode == "end_all" ? "s:t:*" : tab_status_field(tab), 0, 0, kAttempts);
+            std::string field = mode == "end_all" ? "s:t:*" : tab_status_field(tab);
             if (integer_at(*reply, 1) == 1) {
               member_webhook(channel->app, webhooks::EventType::MemberRemoved, channel->name, user);
-              membership_changed(MembershipChange{channel->app, user, tag, text_at(*reply, 3),
-                                                  static_cast<std::uint64_t>(integer_at(*reply, 4)),
-                                                  false, integer_at(*reply, 5)});
+              // The tab's part in the status goes with the membership (one step).
+              MembershipChange change{channel->app,
+                                      user,
+                                      tag,
+                                      text_at(*reply, 3),
+                                      static_cast<std::uint64_t>(integer_at(*reply, 4)),
+                                      false,
+                                      integer_at(*reply, 5)};
+              change.tab_status = MembershipChange::TabStatus{std::move(field), 0, 0};
+              membership_changed(std::move(change));
+            } else {
+              write_tab_status(channel->app, user, std::move(field), 0, 0, kAttempts);
             }
             if (const auto grace_due = integer_at(*reply, 2); grace_due > 0) {
               // Checked again against Redis's clock when it fires.

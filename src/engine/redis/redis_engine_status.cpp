@@ -91,6 +91,7 @@ void RedisEngine::report_status(const std::string& key) {
     auto it = local_users_.find(key);
     if (it == local_users_.end()) return;
     it->second.flush_posted = false;
+    if (it->second.leaves_in_flight > 0) return;  // release_status() reports it
     const core::AppIndex app = it->second.app;
     const std::string user = it->second.user;
     if (auto part = take_status_write(key)) {
@@ -98,6 +99,22 @@ void RedisEngine::report_status(const std::string& key) {
                    [this, key, part = *part](bool ok) { status_written(key, part, ok); });
     }
   });
+}
+
+std::string RedisEngine::hold_status(core::AppIndex app, const std::string& user) {
+  std::string key = core::app_key(app, user);
+  auto it = local_users_.find(key);
+  if (it == local_users_.end()) return {};
+  ++it->second.leaves_in_flight;
+  return key;
+}
+
+void RedisEngine::release_status(const std::string& key) {
+  if (key.empty()) return;
+  auto it = local_users_.find(key);
+  if (it == local_users_.end()) return;
+  if (it->second.leaves_in_flight > 0) --it->second.leaves_in_flight;
+  report_status(key);
 }
 
 std::optional<std::pair<int, int>> RedisEngine::take_status_write(const std::string& key) {

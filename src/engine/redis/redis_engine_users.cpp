@@ -61,37 +61,45 @@ void RedisEngine::membership_changed(MembershipChange change, int attempts) {
                                 std::to_string(change.left_at),
                                 std::string(publish_command()),
                                 keys.events};
-  // This node's part in the user's status, when it changed in the same step, goes along.
+  // A tab's part in the user's status, or this node's when it changed in the same step, goes
+  // along.
   const std::string key = core::app_key(change.app, change.user);
-  const auto part = take_status_write(key);
-  if (part) {
+  const auto part = change.tab_status ? std::nullopt : take_status_write(key);
+  if (const auto& tab = change.tab_status) {
+    args.push_back(tab->field);
+    args.push_back(std::to_string(tab->live));
+    args.push_back(tab->away < 0 ? std::string("-") : std::to_string(tab->away));
+  } else if (part) {
     args.push_back(node_status_field(node_));
     args.push_back(std::to_string(part->first));
     args.push_back(std::to_string(part->second));
   }
-  run_script(part ? user_update_script() : user_membership_script(),
-             {keys.record, keys.memberships}, std::move(args),
-             [this, key, part, attempts, change = std::move(change)](Result result) mutable {
-               const Reply* reply = reply_of(result);
-               if (part) {
-                 if (reply) tell_status(change.app, change.user, *reply, 2);
-                 status_written(key, *part, reply != nullptr);
-               }
-               if (reply) {
-                 // Joined as this node knew the user then; the record knows better.
-                 const bool hidden_now = integer_at(*reply, 1) == 1;
-                 if (change.present && hidden_now != change.hidden) {
-                   set_visibility(change.app, change.tag, change.user, hidden_now);
-                 }
-                 return;
-               }
-               // Versioned, so sending it again is safe whatever happened meanwhile: at once
-               // while connected, else at the next lease refresh.
-               if (retry_at_once(attempts)) {
-                 return membership_changed(std::move(change), attempts - 1);
-               }
-               memberships_to_retry_.push_back(std::move(change));
-             });
+  const bool with_status = part || change.tab_status;
+  run_script(
+      with_status ? user_update_script() : user_membership_script(),
+      {keys.record, keys.memberships}, std::move(args),
+      [this, key, part, with_status, attempts, change = std::move(change)](Result result) mutable {
+        const Reply* reply = reply_of(result);
+        if (with_status && reply) tell_status(change.app, change.user, *reply, 2);
+        if (part) status_written(key, *part, reply != nullptr);
+        if (reply) {
+          // Joined as this node knew the user then; the record knows better.
+          const bool hidden_now = integer_at(*reply, 1) == 1;
+          if (change.present && hidden_now != change.hidden) {
+            set_visibility(change.app, change.tag, change.user, hidden_now);
+          }
+          return;
+        }
+        // Versioned, so sending it again is safe whatever happened meanwhile: at once
+        // while connected, else at the next lease refresh.
+        if (retry_at_once(attempts)) {
+          return membership_changed(std::move(change), attempts - 1);
+        }
+        // A tab's part is not written that late: the tab may have changed since, and
+        // only the membership is versioned.
+        change.tab_status.reset();
+        memberships_to_retry_.push_back(std::move(change));
+      });
 }
 
 void RedisEngine::retry_memberships() {
