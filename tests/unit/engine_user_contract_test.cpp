@@ -228,6 +228,23 @@ TEST_P(UserContract, AJoinThroughANodeThatDidNotKnowYetEndsHiddenToo) {
   EXPECT_EQ(ids(join(0, "t", 4)), (std::vector<std::string>{"b", "sentinel", "t"}));
 }
 
+// Redis forgets everything here without the nodes' connections closing (FLUSHALL): the nodes
+// write their sessions again, and the user's record, new, says the user came online. A watcher
+// who never saw them leave hears nothing of it.
+TEST_P(UserContract, AfterRedisForgotEverythingTheWatchersOfAUserWhoStayedHearNothing) {
+  if (GetParam() == Kind::Embedded) GTEST_SKIP() << "about what Redis holds";
+  EXPECT_TRUE(watch(1, "w", {"a", "b"}).empty());
+  ASSERT_TRUE(join(0, "a", 1).accepted());
+  ASSERT_TRUE(eventually([&] { return count(1, "#watchlist:w online a") == 1; }));
+  redis_command({"FLUSHALL"});
+  ASSERT_TRUE(eventually([&] { return online(1, "a"); }, 10000ms));
+  // Told after whatever the re-assertion told: once it is heard, the other was too.
+  ASSERT_TRUE(join(0, "b", 2).accepted());
+  ASSERT_TRUE(eventually([&] { return count(1, "#watchlist:w online b") == 1; }));
+  EXPECT_EQ(count(1, "#watchlist:w online a"), 1u);
+  EXPECT_EQ(count(1, "#watchlist:w offline a"), 0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, UserContract,
                          ::testing::Values(Kind::Embedded, Kind::Redis, Kind::FaultyRedis),
                          kind_name);

@@ -39,6 +39,7 @@
 
 #include "engine/broker.hpp"
 #include "engine/presence_engine.hpp"
+#include "engine/redis/invisible_users.hpp"
 #include "engine/redis/member_copy.hpp"
 #include "engine/redis/recent_expiries.hpp"
 #include "engine/redis/redis_keys.hpp"
@@ -180,6 +181,9 @@ class RedisEngine final : public PresenceEngine, public Broker {
     core::AppIndex app = 0;
     std::string user;
     std::unordered_map<std::string, std::uint32_t> watchers;  // watcher -> watches
+    // As this node last heard (a reading or an event): an event that says it again is not
+    // told, e.g. "online" from a record Redis lost and the nodes' sessions wrote again.
+    std::optional<bool> online;
   };
   // What Redis holds of a user, read for users_presence and watch.
   struct UserState {
@@ -292,7 +296,7 @@ class RedisEngine final : public PresenceEngine, public Broker {
   void verify_memberships(std::vector<std::string> users,
                           std::shared_ptr<std::vector<UserState>> states,
                           std::vector<std::vector<std::string>> claimed, UserStatesCallback done);
-  void on_user_event(const Watched& watched, std::string_view event);
+  void on_user_event(Watched& watched, std::string_view event);
   // EVALSHA, or EVAL when Redis does not know the script; sent where the first key lives.
   void run_script(const Script& script, std::vector<std::string> keys,
                   std::vector<std::string> args, redis::ReplyHandler done);
@@ -343,7 +347,7 @@ class RedisEngine final : public PresenceEngine, public Broker {
   std::unordered_set<std::string> statuses_to_retry_;  // app keys of LocalUsers
   // Each app's invisible users, as Redis has them (loaded at registration, kept from the
   // app's privacy channel): what a join or a ping of theirs is marked with.
-  std::vector<std::unordered_set<std::string>> invisible_;
+  std::vector<InvisibleUsers> invisible_;
   std::unordered_map<std::string, core::AppIndex> by_privacy_channel_;
   // Per app and expiry partition (see sweep_heartbeats).
   struct PartitionSweep {

@@ -294,15 +294,17 @@ void RedisEngine::watch(core::AppIndex app, std::string watcher, std::vector<std
       ++it->second.watchers[watcher];
     }
     // Subscribed first: a change from here on is told, whatever the reading says.
-    read_users(app, watched, [watched, done](Answer<std::vector<UserState>> states) {
+    read_users(app, watched, [this, app, watched, done](Answer<std::vector<UserState>> states) {
       std::vector<std::string> online;
       if (states) {
         for (std::size_t i = 0; i < watched.size(); ++i) {
           // Invisible users are offline to everyone else.
           const auto& state = (*states)[i];
-          if (state.online && state.privacy.visibility != storage::Visibility::Nobody) {
-            online.push_back(watched[i]);
-          }
+          const bool seen = state.online && state.privacy.visibility != storage::Visibility::Nobody;
+          if (seen) online.push_back(watched[i]);
+          // An event heard since the subscription is newer than the reading.
+          auto it = watched_.find(keys_.user(app_ids_[app], watched[i]).events);
+          if (it != watched_.end() && !it->second.online) it->second.online = seen;
         }
       }
       done(std::move(online));
@@ -327,8 +329,11 @@ void RedisEngine::unwatch(core::AppIndex app, std::string watcher,
 }
 
 // Every node hears a user's change; each tells only its own watchers.
-void RedisEngine::on_user_event(const Watched& watched, std::string_view event) {
+void RedisEngine::on_user_event(Watched& watched, std::string_view event) {
   if (event != "online" && event != "offline") return;
+  const bool online = event == "online";
+  if (watched.online == online) return;
+  watched.online = online;
   const auto frame = make_text_frame(pusher::watchlist_event(event, {watched.user}));
   for (const auto& [watcher, count] : watched.watchers) {
     auto message = std::make_shared<const ChannelMessage>(

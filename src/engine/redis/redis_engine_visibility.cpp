@@ -23,12 +23,13 @@ void RedisEngine::load_invisible() {
   for (core::AppIndex app = 0; app < app_ids_.size(); ++app) {
     const std::string key = keys_.app_invisible(app_ids_[app]);
     const std::string_view args[] = {"SMEMBERS", key};
+    invisible_[app].load_sent();
     client_->command(key, args, [this, app](Result result) {
       const Reply* reply = reply_of(result);
-      if (!reply) return;  // read again at the next registration
+      if (!reply) return invisible_[app].load_failed();  // read again at the next registration
       std::unordered_set<std::string> users;
       for (const auto& user : reply->elements) users.insert(user.text);
-      invisible_[app] = std::move(users);
+      invisible_[app].loaded(std::move(users));
     });
   }
 }
@@ -36,20 +37,15 @@ void RedisEngine::load_invisible() {
 // "h <user>" (went invisible) or "s <user>" (visible again), from whichever node changed it.
 void RedisEngine::on_privacy_message(core::AppIndex app, std::string_view payload) {
   if (payload.size() < 3 || payload[1] != ' ') return;
-  std::string user(payload.substr(2));
-  if (payload[0] == 'h') invisible_[app].insert(std::move(user));
-  if (payload[0] == 's') invisible_[app].erase(user);
+  const std::string user(payload.substr(2));
+  if (payload[0] == 'h' || payload[0] == 's') invisible_[app].changed(user, payload[0] == 'h');
 }
 
 // After the privacy script changed the user's visibility: every node learns it, and the user
 // is hidden in (or shown again to) every channel they are a member of.
 void RedisEngine::visibility_changed(core::AppIndex app, const std::string& user,
                                      bool now_invisible, std::vector<std::string> tags) {
-  if (now_invisible) {
-    invisible_[app].insert(user);
-  } else {
-    invisible_[app].erase(user);
-  }
+  invisible_[app].changed(user, now_invisible);
   const std::string set = keys_.app_invisible(app_ids_[app]);
   const std::string_view change[] = {now_invisible ? "SADD" : "SREM", set, user};
   client_->command(set, change, [](Result) {});
