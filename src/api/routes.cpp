@@ -103,10 +103,20 @@ std::vector<std::string_view> segments(std::string_view path) {
   return parts;
 }
 
-// Matches a path against a pattern; fills the app id and the {} segments.
-bool matches(std::string_view pattern, const std::vector<std::string_view>& path,
+// Each route's pattern in segments, split once: every request is matched against them.
+const std::vector<std::vector<std::string_view>>& route_segments() {
+  static const auto split = [] {
+    std::vector<std::vector<std::string_view>> all;
+    all.reserve(kRoutes.size());
+    for (const auto& route : kRoutes) all.push_back(segments(route.pattern));
+    return all;
+  }();
+  return split;
+}
+
+// Matches a path against a pattern's segments; fills the app id and the {} segments.
+bool matches(const std::vector<std::string_view>& wanted, const std::vector<std::string_view>& path,
              std::string_view& app_id, std::vector<std::string>& params) {
-  const auto wanted = segments(pattern);
   if (wanted.size() != path.size()) return false;
   for (std::size_t i = 0; i < wanted.size(); ++i) {
     if (wanted[i] == "{app}" || wanted[i] == "{}") {
@@ -168,9 +178,10 @@ Resolution resolve(server::ServerContext& context, const RestRequest& request) {
   std::string_view app_id;
   std::vector<std::string> params;
   const Route* route = nullptr;
-  for (const auto& candidate : kRoutes) {
-    if (matches(candidate.pattern, path, app_id, params)) {
-      route = &candidate;
+  const auto& patterns = route_segments();
+  for (std::size_t i = 0; i < kRoutes.size(); ++i) {
+    if (matches(patterns[i], path, app_id, params)) {
+      route = &kRoutes[i];
       break;
     }
   }

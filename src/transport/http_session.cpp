@@ -98,8 +98,23 @@ bool is_websocket_upgrade(const Request& request) {
 }
 
 // Appends the response's bytes, as Beast would write them, to `out`; only its head when it
-// answers a HEAD request, whose Content-Length still says what a GET would get.
+// answers a HEAD request, whose Content-Length still says what a GET would get. Written here
+// for the usual answer (a body of known length): Beast's serializer costs as much as the rest
+// of a heartbeat's answer.
 void append_serialized(std::string& out, Response& response, bool head_only = false) {
+  if (!response.chunked()) {
+    out.append(response.version() == 10 ? "HTTP/1.0 " : "HTTP/1.1 ");
+    out.append(std::to_string(response.result_int())).push_back(' ');
+    const auto reason = response.reason();
+    out.append(reason.empty() ? http::obsolete_reason(response.result()) : reason);
+    out.append("\r\n");
+    for (const auto& field : response) {
+      out.append(field.name_string()).append(": ").append(field.value()).append("\r\n");
+    }
+    out.append("\r\n");
+    if (!head_only) out.append(response.body());
+    return;
+  }
   http::serializer<false, http::string_body> serializer(response);
   serializer.split(head_only);
   boost::system::error_code ec;
@@ -202,20 +217,27 @@ struct PendingAnswer {
 };
 
 // Hands a resolved request to its handler and waits, at most `timeout`, for its answer, which
-// may come from another thread (the engine's): it is posted back to this one.
+// may come from another thread (the engine's): it is posted back to this one. An answer given
+// on this thread (the embedded engine answers at once) is taken as it is, without a wait.
 asio::awaitable<Response> call_api(Shard& shard, const Request& request, api::ApiCall& call,
                                    std::chrono::milliseconds timeout) {
   auto pending = std::make_shared<PendingAnswer>(shard.io());
-  pending->wakeup.expires_after(timeout);
-  // The answer is always posted, so it cannot arrive before the wait below has begun.
   api::answer(call, [&io = shard.io(), pending](api::RestResponse answer) {
+    if (io.get_executor().running_in_this_thread()) {
+      pending->answer = std::move(answer);
+      pending->wakeup.cancel();  // ends the wait if it has begun
+      return;
+    }
     asio::post(io, [pending, answer = std::move(answer)]() mutable {
       pending->answer = std::move(answer);
       pending->wakeup.cancel();
     });
   });
-  boost::system::error_code ignored;
-  co_await pending->wakeup.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  if (!pending->answer) {
+    pending->wakeup.expires_after(timeout);
+    boost::system::error_code ignored;
+    co_await pending->wakeup.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
   if (!pending->answer) {
     Response late = error_response(request, http::status::service_unavailable,
                                    "The server did not answer in time; try again");

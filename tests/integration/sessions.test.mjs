@@ -203,11 +203,15 @@ describe('presence per session', () => {
       await waitFor(() => earlyEvents.includes('added g-reload'), 5000, 'g-reload announced');
       first.disconnect(); // a reload: the page is gone for a moment
       // Wait until the server has handled that close: the REST view still counts the member
-      // (in grace), while the connection count drops.
+      // (in grace: their member_removed webhook has not been sent), while the connection
+      // count drops.
+      let counts;
       await waitFor(async () => {
         const res = await signedRaw(server, graceful, 'GET', '/channels/presence-gr', '', { query: { info: 'subscription_count,user_count' } });
-        return json(res)?.subscription_count === 1;
+        counts = json(res);
+        return counts?.subscription_count === 1;
       }, 5000, 'the close handled');
+      assert.equal(counts.user_count, 2, 'the member in grace is still counted');
       const late = member('g-late').subscribe('presence-gr');
       await subscribed(late);
       assert.equal(late.members.get('g-reload'), null, 'a joiner is not given a member in grace');

@@ -25,5 +25,24 @@ TEST(RedisKeys, EveryKeyOfAChannelIsInOneSlotAndTheShortcutsAgree) {
   EXPECT_FALSE(split_tag("no-colon", app, name));
 }
 
+// A Cluster made by redis-cli --cluster create gives each primary an equal range of slots: the
+// heartbeat expiry partitions of an app are spread over them evenly, whatever the app's name.
+TEST(RedisKeys, TheHeartbeatPartitionsOfAnAppAreSpreadEvenlyOverTheSlots) {
+  const RedisKeys keys("gd:");
+  for (const std::string app : {"app", "bench", "bench-hb", "my-site"}) {
+    int per_primary[3] = {0, 0, 0};
+    for (unsigned p = 0; p < RedisKeys::kHeartbeatPartitions; ++p) {
+      const auto slot = redis::key_slot(keys.heartbeat_due(app, p));
+      EXPECT_EQ(slot, redis::key_slot(keys.heartbeat_claimed(app, p)));
+      EXPECT_EQ(slot * RedisKeys::kHeartbeatPartitions / redis::kClusterSlots, p) << app;
+      ++per_primary[slot * 3 / redis::kClusterSlots];
+    }
+    for (int n : per_primary) {
+      EXPECT_GE(n, 5) << app;
+      EXPECT_LE(n, 6) << app;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace greendot::engine::redis_engine

@@ -60,7 +60,13 @@ RedisEngine::RedisEngine(ClientFactory make_client, RedisEngineOptions options,
       heartbeat_timer_(io_),
       grace_timer_(io_) {
   invisible_.resize(app_ids_.size());
-  quiet_partitions_.resize(app_ids_.size());
+  partitions_.resize(app_ids_.size());
+  for (core::AppIndex app = 0; app < app_ids_.size(); ++app) {
+    for (unsigned p = 0; p < RedisKeys::kHeartbeatPartitions; ++p) {
+      partitions_[app][p].due = keys_.heartbeat_due(app_ids_[app], p);
+      partitions_[app][p].claimed = keys_.heartbeat_claimed(app_ids_[app], p);
+    }
+  }
   new_identity();
 }
 

@@ -350,11 +350,13 @@ class RedisEngine final : public PresenceEngine, public Broker {
   std::vector<InvisibleUsers> invisible_;
   std::unordered_map<std::string, core::AppIndex> by_privacy_channel_;
   // Per app and expiry partition (see sweep_heartbeats).
-  struct PartitionSweep {
+  struct ExpiryPartition {
+    std::string due;  // its keys, made once (RedisKeys::heartbeat_tag)
+    std::string claimed;
     std::chrono::steady_clock::time_point quiet_until;  // found empty: not swept before
     std::chrono::steady_clock::time_point written;      // when this node last wrote to it
   };
-  std::vector<std::array<PartitionSweep, RedisKeys::kHeartbeatPartitions>> quiet_partitions_;
+  std::vector<std::array<ExpiryPartition, RedisKeys::kHeartbeatPartitions>> partitions_;
   RecentExpiries recent_expiries_;  // the expiry entries this node wrote lately
   bool registering_ = false;        // a registration sent and not answered
   bool sweeping_started_ = false;   // the sweeps' timers run (from the first registration)

@@ -67,10 +67,10 @@ bool parse_entry(std::string_view entry, std::string& user, std::string& tab, st
 void RedisEngine::expect_expiry(core::AppIndex app, const std::string& user, const std::string& tab,
                                 const std::string& tag, std::int64_t due_unix_ms) {
   const unsigned partition = RedisKeys::heartbeat_partition(user);
-  auto& sweep = quiet_partitions_[app][partition];
+  auto& sweep = partitions_[app][partition];
   sweep.written = std::chrono::steady_clock::now();
   sweep.quiet_until = {};  // swept at the full rate again
-  const std::string key = keys_.heartbeat_due(app_ids_[app], partition);
+  const std::string& key = sweep.due;
   const std::string score = std::to_string(due_unix_ms);
   const std::string entry = expiry_entry(user, tab, tag);
   recent_expiries_.wrote(entry, due_unix_ms, unix_now_ms());
@@ -347,10 +347,10 @@ void RedisEngine::sweep_heartbeats() {
   const auto now = std::chrono::steady_clock::now();
   for (core::AppIndex app = 0; app < app_ids_.size(); ++app) {
     for (unsigned p = 0; p < RedisKeys::kHeartbeatPartitions; ++p) {
-      if (quiet_partitions_[app][p].quiet_until > now) continue;
-      run_script(claim_dead_nodes_script(),
-                 {keys_.heartbeat_due(app_ids_[app], p), keys_.heartbeat_claimed(app_ids_[app], p)},
-                 {claim, limit}, [this, app, p, now](Result result) {
+      const ExpiryPartition& partition = partitions_[app][p];
+      if (partition.quiet_until > now) continue;
+      run_script(claim_dead_nodes_script(), {partition.due, partition.claimed}, {claim, limit},
+                 [this, app, p, now](Result result) {
                    const Reply* reply = reply_of(result);
                    if (!reply) return;
                    for (const auto& entry : reply->elements) {
@@ -360,7 +360,7 @@ void RedisEngine::sweep_heartbeats() {
                                       reply->elements.back().type == Reply::Type::Integer &&
                                       reply->elements.back().integer == 0;
                    // Not when this node wrote to it since the sweep was sent.
-                   auto& sweep = quiet_partitions_[app][p];
+                   auto& sweep = partitions_[app][p];
                    if (empty && sweep.written < now) sweep.quiet_until = now + kQuietPartition;
                  });
     }
@@ -370,7 +370,7 @@ void RedisEngine::sweep_heartbeats() {
 void RedisEngine::expire_tab(core::AppIndex app, unsigned partition, std::string entry) {
   std::string user, tab, tag;
   std::string_view app_id, channel;
-  const std::string claimed = keys_.heartbeat_claimed(app_ids_[app], partition);
+  const std::string& claimed = partitions_[app][partition].claimed;
   if (!parse_entry(entry, user, tab, tag) || !split_tag(tag, app_id, channel) ||
       app_id != app_ids_[app]) {
     const std::string_view zrem[] = {"ZREM", claimed, entry};
@@ -381,7 +381,7 @@ void RedisEngine::expire_tab(core::AppIndex app, unsigned partition, std::string
             if (!reply) return;  // claimed still: taken over after the claim
             if (text_at(*reply, 0) == "wait") {
               // Pinged since: looked at again when it is due.
-              const std::string due = keys_.heartbeat_due(app_ids_[app], partition);
+              const std::string& due = partitions_[app][partition].due;
               const std::string score = std::to_string(integer_at(*reply, 1));
               const std::string_view zadd[] = {"ZADD", due, "GT", score, entry};
               client_->command(due, zadd, [](Result) {});

@@ -1,5 +1,7 @@
 #include "engine/redis/redis_keys.hpp"
 
+#include "redis/cluster_slot.hpp"
+
 namespace greendot::engine::redis_engine {
 
 std::string RedisKeys::tag(std::string_view app_id, std::string_view channel) {
@@ -64,16 +66,32 @@ std::string RedisKeys::app_privacy(std::string_view app_id) const {
   return app_key(app_id, "privacy");
 }
 
+// Tags "hb:<app>:<p>" alone fall where CRC16 puts them: 16 of them over three primaries may
+// be 8, 4 and 4. Partition p's tag gets the first suffix that puts it in the p-th sixteenth of
+// the slots instead, so that primaries owning equal ranges of slots get equal shares.
+std::string RedisKeys::heartbeat_tag(std::string_view app_id, unsigned partition) {
+  std::string base = "hb:";
+  base.append(app_id).append(":").append(std::to_string(partition));
+  const unsigned first = partition * redis::kClusterSlots / kHeartbeatPartitions;
+  const unsigned end = (partition + 1) * redis::kClusterSlots / kHeartbeatPartitions;
+  for (unsigned suffix = 0; suffix < 100'000; ++suffix) {
+    std::string tag = base;
+    if (suffix > 0) tag.append(".").append(std::to_string(suffix));
+    const unsigned slot = redis::key_slot("{" + tag + "}");
+    if (slot >= first && slot < end) return tag;
+  }
+  return base;  // not reached: about one suffix in 16 fits
+}
+
 std::string RedisKeys::heartbeat_due(std::string_view app_id, unsigned partition) const {
   std::string key = prefix_;
-  key.append("{hb:").append(app_id).append(":").append(std::to_string(partition)).append("}:due");
+  key.append("{").append(heartbeat_tag(app_id, partition)).append("}:due");
   return key;
 }
 
 std::string RedisKeys::heartbeat_claimed(std::string_view app_id, unsigned partition) const {
   std::string key = prefix_;
-  key.append("{hb:").append(app_id).append(":").append(std::to_string(partition));
-  key.append("}:claimed");
+  key.append("{").append(heartbeat_tag(app_id, partition)).append("}:claimed");
   return key;
 }
 

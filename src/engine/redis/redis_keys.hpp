@@ -41,6 +41,9 @@ class RedisKeys {
   // HTTP heartbeat sessions belong to no node: each is found by its expiry in one of the
   // app's partitions (a sorted set of "user tab tag" by due time), swept by every node.
   static constexpr unsigned kHeartbeatPartitions = 16;
+  // A partition's hash tag, balanced over a Cluster's slots (each in its own sixteenth). Not
+  // free to compute: the engine keeps its keys (HeartbeatKeys).
+  static std::string heartbeat_tag(std::string_view app_id, unsigned partition);
   std::string heartbeat_due(std::string_view app_id, unsigned partition) const;
   std::string heartbeat_claimed(std::string_view app_id, unsigned partition) const;
   static unsigned heartbeat_partition(std::string_view user);
