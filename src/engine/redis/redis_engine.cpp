@@ -519,8 +519,7 @@ void RedisEngine::end_session(const std::string& tag, core::SessionId session,
   std::string held;  // the user whose part in the status waits for this leave's answer
   if (auto it = channel->sessions.find(session); it != channel->sessions.end()) {
     if (!it->second.first.empty()) {
-      local_session_ended(channel->app, it->second.first, session, tag);
-      held = hold_status(channel->app, it->second.first);
+      held = local_session_ended(channel->app, it->second.first, session, tag);
     }
     channel->sessions.erase(it);
   }

@@ -204,7 +204,8 @@ class RedisEngine final : public PresenceEngine, public Broker {
                      std::string user_info, std::size_t max_members, std::string except,
                      JoinCallback done);
   void end_session(const std::string& tag, core::SessionId session, core::Millis grace_ms);
-  // `held`: the user (app key) whose part in the status waits for the answer (hold_status).
+  // `held`: the user (app key) whose part in the status waits for the answer
+  // (local_session_ended).
   void send_leave(const std::string& tag, core::SessionId session, core::Millis grace_ms,
                   int attempts = kAttempts, std::string held = {});
   void answer_when_current(LocalChannel& channel, WaitingJoin waiting);
@@ -253,8 +254,8 @@ class RedisEngine final : public PresenceEngine, public Broker {
                         std::function<void(const redis::Reply*)> then);
   void write_tab_status(core::AppIndex app, const std::string& user, std::string field, int live,
                         int away, int attempts);
-  void expect_expiry(core::AppIndex app, const std::string& user, const std::string& tab,
-                     const std::string& tag, std::int64_t due_unix_ms);
+  void expect_expiry(core::AppIndex app, const std::string& user, const std::string& entry,
+                     std::int64_t due_unix_ms);
   struct Ping;
   void ping_channel(const std::shared_ptr<Ping>& ping, std::size_t channel, bool must_write);
   void sweep_heartbeats();
@@ -263,13 +264,12 @@ class RedisEngine final : public PresenceEngine, public Broker {
   // Online / away (redis_engine_status.cpp).
   void local_session_added(core::AppIndex app, const std::string& user, core::SessionId session,
                            const std::string& tag);
-  void local_session_ended(core::AppIndex app, const std::string& user, core::SessionId session,
-                           const std::string& tag);
-  void report_status(const std::string& key);
-  // A leave of the user's session is on its way: this node's part in their status is not
+  // A leave of the session is on its way: this node's part in the user's status is not
   // written alone before its answer, so that the leave's second step (the user's membership)
   // carries it, as a join's does. Returns the key to release_status() with ("" for none).
-  std::string hold_status(core::AppIndex app, const std::string& user);
+  std::string local_session_ended(core::AppIndex app, const std::string& user,
+                                  core::SessionId session, const std::string& tag);
+  void report_status(const std::string& key);
   void release_status(const std::string& key);
   // This node's part of the user's status if it is to be written now (and then marks it in
   // flight: status_written must follow).
@@ -338,7 +338,7 @@ class RedisEngine final : public PresenceEngine, public Broker {
     std::pair<int, int> written{0, 0};  // live and away as the record has them
     bool writing = false;               // a write is in flight; another follows if needed
     bool flush_posted = false;          // a write waits for the end of the current step
-    int leaves_in_flight = 0;           // whose answers may carry the write (hold_status)
+    int leaves_in_flight = 0;           // whose answers may carry the write
     int failed_writes = 0;              // in a row
   };
   std::unordered_map<std::string, LocalUser> local_users_;

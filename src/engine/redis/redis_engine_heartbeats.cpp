@@ -64,15 +64,15 @@ bool parse_entry(std::string_view entry, std::string& user, std::string& tab, st
 // The expiry entry is written before the session, in the same round trip: a session never
 // exists without one. Its time is this node's clock; the session's own due time (Redis's
 // clock) decides, so a skewed entry only makes a sweep look early or late.
-void RedisEngine::expect_expiry(core::AppIndex app, const std::string& user, const std::string& tab,
-                                const std::string& tag, std::int64_t due_unix_ms) {
+// `entry` is expiry_entry(user, tab, tag).
+void RedisEngine::expect_expiry(core::AppIndex app, const std::string& user,
+                                const std::string& entry, std::int64_t due_unix_ms) {
   const unsigned partition = RedisKeys::heartbeat_partition(user);
   auto& sweep = partitions_[app][partition];
   sweep.written = std::chrono::steady_clock::now();
   sweep.quiet_until = {};  // swept at the full rate again
   const std::string& key = sweep.due;
   const std::string score = std::to_string(due_unix_ms);
-  const std::string entry = expiry_entry(user, tab, tag);
   recent_expiries_.wrote(entry, due_unix_ms, unix_now_ms());
   const std::string_view args[] = {"ZADD", key, "GT", score, entry};
   client_->command(key, args, [this, entry](Result result) {
@@ -121,7 +121,7 @@ void RedisEngine::ping_channel(const std::shared_ptr<Ping>& ping, std::size_t i,
   const std::int64_t now = ping->due - request.ttl_ms;
   const std::string entry = expiry_entry(request.user_id, ping->tab, keys.tag);
   const bool kept = !must_write && recent_expiries_.fresh(entry, now, request.ttl_ms / 2);
-  if (!kept) expect_expiry(request.app, request.user_id, ping->tab, keys.tag, ping->due);
+  if (!kept) expect_expiry(request.app, request.user_id, entry, ping->due);
   std::vector<std::string> args{request.user_id,
                                 request.user_info,
                                 ping->tab,
@@ -203,7 +203,8 @@ void RedisEngine::heartbeat_offline(HeartbeatOffline offline, std::function<void
       const std::string tag = RedisKeys::tag(app_ids_[offline.app], channel);
       // An ended tab is recognised for a TTL; its entry clears it afterwards.
       if (one_tab) {
-        expect_expiry(offline.app, offline.user_id, tab, tag, unix_now_ms() + offline.ttl_ms);
+        expect_expiry(offline.app, offline.user_id, expiry_entry(offline.user_id, tab, tag),
+                      unix_now_ms() + offline.ttl_ms);
       }
       end_tab_retrying(offline.app, channel, offline.user_id, tab, mode, offline.grace_ms,
                        offline.ttl_ms, kAttempts,

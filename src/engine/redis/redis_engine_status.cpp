@@ -37,17 +37,19 @@ void RedisEngine::local_session_added(core::AppIndex app, const std::string& use
   report_status(key);
 }
 
-void RedisEngine::local_session_ended(core::AppIndex app, const std::string& user,
-                                      core::SessionId session, const std::string& tag) {
-  const std::string key = core::app_key(app, user);
+std::string RedisEngine::local_session_ended(core::AppIndex app, const std::string& user,
+                                             core::SessionId session, const std::string& tag) {
+  std::string key = core::app_key(app, user);
   auto it = local_users_.find(key);
-  if (it == local_users_.end()) return;
+  if (it == local_users_.end()) return {};
   auto s = it->second.sessions.find(session);
   if (s != it->second.sessions.end()) {
     s->second.tags.erase(tag);
     if (s->second.tags.empty()) it->second.sessions.erase(s);
   }
+  ++it->second.leaves_in_flight;  // until release_status()
   report_status(key);
+  return key;
 }
 
 void RedisEngine::set_status(core::AppIndex app, std::string user_id, core::SessionId session,
@@ -86,6 +88,7 @@ void RedisEngine::report_status(const std::string& key) {
     return;
   }
   if (!ready() || user.flush_posted) return;  // not ready: written when Redis is back
+  if (user.leaves_in_flight > 0) return;      // release_status() reports it
   user.flush_posted = true;
   asio::post(io_, [this, key] {
     auto it = local_users_.find(key);
@@ -99,14 +102,6 @@ void RedisEngine::report_status(const std::string& key) {
                    [this, key, part = *part](bool ok) { status_written(key, part, ok); });
     }
   });
-}
-
-std::string RedisEngine::hold_status(core::AppIndex app, const std::string& user) {
-  std::string key = core::app_key(app, user);
-  auto it = local_users_.find(key);
-  if (it == local_users_.end()) return {};
-  ++it->second.leaves_in_flight;
-  return key;
 }
 
 void RedisEngine::release_status(const std::string& key) {
