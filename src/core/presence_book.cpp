@@ -71,13 +71,13 @@ std::pair<PresenceBook::JoinResult, PresenceBook::MemberIt> PresenceBook::enter(
 }
 
 void PresenceBook::list(Channel& c, MemberIt member) {
-  member->second.listed_at = c.listed.size();
+  member->second.listed_at = static_cast<std::uint32_t>(c.listed.size());
   c.listed.push_back(&*member);
 }
 
 // Order does not matter: the last one takes the place.
 void PresenceBook::delist(Channel& c, MemberIt member) {
-  const std::size_t at = member->second.listed_at;
+  const std::uint32_t at = member->second.listed_at;
   auto* last = c.listed.back();
   c.listed[at] = last;
   last->second.listed_at = at;
@@ -124,28 +124,31 @@ PresenceBook::JoinResult PresenceBook::heartbeat(AppIndex app, std::string_view 
   auto [result, member_it] = enter(app, channel, user_id, user_info, max_members);
   if (result.status != JoinStatus::Joined) return result;
   Member& member = member_it->second;
-  auto tab_it = std::find_if(member.tabs.begin(), member.tabs.end(),
-                             [&](const HeartbeatTab& t) { return t.id == tab; });
-  if (tab_it == member.tabs.end()) {
-    member.tabs.push_back(HeartbeatTab{std::string(tab), 0});
-    tab_it = std::prev(member.tabs.end());
+  if (!member.heartbeats) member.heartbeats = std::make_unique<Heartbeats>();
+  Heartbeats& heartbeats = *member.heartbeats;
+  auto& tabs = heartbeats.tabs;
+  auto tab_it =
+      std::find_if(tabs.begin(), tabs.end(), [&](const HeartbeatTab& t) { return t.id == tab; });
+  if (tab_it == tabs.end()) {
+    tabs.push_back(HeartbeatTab{std::string(tab), 0});
+    tab_it = std::prev(tabs.end());
   }
   tab_it->expires = now + ttl;
-  member.heartbeat_grace = grace;
+  heartbeats.grace = grace;
   // One queued entry per member, at its earliest expiry: a renewal only moves a tab's own
   // deadline, and an entry that surfaces early is queued again (see expire_heartbeats).
-  if (!member.heartbeat_scheduled || tab_it->expires < member.expiry_at) {
-    schedule_expiry(app, channel, user_id, member, tab_it->expires);
+  if (!heartbeats.scheduled || tab_it->expires < heartbeats.expiry_at) {
+    schedule_expiry(app, channel, user_id, heartbeats, tab_it->expires);
   }
   return result;
 }
 
 void PresenceBook::schedule_expiry(AppIndex app, std::string_view channel, std::string_view user_id,
-                                   Member& member, Millis at) {
-  member.heartbeat_scheduled = true;
-  member.expiry_at = at;
+                                   Heartbeats& heartbeats, Millis at) {
+  heartbeats.scheduled = true;
+  heartbeats.expiry_at = at;
   expiries_.schedule(at, GraceKey{app, std::string(channel), std::string(user_id)},
-                     ++member.heartbeat_generation);
+                     ++heartbeats.generation);
 }
 
 std::optional<PresenceEvent> PresenceBook::end_heartbeat(AppIndex app, std::string_view channel,
@@ -156,7 +159,8 @@ std::optional<PresenceEvent> PresenceBook::end_heartbeat(AppIndex app, std::stri
   if (!c) return std::nullopt;
   auto member_it = find_member(c->members, user_id);
   if (member_it == c->members.end()) return std::nullopt;
-  auto& tabs = member_it->second.tabs;
+  if (!member_it->second.heartbeats) return std::nullopt;
+  auto& tabs = member_it->second.heartbeats->tabs;
   const std::size_t before = tabs.size();
   std::erase_if(tabs, [&](const HeartbeatTab& t) { return !tab || t.id == *tab; });
   if (tabs.size() == before) return std::nullopt;
@@ -173,21 +177,27 @@ void PresenceBook::expire_heartbeats(Millis now, std::vector<PresenceEvent>& rem
     auto member_it = c->members.find(due.user_id);
     if (member_it == c->members.end()) return;
     Member& member = member_it->second;
-    if (!member.heartbeat_scheduled || member.heartbeat_generation != generation) return;
-    member.heartbeat_scheduled = false;
-    const std::size_t before = member.tabs.size();
-    std::erase_if(member.tabs, [&](const HeartbeatTab& t) { return t.expires <= now; });
-    if (!member.tabs.empty()) {
-      Millis next = member.tabs.front().expires;
-      for (const auto& t : member.tabs) next = std::min(next, t.expires);
+    if (!member.heartbeats) return;
+    Heartbeats& heartbeats = *member.heartbeats;
+    if (!heartbeats.scheduled || heartbeats.generation != generation) return;
+    heartbeats.scheduled = false;
+    auto& tabs = heartbeats.tabs;
+    const std::size_t before = tabs.size();
+    std::erase_if(tabs, [&](const HeartbeatTab& t) { return t.expires <= now; });
+    if (!tabs.empty()) {
+      Millis next = tabs.front().expires;
+      for (const auto& t : tabs) next = std::min(next, t.expires);
       expiries_.schedule(next, due, generation);
-      member.heartbeat_scheduled = true;
-      member.expiry_at = next;
+      heartbeats.scheduled = true;
+      heartbeats.expiry_at = next;
     }
-    if (member.tabs.size() != before) {
+    if (tabs.size() != before) {
       expired.push_back(due);
       if (expired_users) expired_users->emplace_back(due.app, due.user_id);
     }
+    // The grace of a session that just expired is read below; a member without tabs and
+    // nothing queued gives the rest back.
+    if (tabs.empty() && tabs.size() == before) member.heartbeats.reset();
   });
   // Outside pop_due: ending a session may schedule a grace.
   for (const auto& due : expired) {
@@ -195,7 +205,9 @@ void PresenceBook::expire_heartbeats(Millis now, std::vector<PresenceEvent>& rem
     if (!c) continue;
     auto member_it = c->members.find(due.user_id);
     if (member_it == c->members.end()) continue;
-    const Millis grace = member_it->second.heartbeat_grace;
+    auto& heartbeats = member_it->second.heartbeats;
+    const Millis grace = heartbeats ? heartbeats->grace : 0;
+    if (heartbeats && heartbeats->tabs.empty()) heartbeats.reset();
     if (auto event = session_ended(due.app, due.channel, *c, member_it, now, grace)) {
       removed.push_back(std::move(*event));
     }

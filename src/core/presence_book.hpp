@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -93,7 +94,9 @@ class PresenceBook {
     auto it = c->members.find(std::string(user_id));
     if (it == c->members.end()) return;
     for (SessionId s : it->second.sessions) connection(s);
-    for (const auto& t : it->second.tabs) tab(t.id);
+    if (const auto& heartbeats = it->second.heartbeats) {
+      for (const auto& t : heartbeats->tabs) tab(t.id);
+    }
   }
 
   // Calls visit(user_id, user_info) for every member of the channel, in no particular order.
@@ -139,20 +142,27 @@ class PresenceBook {
     std::string id;
     Millis expires = 0;
   };
+  // A member's heartbeat sessions, apart: most members of a channel are connections only.
+  // Kept until the member's queued expiry entry has surfaced with no tab left.
+  struct Heartbeats {
+    std::vector<HeartbeatTab> tabs;  // usually one
+    Millis grace = 0;                // of the last ping, for the sessions that expire
+    Millis expiry_at = 0;            // when the queued expiry entry surfaces
+    std::uint64_t generation = 0;    // of that entry; older ones are skipped
+    bool scheduled = false;          // an expiry entry for this member is queued
+  };
+  // One per member of a channel (and an idle node holds one per connection): its fields in an
+  // order that leaves no padding.
   struct Member {
     std::string user_info;
     std::vector<SessionId> sessions;  // connections; usually one, a handful with several tabs
-    std::vector<HeartbeatTab> tabs;   // heartbeat sessions; usually none or one
-    std::uint64_t generation = 0;     // bumped on every grace start, to spot stale deadlines
-    Millis left_at = 0;               // when the last session ended (while in grace)
-    Millis heartbeat_grace = 0;       // of the last ping, for the sessions that expire
-    Millis expiry_at = 0;             // when the queued expiry entry surfaces
+    std::unique_ptr<Heartbeats> heartbeats;
+    Millis left_at = 0;              // when the last session ended (while in grace)
+    std::uint64_t unseen_after = 0;  // the channel's join count when the grace began
+    std::uint32_t generation = 0;    // bumped on every grace start, to spot stale deadlines
+    std::uint32_t listed_at = 0;     // this member's place in Channel::listed, unless in grace
     bool in_grace = false;
-    std::uint64_t unseen_after = 0;    // the channel's join count when the grace began
-    std::size_t listed_at = 0;         // this member's place in Channel::listed, unless in grace
-    bool heartbeat_scheduled = false;  // an expiry entry for this member is queued
-    std::uint64_t heartbeat_generation = 0;  // of that entry; older ones are skipped
-    bool present() const { return !sessions.empty() || !tabs.empty(); }
+    bool present() const { return !sessions.empty() || (heartbeats && !heartbeats->tabs.empty()); }
   };
   struct Channel {
     std::unordered_map<std::string, Member> members;
@@ -194,7 +204,7 @@ class PresenceBook {
   std::optional<PresenceEvent> session_ended(AppIndex app, std::string_view channel, Channel& c,
                                              MemberIt member, Millis now, Millis grace);
   void schedule_expiry(AppIndex app, std::string_view channel, std::string_view user_id,
-                       Member& member, Millis at);
+                       Heartbeats& heartbeats, Millis at);
   PresenceEvent remove_member(AppIndex app, std::string_view channel, Channel& c,
                               std::unordered_map<std::string, Member>::iterator member);
 

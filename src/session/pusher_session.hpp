@@ -36,6 +36,8 @@ class PusherSession {
   bool is_member_as(std::string_view channel, std::string_view user_id) const;
   bool joined_after(std::string_view channel, std::uint64_t number) const;
 
+  protocol::SocketId socket_id() const { return socket_id_; }
+  core::AppIndex app_index() const { return app_index_; }
   const std::string& signed_in_user() const { return signed_in_user_; }
   std::size_t subscription_count() const { return subscriptions_.size(); }
 
@@ -64,14 +66,15 @@ class PusherSession {
 
   SessionTransport& transport_;
   server::ServerContext& context_;
+  // In an order that leaves no padding: a connection holds one of these.
   const core::AppIndex app_index_;
+  std::uint32_t next_join_id_ = 0;
   const protocol::SocketId socket_id_;
   const core::SessionId session_;
   std::vector<Subscription> subscriptions_;
   std::string signed_in_user_;
   std::vector<std::string> watchlist_;  // of the signed-in user, on this connection
   core::RateLimiter client_events_;
-  std::uint32_t next_join_id_ = 0;
 };
 
 }  // namespace greendot::session

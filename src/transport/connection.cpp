@@ -44,8 +44,7 @@ Connection::Connection(Shard& shard, asio::ip::tcp::socket socket, ConnectionSlo
     : shard_(shard),
       socket_(std::move(socket)),
       slot_(std::move(slot)),
-      parser_(ws::Role::Server, shard.context().settings.max_message_bytes),
-      socket_id_(protocol::SocketId::random()) {
+      parser_(ws::Role::Server, shard.context().settings.max_message_bytes) {
   shard_.attach(*this);
 }
 
@@ -105,7 +104,8 @@ void Connection::open(std::string_view app_key, std::string_view protocol_versio
   }
 
   auto& apps = shard_.context().apps;
-  const config::AppConfig* app = apps.find_by_key(app_key, &app_index_);
+  core::AppIndex app_index = 0;
+  const config::AppConfig* app = apps.find_by_key(app_key, &app_index);
   if (!app) {
     spdlog::debug("connection refused: no app has the key '{}'", app_key);
     return close(4001, "Application does not exist");
@@ -121,18 +121,18 @@ void Connection::open(std::string_view app_key, std::string_view protocol_versio
   if (version < kMinProtocol || version > kMaxProtocol) {
     return close(4007, "Unsupported protocol version");
   }
-  auto& count = apps.connections(app_index_);
+  if (shard_.context().stopping) return close(4200, "Server is shutting down; reconnect");
+  auto& count = apps.connections(app_index);
   if (app->max_connections != 0 && count.fetch_add(1) >= app->max_connections) {
     count.fetch_sub(1);
     return close(4004, "Application is over connection quota");
   }
   if (app->max_connections == 0) count.fetch_add(1);
-  counted_ = true;
-  if (shard_.context().stopping) return close(4200, "Server is shutting down; reconnect");
 
-  pusher_.emplace(*this, shard_.context(), app_index_, socket_id_,
+  const auto socket_id = protocol::SocketId::random();
+  pusher_.emplace(*this, shard_.context(), app_index, socket_id,
                   shard_.context().next_session.fetch_add(1));
-  send_text(pusher::connection_established(socket_id_.to_string(),
+  send_text(pusher::connection_established(socket_id.to_string(),
                                            shard_.context().settings.activity_timeout_s));
   if (!pending.empty()) consume(pending);
 }
@@ -240,7 +240,7 @@ void Connection::overflow() {
   // Once per connection: an operator needs to know that clients are being dropped (they
   // reconnect and may be dropped again), and why.
   spdlog::info("closing connection {} with 4100: more than max_outbound_bytes ({}) queued",
-               socket_id_.to_string(), shard_.context().settings.max_outbound_bytes);
+               socket_id().to_string(), shard_.context().settings.max_outbound_bytes);
   outbound_.drop_unstarted();
   asio::post(shard_.io(), [self = shared_from_this()] { self->drop_as_slow_consumer(); });
 }
@@ -342,10 +342,11 @@ void Connection::finish() {
   if (finished_) return;
   finished_ = true;
   closing_ = true;
-  if (pusher_) pusher_->leave_everything();
+  if (pusher_) {
+    pusher_->leave_everything();
+    shard_.context().apps.connections(pusher_->app_index()).fetch_sub(1);
+  }
   shard_.liveness().remove(*this);
-  if (counted_) shard_.context().apps.connections(app_index_).fetch_sub(1);
-  counted_ = false;
   boost::system::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);

@@ -41,7 +41,9 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   ~Connection();
 
   void send_frame(const engine::SharedFrame& frame) override;
-  protocol::SocketId socket_id() const override { return socket_id_; }
+  protocol::SocketId socket_id() const override {
+    return pusher_ ? pusher_->socket_id() : protocol::SocketId{};
+  }
   bool is_member_as(std::string_view channel, std::string_view user_id) const override;
   bool joined_after(std::string_view channel, std::uint64_t number) const override;
 
@@ -89,11 +91,9 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   OutboundQueue outbound_;
   // Bounds how long a slow consumer's close frame may wait for room in the socket.
   std::unique_ptr<boost::asio::steady_timer> close_deadline_;
-  protocol::SocketId socket_id_;
-  core::AppIndex app_index_ = 0;
-  // From pusher:connection_established on (once the app is known).
+  // From pusher:connection_established on (once the app is known); it holds the socket id
+  // and the app, and while it exists the connection holds one of the app's connection slots.
   std::optional<session::PusherSession> pusher_;
-  bool counted_ = false;           // holds one of the app's connection slots
   bool closing_ = false;           // the close frame is queued; nothing more is sent or read
   bool overflowed_ = false;        // dropped as a slow consumer; nothing more is queued
   bool finished_ = false;          // torn down

@@ -6,14 +6,14 @@ namespace greendot::transport {
 
 ConnectionSlot::ConnectionSlot(ConnectionSlot&& other) noexcept
     : owner_(std::exchange(other.owner_, nullptr)),
-      address_(std::move(other.address_)),
+      address_(other.address_),
       admission_(other.admission_) {}
 
 ConnectionSlot& ConnectionSlot::operator=(ConnectionSlot&& other) noexcept {
   if (this != &other) {
     release();
     owner_ = std::exchange(other.owner_, nullptr);
-    address_ = std::move(other.address_);
+    address_ = other.address_;
     admission_ = other.admission_;
   }
   return *this;
@@ -43,9 +43,20 @@ std::string ConnectionSlots::address_key(const boost::asio::ip::address& address
   return boost::asio::ip::address_v6(bytes).to_string() + "/64";
 }
 
+std::uint64_t ConnectionSlots::address_number(const boost::asio::ip::address& address) {
+  if (address.is_v4()) return address.to_v4().to_uint();
+  auto v6 = address.to_v6();
+  if (v6.is_v4_mapped())
+    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, v6).to_uint();
+  const auto bytes = v6.to_bytes();
+  std::uint64_t prefix = 0;
+  for (std::size_t i = 0; i < 8; ++i) prefix = (prefix << 8) | bytes[i];
+  return prefix;
+}
+
 std::optional<ConnectionSlot> ConnectionSlots::take(const boost::asio::ip::address& address) {
   ConnectionSlot slot;
-  slot.address_ = address_key(address);
+  slot.address_ = address_number(address);
   std::lock_guard lock(mutex_);
   std::size_t& from_address = per_address_[slot.address_];
   if (max_total_ != 0 && admitted_ >= max_total_) {

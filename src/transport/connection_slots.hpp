@@ -7,6 +7,7 @@
 #include <boost/asio/ip/address.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -34,7 +35,7 @@ class ConnectionSlot {
  private:
   friend class ConnectionSlots;
   ConnectionSlots* owner_ = nullptr;
-  std::string address_;
+  std::uint64_t address_ = 0;  // ConnectionSlots::address_number: a string would cost 32 bytes
   Admission admission_ = Admission::Admitted;
 };
 
@@ -52,6 +53,10 @@ class ConnectionSlots {
 
   // The key per-address limits count by: the address, or its /64 for IPv6 (one host's share).
   static std::string address_key(const boost::asio::ip::address& address);
+  // The same key as a number: an IPv4 address, or an IPv6 /64 prefix. The two cannot meet:
+  // an IPv4 address is a number below 2^32, which as a /64 prefix would be in ::/32, where
+  // no host is given an address (IPv4-mapped ones are counted as IPv4).
+  static std::uint64_t address_number(const boost::asio::ip::address& address);
 
  private:
   friend class ConnectionSlot;
@@ -63,7 +68,7 @@ class ConnectionSlots {
   std::mutex mutex_;
   std::size_t admitted_ = 0;
   std::size_t refusing_ = 0;
-  std::unordered_map<std::string, std::size_t> per_address_;
+  std::unordered_map<std::uint64_t, std::size_t> per_address_;
 };
 
 }  // namespace greendot::transport

@@ -245,6 +245,33 @@ TEST_P(UserContract, AfterRedisForgotEverythingTheWatchersOfAUserWhoStayedHearNo
   EXPECT_EQ(count(1, "#watchlist:w offline a"), 0u);
 }
 
+TEST_P(UserContract, ALeaveSentBeforeItsJoinWasAnsweredLeavesNoOneBehind) {
+  // A client that subscribes and goes at once: the leave is sent while the join is in flight.
+  auto answer = std::make_shared<std::promise<JoinOutcome>>();
+  auto answered = answer->get_future();
+  deployment_->node(0).join(
+      JoinRequest{0, "presence-r", "a", "{}", 1, protocol::SocketId{1, 1}, 100},
+      [answer](JoinOutcome outcome) { answer->set_value(std::move(outcome)); });
+  deployment_->node(0).leave(0, "presence-r", "a", 1, 0);
+  ASSERT_EQ(answered.wait_for(5s), std::future_status::ready);
+  ASSERT_TRUE(join(0, "sentinel", 2).accepted());
+  const std::vector<std::string> only_sentinel{"sentinel"};
+  ASSERT_TRUE(eventually([&] { return users_of(0, "presence-r") == only_sentinel; }));
+  ASSERT_TRUE(eventually([&] { return offline(0, "a") && offline(1, "a"); }));
+  if (GetParam() == Kind::Embedded) return;
+  // What node 0 holds is written back once Redis has forgotten everything, its sessions of a
+  // channel together: a with the sentinel, were a still held.
+  redis_command({"FLUSHALL"});
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto users = users_of(0, "presence-r");
+        return users && !users->empty();
+      },
+      10000ms));
+  EXPECT_EQ(users_of(0, "presence-r"), only_sentinel);
+  EXPECT_TRUE(offline(0, "a"));
+}
+
 INSTANTIATE_TEST_SUITE_P(Engines, UserContract,
                          ::testing::Values(Kind::Embedded, Kind::Redis, Kind::FaultyRedis),
                          kind_name);

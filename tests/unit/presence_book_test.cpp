@@ -256,6 +256,34 @@ TEST(PresenceBookHeartbeat, EndHeartbeatRemovesAtOnceAndStaleExpiryIsIgnored) {
   EXPECT_EQ(removed.size(), 1u);
 }
 
+TEST(PresenceBookHeartbeat, ATabBegunAgainAfterItsExpiryEntrySurfacedEndsOnItsOwnTtl) {
+  // A member kept by a connection ends its tab; the tab's queued expiry surfaces with nothing
+  // left to expire (the member's heartbeat state is given back); a new tab must still expire,
+  // once, with its own grace.
+  PresenceBook book;
+  book.join(0, "presence-g", "7", "{}", 5, kNoLimit);
+  book.heartbeat(0, "presence-g", "7", "{}", "a", 0, 1000, 0, kNoLimit);
+  EXPECT_FALSE(book.end_heartbeat(0, "presence-g", "7", nullptr, 10, 0));
+  std::vector<PresenceEvent> removed;
+  std::vector<PresenceBook::UserRef> expired;
+  book.advance(1000, removed, &expired);
+  EXPECT_TRUE(removed.empty());
+  EXPECT_TRUE(expired.empty()) << "the tab had ended, not expired";
+  book.heartbeat(0, "presence-g", "7", "{}", "b", 2000, 1000, 300, kNoLimit);
+  EXPECT_FALSE(book.leave(0, "presence-g", "7", 5, 2100, 0)) << "the new tab holds the member";
+  book.advance(2999, removed, &expired);
+  EXPECT_TRUE(removed.empty());
+  book.advance(3000, removed, &expired);
+  EXPECT_TRUE(removed.empty()) << "in the grace of the tab's last ping";
+  EXPECT_EQ(expired.size(), 1u);
+  book.advance(3300, removed, &expired);
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(removed[0].left_at, 3000);
+  book.advance(10000, removed, &expired);
+  EXPECT_EQ(removed.size(), 1u);
+  EXPECT_FALSE(book.is_member(0, "presence-g", "7"));
+}
+
 TEST(PresenceBookHeartbeat, EachTabIsASessionAndTheMemberLeavesAfterTheLast) {
   PresenceBook book;
   EXPECT_TRUE(book.heartbeat(0, "presence-g", "7", "{}", "tab-a", 0, 1000, 0, 1000).member_added);

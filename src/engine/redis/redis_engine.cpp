@@ -246,7 +246,7 @@ void RedisEngine::reassert() {
     auto sessions = channel->sessions;
     for (auto& [session, joined] : sessions) {
       if (LocalChannel* still = find(tag)) {
-        begin_session(*still, session, std::move(joined.first), std::move(joined.second), 0, {},
+        begin_session(*still, session, std::move(joined.user), std::move(joined.info), 0, {},
                       nullptr);
       }
     }
@@ -387,13 +387,14 @@ void RedisEngine::begin_session(LocalChannel& channel, core::SessionId session, 
   const std::string tag = channel.keys.tag;
   drop_leaves_to_retry(channel, session);
   ++channel.in_flight;
+  const std::uint64_t step = channel.latest_step[session] = ++channel.steps;
   const bool member = !user.empty();
   const bool copied = member && !internal_channel(channel.name);
   // The first joiner of a channel on this node reads the member list with its join.
   const bool want_list = copied && !channel.copy.loaded() && !channel.loading;
   if (want_list) channel.loading = true;
   if (copied) channel.copy_wanted = true;
-  registered_then(channel, [this, tag, session, user = std::move(user),
+  registered_then(channel, [this, tag, session, step, user = std::move(user),
                             user_info = std::move(user_info), max_members,
                             except = std::move(except), want_list,
                             done = std::move(done)](bool registered) mutable {
@@ -401,6 +402,7 @@ void RedisEngine::begin_session(LocalChannel& channel, core::SessionId session, 
     if (!channel) return;
     if (!registered) {
       --channel->in_flight;
+      answered_step(*channel, session, step);
       if (want_list) channel->loading = false;
       if (done) {
         done(JoinOutcome{JoinStatus::Unavailable, {}, 0});
@@ -425,12 +427,13 @@ void RedisEngine::begin_session(LocalChannel& channel, core::SessionId session, 
     args.push_back(hide ? "1" : "0");
     run_script(
         join_script(), std::move(keys), std::move(args),
-        [this, tag, session, user, info = std::move(info), want_list, hide,
+        [this, tag, session, step, user, info = std::move(info), want_list, hide,
          done = std::move(done)](Result result) {
           LocalChannel* channel = find(tag);
           if (!channel) return;
           --channel->in_flight;
           if (want_list) channel->loading = false;
+          const bool latest = answered_step(*channel, session, step);
           const Reply* reply = reply_of(result);
           if (!reply || text_at(*reply, 0) == "full" || text_at(*reply, 0) != "ok") {
             const bool full = reply && text_at(*reply, 0) == "full";
@@ -438,10 +441,10 @@ void RedisEngine::begin_session(LocalChannel& channel, core::SessionId session, 
               // A session this node has (re-asserted, or a subscription that needs no answer):
               // written again at the next chance, never given up.
               spdlog::debug("session in {} not written: {}", channel->name, why(result));
-              reassert_pending_ = true;
+              if (latest) reassert_pending_ = true;
               return forget_if_idle(*channel);
             }
-            if (!reply) {
+            if (!reply && latest) {
               spdlog::debug("join in {} not made: {}", channel->name, why(result));
               // Refused to the client, yet it may have been made all the same (a reply lost
               // with its connection): ended for certain when Redis can be reached.
@@ -452,8 +455,13 @@ void RedisEngine::begin_session(LocalChannel& channel, core::SessionId session, 
               done(JoinOutcome{full ? JoinStatus::ChannelFull : JoinStatus::Unavailable, {}, 0});
             return forget_if_idle(*channel);
           }
-          channel->sessions[session] = {user, info};
-          if (!user.empty()) local_session_added(channel->app, user, session, tag);
+          if (latest) {
+            auto& held = channel->sessions.try_emplace(session, user, info).first->second;
+            if (!user.empty() && !held.in_status) {
+              held.in_status = true;
+              local_session_added(channel->app, user, session);
+            }
+          }
           if (integer_at(*reply, 2) == 1) {
             occupancy_changed(channel->app, channel->name, true);
           }
@@ -518,23 +526,33 @@ void RedisEngine::end_session(const std::string& tag, core::SessionId session,
   if (!channel) return;
   std::string held;  // the user whose part in the status waits for this leave's answer
   if (auto it = channel->sessions.find(session); it != channel->sessions.end()) {
-    if (!it->second.first.empty()) {
-      held = local_session_ended(channel->app, it->second.first, session, tag);
-    }
+    if (it->second.in_status) held = local_session_ended(channel->app, it->second.user, session);
     channel->sessions.erase(it);
   }
   ++channel->in_flight;
+  const std::uint64_t step = channel->latest_step[session] = ++channel->steps;
   // Behind the session's own join, which may still wait for the channel's registration: a
   // leave that overtook it would find nothing to end, and the join would then stay for good.
-  registered_then(*channel, [this, tag, session, grace_ms, held](bool registered) {
-    if (registered) return send_leave(tag, session, grace_ms, kAttempts, held);
+  registered_then(*channel, [this, tag, session, grace_ms, step, held](bool registered) {
+    if (registered) return send_leave(tag, session, grace_ms, step, kAttempts, held);
     release_status(held);
-    if (find(tag)) leaves_to_retry_.push_back(LeaveToRetry{tag, session, grace_ms});
+    if (LocalChannel* channel = find(tag)) {
+      answered_step(*channel, session, step);
+      leaves_to_retry_.push_back(LeaveToRetry{tag, session, grace_ms});
+    }
   });
 }
 
+bool RedisEngine::answered_step(LocalChannel& channel, core::SessionId session,
+                                std::uint64_t step) {
+  auto it = channel.latest_step.find(session);
+  if (it == channel.latest_step.end() || it->second != step) return false;
+  channel.latest_step.erase(it);
+  return true;
+}
+
 void RedisEngine::send_leave(const std::string& tag, core::SessionId session, core::Millis grace_ms,
-                             int attempts, std::string held) {
+                             std::uint64_t step, int attempts, std::string held) {
   LocalChannel* channel = find(tag);
   if (!channel) return release_status(held);
   std::vector<std::string> keys(channel->keys.keys.begin(), channel->keys.keys.end());
@@ -547,7 +565,7 @@ void RedisEngine::send_leave(const std::string& tag, core::SessionId session, co
   const std::string node = node_;
   run_script(
       leave_script(), std::move(keys), std::move(args),
-      [this, tag, session, grace_ms, node, attempts, held](Result result) {
+      [this, tag, session, grace_ms, step, node, attempts, held](Result result) {
         LocalChannel* channel = find(tag);
         if (!channel) return release_status(held);
         const Reply* reply = reply_of(result);
@@ -556,8 +574,9 @@ void RedisEngine::send_leave(const std::string& tag, core::SessionId session, co
           // nothing more), else when it can be reached again (or the session goes with this
           // node's identity, swept by the others).
           if (node == node_ && retry_at_once(attempts)) {
-            return send_leave(tag, session, grace_ms, attempts - 1, held);
+            return send_leave(tag, session, grace_ms, step, attempts - 1, held);
           }
+          answered_step(*channel, session, step);
           release_status(held);
           if (node == node_) {
             leaves_to_retry_.push_back(LeaveToRetry{tag, session, grace_ms});
@@ -567,6 +586,7 @@ void RedisEngine::send_leave(const std::string& tag, core::SessionId session, co
           return forget_if_idle(*channel);
         }
         --channel->in_flight;
+        answered_step(*channel, session, step);
         if (text_at(*reply, 0) == "ok") {
           const std::string& user = text_at(*reply, 3);
           if (integer_at(*reply, 1) == 1) {

@@ -133,7 +133,17 @@ class RedisEngine final : public PresenceEngine, public Broker {
     std::string name;
     ChannelKeys keys;
     // Its sessions here, with what they joined with (to re-assert them); user "": not a member.
-    std::unordered_map<core::SessionId, std::pair<std::string, std::string>> sessions;
+    struct Session {
+      std::string user;
+      std::string info;
+      bool in_status = false;  // counted in the user's LocalUser (local_session_added)
+    };
+    std::unordered_map<core::SessionId, Session> sessions;
+    // The number of each session's latest join or leave sent and not answered: a join's
+    // answer makes the session this node's only if nothing of the session was sent after it
+    // (a leave sent while the join was in flight ended it; a later join stands for it).
+    std::unordered_map<core::SessionId, std::uint64_t> latest_step;
+    std::uint64_t steps = 0;
     unsigned in_flight = 0;    // scripts sent and not answered, graces owned, leaves to retry
     std::uint64_t joins = 0;   // joiners answered here: their join numbers (see MemberCopy)
     bool registered = false;   // in this node's channel list in Redis
@@ -207,7 +217,9 @@ class RedisEngine final : public PresenceEngine, public Broker {
   // `held`: the user (app key) whose part in the status waits for the answer
   // (local_session_ended).
   void send_leave(const std::string& tag, core::SessionId session, core::Millis grace_ms,
-                  int attempts = kAttempts, std::string held = {});
+                  std::uint64_t step, int attempts = kAttempts, std::string held = {});
+  // A join's or a leave's step, answered: whether it was the session's latest (then forgotten).
+  static bool answered_step(LocalChannel& channel, core::SessionId session, std::uint64_t step);
   void answer_when_current(LocalChannel& channel, WaitingJoin waiting);
   void answer_waiting(LocalChannel& channel);
   void read_members(LocalChannel& channel);
@@ -262,13 +274,13 @@ class RedisEngine final : public PresenceEngine, public Broker {
   void expire_tab(core::AppIndex app, unsigned partition, std::string entry);
 
   // Online / away (redis_engine_status.cpp).
-  void local_session_added(core::AppIndex app, const std::string& user, core::SessionId session,
-                           const std::string& tag);
+  // The session is in one more channel here (each once: see LocalChannel::Session).
+  void local_session_added(core::AppIndex app, const std::string& user, core::SessionId session);
   // A leave of the session is on its way: this node's part in the user's status is not
   // written alone before its answer, so that the leave's second step (the user's membership)
   // carries it, as a join's does. Returns the key to release_status() with ("" for none).
   std::string local_session_ended(core::AppIndex app, const std::string& user,
-                                  core::SessionId session, const std::string& tag);
+                                  core::SessionId session);
   void report_status(const std::string& key);
   void release_status(const std::string& key);
   // This node's part of the user's status if it is to be written now (and then marks it in
@@ -330,11 +342,14 @@ class RedisEngine final : public PresenceEngine, public Broker {
   struct LocalUser {
     core::AppIndex app = 0;
     std::string user;
+    // Few: a user's connections to this node. Each counts the channels it is in here (its
+    // sign-in included), one for each local_session_added not yet ended.
     struct Session {
-      std::unordered_set<std::string> tags;  // channels it is in (a sign-in's included)
+      core::SessionId id = 0;
+      std::uint32_t channels = 0;
       bool away = false;
     };
-    std::unordered_map<core::SessionId, Session> sessions;
+    std::vector<Session> sessions;
     std::pair<int, int> written{0, 0};  // live and away as the record has them
     bool writing = false;               // a write is in flight; another follows if needed
     bool flush_posted = false;          // a write waits for the end of the current step

@@ -5,6 +5,7 @@
 // changed, with the channels to tell (greendot:member_updated, to everyone but the user).
 // A node's part goes with the node: whoever sweeps it removes it.
 #include <spdlog/spdlog.h>
+#include <algorithm>
 #include <boost/asio/post.hpp>
 
 #include "core/app_key.hpp"
@@ -25,27 +26,39 @@ std::string RedisEngine::node_status_field(std::string_view node) const {
   return field;
 }
 
+namespace {
+
+template <class Sessions>
+auto find_session(Sessions& sessions, core::SessionId id) {
+  return std::find_if(sessions.begin(), sessions.end(), [id](const auto& s) { return s.id == id; });
+}
+
+}  // namespace
+
 void RedisEngine::local_session_added(core::AppIndex app, const std::string& user,
-                                      core::SessionId session, const std::string& tag) {
+                                      core::SessionId session) {
   const std::string key = core::app_key(app, user);
   auto [it, added] = local_users_.try_emplace(key);
   if (added) {
     it->second.app = app;
     it->second.user = user;
   }
-  it->second.sessions[session].tags.insert(tag);
+  auto& sessions = it->second.sessions;
+  auto s = find_session(sessions, session);
+  if (s == sessions.end()) s = sessions.insert(sessions.end(), LocalUser::Session{session});
+  ++s->channels;
   report_status(key);
 }
 
 std::string RedisEngine::local_session_ended(core::AppIndex app, const std::string& user,
-                                             core::SessionId session, const std::string& tag) {
+                                             core::SessionId session) {
   std::string key = core::app_key(app, user);
   auto it = local_users_.find(key);
   if (it == local_users_.end()) return {};
-  auto s = it->second.sessions.find(session);
-  if (s != it->second.sessions.end()) {
-    s->second.tags.erase(tag);
-    if (s->second.tags.empty()) it->second.sessions.erase(s);
+  auto& sessions = it->second.sessions;
+  if (auto s = find_session(sessions, session); s != sessions.end() && --s->channels == 0) {
+    *s = sessions.back();
+    sessions.pop_back();
   }
   ++it->second.leaves_in_flight;  // until release_status()
   report_status(key);
@@ -57,9 +70,10 @@ void RedisEngine::set_status(core::AppIndex app, std::string user_id, core::Sess
   asio::post(io_, [this, key = core::app_key(app, user_id), session, status] {
     auto it = local_users_.find(key);
     if (stopping_ || it == local_users_.end()) return;  // only online users have a status
-    auto s = it->second.sessions.find(session);
-    if (s == it->second.sessions.end()) return;
-    s->second.away = status == UserStatus::Away;
+    auto& sessions = it->second.sessions;
+    auto s = find_session(sessions, session);
+    if (s == sessions.end()) return;
+    s->away = status == UserStatus::Away;
     report_status(key);
   });
 }
@@ -68,7 +82,7 @@ namespace {
 
 std::pair<int, int> counts(const auto& user) {
   int away = 0;
-  for (const auto& [id, session] : user.sessions) away += session.away ? 1 : 0;
+  for (const auto& session : user.sessions) away += session.away ? 1 : 0;
   return {static_cast<int>(user.sessions.size()), away};
 }
 

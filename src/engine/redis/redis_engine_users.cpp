@@ -262,7 +262,7 @@ void RedisEngine::signed_in(core::AppIndex app, std::string user_id, core::Sessi
     LocalChannel& channel = local(app, signin_channel(user_id));
     // Held here from now on, so that a sign-in not written (Redis out of reach, or the write
     // lost) is re-asserted with the other sessions.
-    channel.sessions[session] = {user_id, "{}"};
+    channel.sessions[session] = {user_id, "{}", false};
     if (!ready()) {
       reassert_pending_ = true;
       return;
