@@ -5,6 +5,8 @@
 #   bench/run.sh quick|full     (make bench-quick / make bench)
 #   bench/run.sh heartbeat      (scenario 4 only: the heartbeat lines of `full`)
 #   bench/run.sh churn          (churn in one presence channel, with and without the grace)
+#   bench/run.sh memory         (the idle and churn-from-a-pool lines of `full`: memory per
+#                                connection, for A/B runs against an older server)
 #   bench/run.sh fanout-study   (the 10k fan-out with 1, 2 and 4 generator processes, unpinned,
 #                                then server and generator pinned to one core each, both ways)
 #
@@ -116,6 +118,19 @@ heartbeat_scenarios() {
     --concurrency 16 --hb-interval-ms 1000 --hb-stop-fraction 0.1 --seconds 10 "${hb_app[@]}"
 }
 
+# Scenario 1: idle presence connections, each in a channel of 10 users.
+idle_scenarios() {
+  scenario idle-5k --scenario idle --connections 5000 --idle-seconds 35
+  scenario idle-19k --scenario idle --connections 19000 --idle-seconds 35 --concurrency 300
+}
+
+# Memory after churn, with a bounded set of users (the last-seen table stops growing once all
+# have been seen): ten rounds.
+churn_from_pool() {
+  scenario churn-1k-pool --scenario churn --connections 1000 --seconds 5 --rounds 10 \
+    --room-size 10 --churn-users 20000
+}
+
 # Churn in one presence channel, 50 sessions at a time, a new user each (a page view): with the
 # default grace, each second's departed members stay in the channel for 3 s; then the same
 # without a grace, for comparison.
@@ -143,8 +158,7 @@ if [[ $mode == quick ]]; then
     --churn-users 20000
   churn_one_room 3
 elif [[ $mode == full ]]; then
-  scenario idle-5k --scenario idle --connections 5000 --idle-seconds 35
-  scenario idle-19k --scenario idle --connections 19000 --idle-seconds 35 --concurrency 300
+  idle_scenarios
   scenario storm-1000 --scenario storm --connections 1000 --step-timeout 60
   scenario storm-5000 --scenario storm --connections 5000 --step-timeout 120
   send_floor
@@ -154,16 +168,17 @@ elif [[ $mode == full ]]; then
   scenario offline-close --scenario offline --repeat 40 \
     --app-id bench-nograce --app-key bench-nograce-key --app-secret bench-nograce-secret
   scenario offline-grace --scenario offline --repeat 6
-  # Memory after churn: with a bounded set of users (the last-seen table stops growing once
-  # all have been seen), ten rounds; then every session a new user, which the server must
-  # remember (last seen), so its memory grows with them by design.
-  scenario churn-1k-pool --scenario churn --connections 1000 --seconds 5 --rounds 10 \
-    --room-size 10 --churn-users 20000
+  churn_from_pool
+  # Then every session a new user, which the server must remember (last seen), so its memory
+  # grows with them by design.
   scenario churn-1k-new-users --scenario churn --connections 1000 --seconds 10 --rounds 3 \
     --room-size 10
   churn_one_room 5
 elif [[ $mode == heartbeat ]]; then
   heartbeat_scenarios
+elif [[ $mode == memory ]]; then
+  idle_scenarios
+  churn_from_pool
 elif [[ $mode == churn ]]; then
   churn_one_room 5
 elif [[ $mode == fanout-study ]]; then
@@ -176,7 +191,7 @@ elif [[ $mode == fanout-study ]]; then
   scenario fanout-10k-server1-gen0 "${fanout[@]}" --processes 2
   pin
 else
-  echo "usage: $0 quick|full|heartbeat|churn|fanout-study" >&2
+  echo "usage: $0 quick|full|heartbeat|churn|memory|fanout-study" >&2
   exit 2
 fi
 

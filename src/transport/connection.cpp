@@ -34,13 +34,14 @@ constexpr auto kSlowConsumerCloseTimeout = std::chrono::seconds(5);
 void Connection::start(Shard& shard, asio::ip::tcp::socket socket, ConnectionSlot slot,
                        std::string_view app_key, std::string_view protocol_version,
                        bool has_protocol, std::string pending) {
-  auto connection = std::make_shared<Connection>(shard, std::move(socket), std::move(slot));
+  auto connection = std::make_shared<Connection>(shard, adopt_socket(shard.io(), std::move(socket)),
+                                                 std::move(slot));
   connection->open(app_key, protocol_version, has_protocol, std::move(pending));
   // Also after a refusal: the close completes (or is drained) through the read side.
   connection->wait_readable();
 }
 
-Connection::Connection(Shard& shard, asio::ip::tcp::socket socket, ConnectionSlot slot)
+Connection::Connection(Shard& shard, ShardSocket socket, ConnectionSlot slot)
     : shard_(shard),
       socket_(std::move(socket)),
       slot_(std::move(slot)),
@@ -139,7 +140,7 @@ void Connection::open(std::string_view app_key, std::string_view protocol_versio
 
 void Connection::wait_readable() {
   if (finished_) return;
-  socket_.async_wait(asio::ip::tcp::socket::wait_read,
+  socket_.async_wait(ShardSocket::wait_read,
                      [self = shared_from_this()](const boost::system::error_code& ec) {
                        if (ec) return self->finish();
                        if (self->closing_) return self->drain();
@@ -285,13 +286,13 @@ void Connection::flush() {
     // Our close frame is out: tell the peer we send nothing more and wait (draining) for it
     // to close its side.
     boost::system::error_code ignored;
-    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    socket_.shutdown(ShardSocket::shutdown_send, ignored);
   }
 }
 
 void Connection::wait_writable() {
   waiting_writable_ = true;
-  socket_.async_wait(asio::ip::tcp::socket::wait_write,
+  socket_.async_wait(ShardSocket::wait_write,
                      [self = shared_from_this()](const boost::system::error_code& ec) {
                        self->waiting_writable_ = false;
                        if (ec) return self->finish();
@@ -348,7 +349,7 @@ void Connection::finish() {
   }
   shard_.liveness().remove(*this);
   boost::system::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.shutdown(ShardSocket::shutdown_both, ignored);
   socket_.close(ignored);
   slot_.release();
   outbound_.clear();

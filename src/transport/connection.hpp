@@ -20,6 +20,7 @@
 #include "transport/local_fanout.hpp"
 #include "transport/outbound_queue.hpp"
 #include "transport/shard.hpp"
+#include "transport/shard_socket.hpp"
 
 namespace greendot::transport {
 
@@ -37,7 +38,7 @@ class Connection final : public std::enable_shared_from_this<Connection>,
                     std::string_view app_key, std::string_view protocol_version, bool has_protocol,
                     std::string pending);
 
-  Connection(Shard& shard, boost::asio::ip::tcp::socket socket, ConnectionSlot slot);
+  Connection(Shard& shard, ShardSocket socket, ConnectionSlot slot);
   ~Connection();
 
   void send_frame(const engine::SharedFrame& frame) override;
@@ -85,7 +86,7 @@ class Connection final : public std::enable_shared_from_this<Connection>,
   void send_error(std::string_view message);
 
   Shard& shard_;
-  boost::asio::ip::tcp::socket socket_;
+  ShardSocket socket_;
   ConnectionSlot slot_;
   protocol::websocket::FrameParser parser_;
   OutboundQueue outbound_;

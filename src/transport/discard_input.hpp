@@ -11,7 +11,8 @@ namespace greendot::transport {
 // Reads whatever is ready on a non-blocking socket into `scratch` and drops it, a few reads
 // at most so that one chatty peer cannot hold the thread. False when the peer has closed or
 // the socket failed.
-inline bool discard_ready_input(boost::asio::ip::tcp::socket& socket, std::span<char> scratch) {
+template <class Socket>
+bool discard_ready_input(Socket& socket, std::span<char> scratch) {
   constexpr int kReadsPerWakeup = 4;
   for (int i = 0; i < kReadsPerWakeup; ++i) {
     boost::system::error_code ec;

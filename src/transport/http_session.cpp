@@ -12,6 +12,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/url/parse.hpp>
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <chrono>
 
 #include "api/routes.hpp"
@@ -129,11 +132,20 @@ void append_serialized(std::string& out, Response& response, bool head_only = fa
 }
 
 // Writes `bytes` within `timeout`; false when the client did not take them in time or went.
+// What the socket takes at once (an answer usually fits in its buffer) is written without a
+// wait: an asynchronous write arms the stream's timer, and that costs an unpipelined request
+// as much as a fifth of its answer.
 asio::awaitable<bool> write_within(beast::tcp_stream& stream, const std::string& bytes,
                                    std::chrono::milliseconds timeout) {
+  std::size_t written = 0;
+  const ssize_t sent = ::send(stream.socket().native_handle(), bytes.data(), bytes.size(),
+                              MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (sent > 0) written = static_cast<std::size_t>(sent);
+  if (written == bytes.size()) co_return true;
+  if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) co_return false;
   boost::system::error_code ec;
   stream.expires_after(timeout);
-  co_await asio::async_write(stream, asio::buffer(bytes),
+  co_await asio::async_write(stream, asio::buffer(bytes.data() + written, bytes.size() - written),
                              asio::redirect_error(asio::use_awaitable, ec));
   stream.expires_never();
   co_return !ec;

@@ -1,12 +1,30 @@
 #include "transport/local_fanout.hpp"
 
+#include <algorithm>
+
 namespace greendot::transport {
+
+std::size_t LocalFanout::slot_of(const Subscribers& subscribers, FrameSink* sink) {
+  const auto& sinks = subscribers.sinks;
+  if (sinks.size() < kIndexFrom && subscribers.index.empty()) {
+    return static_cast<std::size_t>(std::find(sinks.begin(), sinks.end(), sink) - sinks.begin());
+  }
+  auto it = subscribers.index.find(sink);
+  return it == subscribers.index.end() ? sinks.size() : it->second;
+}
 
 void LocalFanout::add(core::AppIndex app, std::string_view channel, FrameSink* sink) {
   if (apps_.size() <= app) apps_.resize(app + 1);
   Subscribers& subscribers = apps_[app][std::string(channel)];
-  if (!subscribers.index.emplace(sink, subscribers.sinks.size()).second) return;
-  subscribers.sinks.push_back(sink);
+  auto& sinks = subscribers.sinks;
+  if (slot_of(subscribers, sink) != sinks.size()) return;  // already there
+  sinks.push_back(sink);
+  if (!subscribers.index.empty()) {
+    subscribers.index.emplace(sink, sinks.size() - 1);
+  } else if (sinks.size() >= kIndexFrom) {
+    subscribers.index.reserve(sinks.size() * 2);
+    for (std::size_t i = 0; i < sinks.size(); ++i) subscribers.index.emplace(sinks[i], i);
+  }
 }
 
 void LocalFanout::remove(core::AppIndex app, std::string_view channel, FrameSink* sink) {
@@ -14,18 +32,19 @@ void LocalFanout::remove(core::AppIndex app, std::string_view channel, FrameSink
   auto it = apps_[app].find(std::string(channel));
   if (it == apps_[app].end()) return;
   Subscribers& subscribers = it->second;
-  auto position = subscribers.index.find(sink);
-  if (position == subscribers.index.end()) return;
+  auto& sinks = subscribers.sinks;
+  const std::size_t slot = slot_of(subscribers, sink);
+  if (slot == sinks.size()) return;
   // Order among subscribers does not matter, so removal is a swap with the last.
-  const std::size_t slot = position->second;
-  subscribers.index.erase(position);
-  FrameSink* last = subscribers.sinks.back();
-  subscribers.sinks.pop_back();
-  if (last != sink) {
-    subscribers.sinks[slot] = last;
-    subscribers.index[last] = slot;
+  FrameSink* last = sinks.back();
+  sinks.pop_back();
+  if (!subscribers.index.empty()) {
+    subscribers.index.erase(sink);
+    if (last != sink) subscribers.index[last] = slot;
+    if (sinks.size() < kIndexFrom / 2) subscribers.index = {};
   }
-  if (subscribers.sinks.empty()) apps_[app].erase(it);
+  if (last != sink) sinks[slot] = last;
+  if (sinks.empty()) apps_[app].erase(it);
 }
 
 const LocalFanout::Subscribers* LocalFanout::find(core::AppIndex app,

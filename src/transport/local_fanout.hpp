@@ -39,12 +39,15 @@ class LocalFanout {
   std::size_t channel_count() const;
 
  private:
-  // Delivery walks the vector; removal finds a sink's slot in the index and fills it with the
-  // last one, whose index is updated.
+  // Delivery walks the vector; removal finds a sink's slot and fills it with the last one.
+  // A channel of a few subscribers (the usual room) is searched; a large one keeps an index
+  // of slots, which costs ~40 bytes a subscriber: built at kIndexFrom, dropped below half.
   struct Subscribers {
     std::vector<FrameSink*> sinks;
-    std::unordered_map<FrameSink*, std::size_t> index;
+    std::unordered_map<FrameSink*, std::size_t> index;  // empty while the channel is small
   };
+  static constexpr std::size_t kIndexFrom = 32;
+  static std::size_t slot_of(const Subscribers& subscribers, FrameSink* sink);
   using Channels = std::unordered_map<std::string, Subscribers>;
   const Subscribers* find(core::AppIndex app, std::string_view channel) const;
   std::vector<Channels> apps_;  // indexed by app

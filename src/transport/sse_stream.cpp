@@ -196,8 +196,9 @@ std::optional<api::RestResponse> open_sse_stream(Shard& shard, tcp::socket& sock
   if (!take_connection_slot(context.apps, call.app)) {
     return refusal(api::rest_error(429, "Application is over connection quota"));
   }
-  auto stream = std::make_shared<SseStream>(shard, std::move(socket), std::move(slot),
-                                            std::move(std::get<SseStream::Member>(member)));
+  auto stream =
+      std::make_shared<SseStream>(shard, adopt_socket(shard.io(), std::move(socket)),
+                                  std::move(slot), std::move(std::get<SseStream::Member>(member)));
   stream->start();
   return std::nullopt;
 }
@@ -205,7 +206,7 @@ std::optional<api::RestResponse> open_sse_stream(Shard& shard, tcp::socket& sock
 // ---------------------------------------------------------------------------------------------
 // Stream
 
-SseStream::SseStream(Shard& shard, tcp::socket socket, ConnectionSlot slot, Member member)
+SseStream::SseStream(Shard& shard, ShardSocket socket, ConnectionSlot slot, Member member)
     : shard_(shard),
       socket_(std::move(socket)),
       slot_(std::move(slot)),
@@ -359,7 +360,7 @@ void SseStream::start_write() {
 
 void SseStream::wait_readable() {
   if (finished_) return;
-  socket_.async_wait(tcp::socket::wait_read,
+  socket_.async_wait(ShardSocket::wait_read,
                      [self = shared_from_this()](const boost::system::error_code& ec) {
                        if (ec) return self->finish();
                        self->on_readable();
@@ -387,7 +388,7 @@ void SseStream::finish() {
   }
   context.apps.connections(member_.app).fetch_sub(1);
   boost::system::error_code ignored;
-  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.shutdown(ShardSocket::shutdown_both, ignored);
   socket_.close(ignored);
   slot_.release();
   queue_.clear();

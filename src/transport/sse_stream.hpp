@@ -25,6 +25,7 @@
 #include "transport/connection_slots.hpp"
 #include "transport/local_fanout.hpp"
 #include "transport/shard.hpp"
+#include "transport/shard_socket.hpp"
 
 namespace greendot::transport {
 
@@ -43,7 +44,7 @@ class SseStream final : public std::enable_shared_from_this<SseStream>,
   using Member = api::StreamMember;
 
   // Holds one of the app's connection slots (taken by open_sse_stream) until finished.
-  SseStream(Shard& shard, boost::asio::ip::tcp::socket socket, ConnectionSlot slot, Member member);
+  SseStream(Shard& shard, ShardSocket socket, ConnectionSlot slot, Member member);
   ~SseStream();
 
   // Joins the channel and starts watching the socket for the client going away.
@@ -70,7 +71,7 @@ class SseStream final : public std::enable_shared_from_this<SseStream>,
   const config::AppConfig& app() const;
 
   Shard& shard_;
-  boost::asio::ip::tcp::socket socket_;
+  ShardSocket socket_;
   ConnectionSlot slot_;
   Member member_;
   protocol::SocketId socket_id_;

@@ -73,6 +73,30 @@ TEST_F(LocalFanoutTest, RemovalInAnyOrderKeepsExactlyTheOthers) {
   EXPECT_EQ(fanout.channel_count(), 0u) << "an emptied channel is forgotten";
 }
 
+TEST_F(LocalFanoutTest, AChannelGrowingAndShrinkingAcrossItsIndexKeepsExactlyItsSubscribers) {
+  // Small channels are searched, large ones indexed (from 32, until below 16): random adds
+  // (some twice) and removals (some of strangers) around both sizes, checked at every step.
+  constexpr std::size_t kPool = 80;
+  subscribe(kPool, "warmup");
+  for (std::size_t i = 0; i < kPool; ++i) fanout.remove(0, "warmup", sinks[i].get());
+  std::mt19937 random(7);
+  std::set<std::size_t> model;
+  for (int step = 0; step < 4000; ++step) {
+    // Drifts up to ~72 subscribers and back down to ~8, twice over.
+    const bool growing = (step / 1000) % 2 == 0;
+    const std::size_t i = random() % kPool;
+    if (random() % 100 < (growing ? 90u : 10u)) {
+      fanout.add(0, "c", sinks[i].get());
+      model.insert(i);
+    } else {
+      fanout.remove(0, "c", sinks[i].get());
+      model.erase(i);
+    }
+    ASSERT_EQ(fanout.subscriber_count(0, "c"), model.size()) << "step " << step;
+    ASSERT_EQ(receivers("c"), model) << "step " << step;
+  }
+}
+
 TEST_F(LocalFanoutTest, RemovingTheLastAndTheFirstAndAStrangerIsSafe) {
   subscribe(3, "c");
   CountingSink stranger(99);
