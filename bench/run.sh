@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Runs every benchmark scenario of issue #3 against a fresh greendot per scenario and writes
+# Runs the benchmark scenarios against a fresh greendot per scenario and writes
 # one JSON line per scenario to $OUT/results.jsonl (and a readable summary to stdout).
 #
 #   bench/run.sh quick|full     (make bench-quick / make bench)
 #   bench/run.sh heartbeat      (scenario 4 only: the heartbeat lines of `full`)
 #   bench/run.sh churn          (churn in one presence channel, with and without the grace)
+#   bench/run.sh delivery       (the storm and fan-out lines of `full`)
 #   bench/run.sh memory         (the idle and churn-from-a-pool lines of `full`: memory per
 #                                connection, for A/B runs against an older server)
 #   bench/run.sh fanout-study   (the 10k fan-out with 1, 2 and 4 generator processes, unpinned,
@@ -124,6 +125,18 @@ idle_scenarios() {
   scenario idle-19k --scenario idle --connections 19000 --idle-seconds 35 --concurrency 300
 }
 
+# Scenario 2: join storms, every member seeing every member_added.
+storm_scenarios() {
+  scenario storm-1000 --scenario storm --connections 1000 --step-timeout 60
+  scenario storm-5000 --scenario storm --connections 5000 --step-timeout 120
+}
+
+# Scenario 3: a REST trigger fanned out to 10k subscribers.
+fanout_10k() {
+  scenario fanout-10k --scenario fanout --connections 10000 --triggers 50 --trigger-rate 5 \
+    --burst 200
+}
+
 # Memory after churn, with a bounded set of users (the last-seen table stops growing once all
 # have been seen): ten rounds.
 churn_from_pool() {
@@ -159,11 +172,9 @@ if [[ $mode == quick ]]; then
   churn_one_room 3
 elif [[ $mode == full ]]; then
   idle_scenarios
-  scenario storm-1000 --scenario storm --connections 1000 --step-timeout 60
-  scenario storm-5000 --scenario storm --connections 5000 --step-timeout 120
+  storm_scenarios
   send_floor
-  scenario fanout-10k --scenario fanout --connections 10000 --triggers 50 --trigger-rate 5 \
-    --burst 200
+  fanout_10k
   heartbeat_scenarios
   scenario offline-close --scenario offline --repeat 40 \
     --app-id bench-nograce --app-key bench-nograce-key --app-secret bench-nograce-secret
@@ -176,6 +187,9 @@ elif [[ $mode == full ]]; then
   churn_one_room 5
 elif [[ $mode == heartbeat ]]; then
   heartbeat_scenarios
+elif [[ $mode == delivery ]]; then
+  storm_scenarios
+  fanout_10k
 elif [[ $mode == memory ]]; then
   idle_scenarios
   churn_from_pool
@@ -191,7 +205,7 @@ elif [[ $mode == fanout-study ]]; then
   scenario fanout-10k-server1-gen0 "${fanout[@]}" --processes 2
   pin
 else
-  echo "usage: $0 quick|full|heartbeat|churn|memory|fanout-study" >&2
+  echo "usage: $0 quick|full|heartbeat|churn|delivery|memory|fanout-study" >&2
   exit 2
 fi
 

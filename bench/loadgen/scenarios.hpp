@@ -1,4 +1,4 @@
-// The scenarios of issue #3. Each runs against a server that is already listening, prints one
+// The benchmark scenarios. Each runs against a server that is already listening, prints one
 // JSON line with its figures on stdout, and returns the exit status.
 #pragma once
 
