@@ -110,7 +110,7 @@ std::optional<PresenceEvent> PresenceBook::session_ended(AppIndex app, std::stri
   member.unseen_after = c.joins;
   ++c.in_grace;
   ++c.list_changes;
-  ++member.generation;
+  member.generation = static_cast<std::uint32_t>(++generations_);
   graces_.schedule(now + grace, GraceKey{app, std::string(channel), std::string(member_it->first)},
                    member.generation);
   return std::nullopt;
@@ -148,7 +148,7 @@ void PresenceBook::schedule_expiry(AppIndex app, std::string_view channel, std::
   heartbeats.scheduled = true;
   heartbeats.expiry_at = at;
   expiries_.schedule(at, GraceKey{app, std::string(channel), std::string(user_id)},
-                     ++heartbeats.generation);
+                     heartbeats.generation = ++generations_);
 }
 
 std::optional<PresenceEvent> PresenceBook::end_heartbeat(AppIndex app, std::string_view channel,

@@ -159,7 +159,7 @@ class PresenceBook {
     std::unique_ptr<Heartbeats> heartbeats;
     Millis left_at = 0;              // when the last session ended (while in grace)
     std::uint64_t unseen_after = 0;  // the channel's join count when the grace began
-    std::uint32_t generation = 0;    // bumped on every grace start, to spot stale deadlines
+    std::uint32_t generation = 0;    // of its grace entry (see generations_): stale ones skip
     std::uint32_t listed_at = 0;     // this member's place in Channel::listed, unless in grace
     bool in_grace = false;
     bool present() const { return !sessions.empty() || (heartbeats && !heartbeats->tabs.empty()); }
@@ -214,6 +214,9 @@ class PresenceBook {
   void index_user(AppIndex app, std::string_view user_id, std::string_view channel);
   void unindex_user(AppIndex app, std::string_view user_id, std::string_view channel);
 
+  // Numbers every queued grace and expiry entry, over the whole book: a member removed and
+  // made again (or its heartbeat block) must not match an entry of its earlier life.
+  std::uint64_t generations_ = 0;
   DeadlineQueue<GraceKey> graces_;
   // One entry per member with a heartbeat session; a ping only moves the member's own
   // deadline, and an entry that surfaces early is queued again at that deadline.

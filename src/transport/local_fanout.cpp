@@ -41,7 +41,8 @@ void LocalFanout::remove(core::AppIndex app, std::string_view channel, FrameSink
   if (!subscribers.index.empty()) {
     subscribers.index.erase(sink);
     if (last != sink) subscribers.index[last] = slot;
-    if (sinks.size() < kIndexFrom / 2) subscribers.index = {};
+    // Given back whole (clear() would keep the buckets of the channel's largest size).
+    if (sinks.size() < kIndexFrom / 2) decltype(subscribers.index)().swap(subscribers.index);
   }
   if (last != sink) sinks[slot] = last;
   if (sinks.empty()) apps_[app].erase(it);

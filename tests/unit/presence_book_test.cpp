@@ -79,6 +79,25 @@ TEST(PresenceBook, StaleDeadlineAfterReturnAndSecondLeaveIsIgnored) {
   EXPECT_EQ(removed.size(), 1u);
 }
 
+TEST(PresenceBook, AGraceEntryOfAnEarlierMembershipDoesNotEndALaterOne) {
+  // A grace begun, cut short by a return, then the member removed at once (grace 0) and made
+  // again: its new grace must not be ended by the first one's queued deadline.
+  PresenceBook book;
+  book.join(0, "presence-a", "7", "{}", 1, kNoLimit);
+  EXPECT_FALSE(book.leave(0, "presence-a", "7", 1, 0, 1000));  // deadline at 1000
+  book.join(0, "presence-a", "7", "{}", 2, kNoLimit);          // back: no event
+  EXPECT_TRUE(book.leave(0, "presence-a", "7", 2, 200, 0));    // removed at once
+  EXPECT_TRUE(book.join(0, "presence-a", "7", "{}", 3, kNoLimit).member_added);
+  EXPECT_FALSE(book.leave(0, "presence-a", "7", 3, 400, 1000));  // deadline at 1400
+  std::vector<PresenceEvent> removed;
+  book.advance(1000, removed);
+  EXPECT_TRUE(removed.empty()) << "ended by the first grace's deadline";
+  EXPECT_TRUE(book.is_member(0, "presence-a", "7"));
+  book.advance(1400, removed);
+  ASSERT_EQ(removed.size(), 1u);
+  EXPECT_EQ(removed[0].left_at, 400);
+}
+
 TEST(PresenceBook, ChannelFullRefusesNewUsersButNotNewTabs) {
   PresenceBook book;
   book.join(0, "presence-a", "1", "{}", 1, 2);

@@ -369,15 +369,24 @@ void RedisEngine::forget_if_idle(LocalChannel& channel) {
 // session: whoever sweeps the node finds them all.
 void RedisEngine::registered_then(LocalChannel& channel, std::function<void(bool)> next) {
   if (channel.registered) return next(true);
+  if (channel.registering && channel.registering->node == node_) {
+    channel.registering->waiting.push_back(std::move(next));
+    return;
+  }
+  auto registration = std::make_shared<LocalChannel::Registration>();
+  registration->node = node_;
+  registration->waiting.push_back(std::move(next));
+  channel.registering = registration;
   const std::string list = keys_.node_channels(node_);
   const std::string_view args[] = {"SADD", list, channel.keys.tag};
   const std::string tag = channel.keys.tag;
-  const std::string node = node_;
-  client_->command(list, args, [this, tag, node, next = std::move(next)](Result result) {
+  // Each waiter holds the channel (in_flight), so it is still there when they run.
+  client_->command(list, args, [this, tag, registration](Result result) {
     LocalChannel* channel = find(tag);
-    const bool ok = reply_of(result) && node == node_;
+    const bool ok = reply_of(result) && registration->node == node_;
+    if (channel && channel->registering == registration) channel->registering.reset();
     if (channel && ok) channel->registered = true;
-    next(ok);
+    for (auto& next : registration->waiting) next(ok);
   });
 }
 
@@ -536,11 +545,26 @@ void RedisEngine::end_session(const std::string& tag, core::SessionId session,
   registered_then(*channel, [this, tag, session, grace_ms, step, held](bool registered) {
     if (registered) return send_leave(tag, session, grace_ms, step, kAttempts, held);
     release_status(held);
-    if (LocalChannel* channel = find(tag)) {
-      answered_step(*channel, session, step);
-      leaves_to_retry_.push_back(LeaveToRetry{tag, session, grace_ms});
+    LocalChannel* channel = find(tag);
+    if (!channel) return;
+    // Retried later, unless a later join or leave of the session stands for it (a join
+    // writes the session again; a leave retried after it would end it).
+    if (answered_step(*channel, session, step)) {
+      return leaves_to_retry_.push_back(LeaveToRetry{tag, session, grace_ms});
     }
+    --channel->in_flight;
+    forget_if_idle(*channel);
   });
+}
+
+void RedisEngine::held_unwritten(LocalChannel& channel, core::SessionId session) {
+  drop_leaves_to_retry(channel, session);
+  channel.latest_step[session] = ++channel.steps;  // answered by the re-assertion's join
+}
+
+bool RedisEngine::latest(const LocalChannel& channel, core::SessionId session, std::uint64_t step) {
+  auto it = channel.latest_step.find(session);
+  return it != channel.latest_step.end() && it->second == step;
 }
 
 bool RedisEngine::answered_step(LocalChannel& channel, core::SessionId session,
@@ -573,12 +597,14 @@ void RedisEngine::send_leave(const std::string& tag, core::SessionId session, co
           // Ended here; Redis is told at once while connected (a leave sent twice ends
           // nothing more), else when it can be reached again (or the session goes with this
           // node's identity, swept by the others).
-          if (node == node_ && retry_at_once(attempts)) {
+          // Not again when a later join or leave of the session was sent (see end_session).
+          const bool superseded = !latest(*channel, session, step);
+          if (!superseded && node == node_ && retry_at_once(attempts)) {
             return send_leave(tag, session, grace_ms, step, attempts - 1, held);
           }
           answered_step(*channel, session, step);
           release_status(held);
-          if (node == node_) {
+          if (node == node_ && !superseded) {
             leaves_to_retry_.push_back(LeaveToRetry{tag, session, grace_ms});
           } else {
             --channel->in_flight;

@@ -144,6 +144,13 @@ class RedisEngine final : public PresenceEngine, public Broker {
     // (a leave sent while the join was in flight ended it; a later join stands for it).
     std::unordered_map<core::SessionId, std::uint64_t> latest_step;
     std::uint64_t steps = 0;
+    // The registration in flight (one at a time, under one identity) and what waits for it,
+    // run in the order they came: a session's leave never overtakes its own join.
+    struct Registration {
+      std::string node;
+      std::vector<std::function<void(bool)>> waiting;
+    };
+    std::shared_ptr<Registration> registering;
     unsigned in_flight = 0;    // scripts sent and not answered, graces owned, leaves to retry
     std::uint64_t joins = 0;   // joiners answered here: their join numbers (see MemberCopy)
     bool registered = false;   // in this node's channel list in Redis
@@ -220,6 +227,11 @@ class RedisEngine final : public PresenceEngine, public Broker {
                   std::uint64_t step, int attempts = kAttempts, std::string held = {});
   // A join's or a leave's step, answered: whether it was the session's latest (then forgotten).
   static bool answered_step(LocalChannel& channel, core::SessionId session, std::uint64_t step);
+  // A session held here and not written yet (Redis out of reach; the re-assertion writes it):
+  // a leave of it sent or queued before stands for nothing any more.
+  void held_unwritten(LocalChannel& channel, core::SessionId session);
+  // Whether `step` is still the session's latest: nothing of the session was sent after it.
+  static bool latest(const LocalChannel& channel, core::SessionId session, std::uint64_t step);
   void answer_when_current(LocalChannel& channel, WaitingJoin waiting);
   void answer_waiting(LocalChannel& channel);
   void read_members(LocalChannel& channel);

@@ -83,13 +83,11 @@ void RedisEngine::subscribed(core::AppIndex app, std::string_view channel,
   asio::post(io_, [this, app, name = std::string(channel), session] {
     if (stopping_) return;
     LocalChannel& channel = local(app, name);
-    if (!ready()) {
-      // Delivered locally all the same; counted in Redis once it is back.
-      channel.sessions[session] = {};
-      return;
-    }
+    // Held before it is written: a command failing at once must not find the channel idle.
+    channel.sessions.try_emplace(session);
+    // Delivered locally all the same; counted in Redis once it is back.
+    if (!ready()) return held_unwritten(channel, session);
     begin_session(channel, session, {}, {}, 0, {}, nullptr);
-    channel.sessions[session] = {};
   });
 }
 

@@ -262,10 +262,10 @@ void RedisEngine::signed_in(core::AppIndex app, std::string user_id, core::Sessi
     LocalChannel& channel = local(app, signin_channel(user_id));
     // Held here from now on, so that a sign-in not written (Redis out of reach, or the write
     // lost) is re-asserted with the other sessions.
-    channel.sessions[session] = {user_id, "{}", false};
+    channel.sessions.try_emplace(session, user_id, "{}");
     if (!ready()) {
       reassert_pending_ = true;
-      return;
+      return held_unwritten(channel, session);
     }
     begin_session(channel, session, user_id, "{}", 0, {}, nullptr);
   });
