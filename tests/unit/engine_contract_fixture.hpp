@@ -386,6 +386,33 @@ class EngineContract : public ::testing::TestWithParam<Kind> {
     return p && !p->online;
   }
 
+  // A Redis deployment whose nodes talk to Redis through FaultyRedisClients made with
+  // options(node) (from no_faults(), for a test that only watches or holds commands); `made`
+  // is told of each.
+  using MadeClient =
+      std::function<void(int node, std::shared_ptr<redis::testing::FaultyRedisClient>)>;
+  void use_redis_through(std::function<redis::testing::FaultOptions(int node)> options,
+                         MadeClient made = {}) {
+    redis_ = std::make_unique<RedisProcess>();
+    redis_->SetUp();
+    deployment_ = std::make_unique<RedisDeployment>(
+        redis_->port, [options = std::move(options), made = std::move(made)](
+                          int node, const std::string&, boost::asio::io_context& io,
+                          std::shared_ptr<redis::RedisClient> real) {
+          auto client =
+              redis::testing::FaultyRedisClient::create(io, std::move(real), options(node));
+          if (made) made(node, client);
+          return client;
+        });
+  }
+  static redis::testing::FaultOptions no_faults() {
+    redis::testing::FaultOptions options;
+    options.max_reply_delay = 0ms;
+    options.max_message_delay = 0ms;
+    options.failure_probability = 0;
+    return options;
+  }
+
   // A command straight to the deployment's Redis, not through a node; answered when it returns.
   void redis_command(std::vector<std::string> args) {
     auto connection = redis_->connected();

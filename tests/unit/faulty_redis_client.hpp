@@ -46,6 +46,7 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "redis/redis_client.hpp"
 
@@ -65,6 +66,10 @@ struct FaultOptions {
   std::function<void(std::string_view key, std::span<const std::string_view> args)> on_failure;
   // Told of each command given, failed or not (on the io_context's thread).
   std::function<void(std::string_view key, std::span<const std::string_view> args)> on_command;
+  // Commands lost and answered only when the test says (release_held): a ConnectionError
+  // that comes late, out of its slot's order, as from a connection that was replaced. For a
+  // test that needs a failure to land after what it does next.
+  std::function<bool(std::string_view key, std::span<const std::string_view> args)> hold;
 };
 
 class FaultyRedisClient final : public RedisClient,
@@ -87,6 +92,23 @@ class FaultyRedisClient final : public RedisClient,
   void fail_commands(bool on) { failing_.store(on, std::memory_order_relaxed); }
   // How many commands were failed so far (from any thread).
   std::uint64_t failures() const { return failures_; }
+  // The commands `hold` took, and how many of them have been answered (from any thread).
+  std::uint64_t held() const { return held_count_; }
+  std::uint64_t released() const { return released_count_; }
+  // Answers what `hold` took with a ConnectionError (from any thread).
+  void release_held() {
+    std::weak_ptr<FaultyRedisClient> weak = weak_from_this();
+    boost::asio::post(io_, [weak] {
+      auto self = weak.lock();
+      if (!self) return;
+      auto taken = std::move(self->held_failures_);
+      self->held_failures_.clear();
+      for (auto& done : taken) {
+        done(ConnectionError{"injected: held, then lost"});
+        ++self->released_count_;
+      }
+    });
+  }
 
   void load_scripts_on_connect(std::vector<std::string> scripts) override {
     inner_->load_scripts_on_connect(std::move(scripts));
@@ -122,6 +144,9 @@ class FaultyRedisClient final : public RedisClient,
       reply->timer.cancel();
       reply->done(ConnectionError{"the client was stopped"});
     }
+    auto taken = std::move(held_failures_);
+    held_failures_.clear();
+    for (auto& done : taken) done(ConnectionError{"the client was stopped"});
   }
 
   bool up() const override { return inner_->up(); }
@@ -131,6 +156,11 @@ class FaultyRedisClient final : public RedisClient,
                ReplyHandler done) override {
     if (stopped_) return done(ConnectionError{"the client was stopped"});
     if (options_.on_command) options_.on_command(key, args);
+    if (options_.hold && options_.hold(key, args)) {
+      held_failures_.push_back(std::move(done));
+      ++held_count_;
+      return;
+    }
     const bool allowed = !options_.may_fail || options_.may_fail(key, args);
     // Both drawn for every command, so that the sequence follows the seed whether or not
     // failures are on.
@@ -271,6 +301,9 @@ class FaultyRedisClient final : public RedisClient,
   std::minstd_rand random_;
   std::atomic<bool> failing_{true};
   std::atomic<std::uint64_t> failures_{0};
+  std::vector<ReplyHandler> held_failures_;
+  std::atomic<std::uint64_t> held_count_{0};
+  std::atomic<std::uint64_t> released_count_{0};
   bool stopped_ = true;
   bool down_ = false;  // a command failed in this moment: so do the others
   std::uint64_t next_id_ = 0;

@@ -10,26 +10,19 @@ namespace {
 class RoundTrips : public EngineContract {
  protected:
   void SetUp() override {
-    redis_ = std::make_unique<RedisProcess>();
-    redis_->SetUp();
-    deployment_ = std::make_unique<RedisDeployment>(
-        redis_->port, [this](int node, const std::string&, boost::asio::io_context& io,
-                             std::shared_ptr<redis::RedisClient> real) {
-          redis::testing::FaultOptions options;
-          options.max_reply_delay = 0ms;
-          options.max_message_delay = 0ms;
-          options.failure_probability = 0;
-          options.on_command = [this, node](std::string_view key,
-                                            std::span<const std::string_view> args) {
-            if (args.empty()) return;
-            std::string name = args[0] == "EVALSHA" || args[0] == "EVAL"
-                                   ? FaultLog::script_name(args.size() > 1 ? args[1] : "")
-                                   : std::string(args[0]);
-            std::lock_guard lock(mutex_);
-            sent_.push_back(Sent{node, std::move(name), std::string(key)});
-          };
-          return redis::testing::FaultyRedisClient::create(io, std::move(real), options);
-        });
+    use_redis_through([this](int node) {
+      auto options = no_faults();
+      options.on_command = [this, node](std::string_view key,
+                                        std::span<const std::string_view> args) {
+        if (args.empty()) return;
+        std::string name = args[0] == "EVALSHA" || args[0] == "EVAL"
+                               ? FaultLog::script_name(args.size() > 1 ? args[1] : "")
+                               : std::string(args[0]);
+        std::lock_guard lock(mutex_);
+        sent_.push_back(Sent{node, std::move(name), std::string(key)});
+      };
+      return options;
+    });
   }
 
   // Whether what node 0 sent about keys of user "a", of `channel` and of the heartbeat expiry
