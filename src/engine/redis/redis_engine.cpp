@@ -215,6 +215,7 @@ void RedisEngine::refresh_lease() {
                  ready_.store(true, std::memory_order_relaxed);
                  retry_memberships();
                  retry_statuses();
+                 retry_visibilities();
                  if (!reconnected_ && !reassert_pending_) return retry_leaves();
                  // Back after an outage with the lease intact: what failed meanwhile is done
                  // now, and copies that may have missed events are read again.

@@ -251,6 +251,7 @@ class RedisEngine final : public PresenceEngine, public Broker {
                           std::vector<std::string> tags);
   void set_visibility(core::AppIndex app, const std::string& tag, const std::string& user,
                       bool hide, int attempts = kAttempts);
+  void retry_visibilities();
   void drop_leaves_to_retry(LocalChannel& channel, core::SessionId session);
   void refresh_lease();
   void new_identity();
@@ -348,6 +349,14 @@ class RedisEngine final : public PresenceEngine, public Broker {
   std::multimap<std::chrono::steady_clock::time_point, GraceTimer> graces_;
   std::vector<LeaveToRetry> leaves_to_retry_;
   std::vector<MembershipChange> memberships_to_retry_;
+  // Channels where a user's visibility could not be set (app, tag, user): set at the next
+  // lease refresh to what this node then knows of the user.
+  struct VisibilityToRetry {
+    core::AppIndex app = 0;
+    std::string tag;
+    std::string user;
+  };
+  std::vector<VisibilityToRetry> visibilities_to_retry_;
   std::unordered_map<std::string, Watched> watched_;  // by the user's events channel
   // This node's sessions of each user (by app and user) with their status: its part in the
   // user's status, written to the user's record as "live away" when it changes.

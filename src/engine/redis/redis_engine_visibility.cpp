@@ -70,13 +70,22 @@ void RedisEngine::set_visibility(core::AppIndex app, const std::string& tag,
   run_script(visibility_script(), {keys.keys.begin(), keys.keys.end()}, std::move(args),
              [this, app, tag, user, hide, attempts](Result result) {
                if (reply_of(result)) return;
-               // Idempotent: tried again while connected; a user still wrongly shown is
-               // corrected at their next membership change.
+               // Idempotent: tried again at once while connected, else at the next lease
+               // refresh (then as the user is by then: a later change may have come).
                spdlog::debug("visibility of {} in {} not changed: {}", user, tag, why(result));
                if (retry_at_once(attempts)) {
-                 set_visibility(app, tag, user, hide, attempts - 1);
+                 return set_visibility(app, tag, user, hide, attempts - 1);
                }
+               visibilities_to_retry_.push_back(VisibilityToRetry{app, tag, user});
              });
+}
+
+void RedisEngine::retry_visibilities() {
+  auto retries = std::move(visibilities_to_retry_);
+  visibilities_to_retry_.clear();
+  for (auto& retry : retries) {
+    set_visibility(retry.app, retry.tag, retry.user, invisible(retry.app, retry.user));
+  }
 }
 
 }  // namespace greendot::engine::redis_engine
