@@ -546,16 +546,19 @@ void RedisEngine::end_session(const std::string& tag, core::SessionId session,
   registered_then(*channel, [this, tag, session, grace_ms, step, held](bool registered) {
     if (registered) return send_leave(tag, session, grace_ms, step, kAttempts, held);
     release_status(held);
-    LocalChannel* channel = find(tag);
-    if (!channel) return;
-    // Retried later, unless a later join or leave of the session stands for it (a join
-    // writes the session again; a leave retried after it would end it).
-    if (answered_step(*channel, session, step)) {
-      return leaves_to_retry_.push_back(LeaveToRetry{tag, session, grace_ms});
-    }
-    --channel->in_flight;
-    forget_if_idle(*channel);
+    if (LocalChannel* channel = find(tag)) leave_not_sent(*channel, session, grace_ms, step, true);
   });
+}
+
+void RedisEngine::leave_not_sent(LocalChannel& channel, core::SessionId session,
+                                 core::Millis grace_ms, std::uint64_t step, bool retry) {
+  // Retried later, unless a later join or leave of the session stands for it (a join writes
+  // the session again; a leave retried after it would end it).
+  if (answered_step(channel, session, step) && retry) {
+    return leaves_to_retry_.push_back(LeaveToRetry{channel.keys.tag, session, grace_ms});
+  }
+  --channel.in_flight;  // held for the leave
+  forget_if_idle(channel);
 }
 
 void RedisEngine::held_unwritten(LocalChannel& channel, core::SessionId session) {
@@ -570,9 +573,8 @@ bool RedisEngine::latest(const LocalChannel& channel, core::SessionId session, s
 
 bool RedisEngine::answered_step(LocalChannel& channel, core::SessionId session,
                                 std::uint64_t step) {
-  auto it = channel.latest_step.find(session);
-  if (it == channel.latest_step.end() || it->second != step) return false;
-  channel.latest_step.erase(it);
+  if (!latest(channel, session, step)) return false;
+  channel.latest_step.erase(session);
   return true;
 }
 
@@ -598,19 +600,12 @@ void RedisEngine::send_leave(const std::string& tag, core::SessionId session, co
           // Ended here; Redis is told at once while connected (a leave sent twice ends
           // nothing more), else when it can be reached again (or the session goes with this
           // node's identity, swept by the others).
-          // Not again when a later join or leave of the session was sent (see end_session).
-          const bool superseded = !latest(*channel, session, step);
-          if (!superseded && node == node_ && retry_at_once(attempts)) {
+          // Not again when a later join or leave of the session was sent (leave_not_sent).
+          if (latest(*channel, session, step) && node == node_ && retry_at_once(attempts)) {
             return send_leave(tag, session, grace_ms, step, attempts - 1, held);
           }
-          answered_step(*channel, session, step);
           release_status(held);
-          if (node == node_ && !superseded) {
-            leaves_to_retry_.push_back(LeaveToRetry{tag, session, grace_ms});
-          } else {
-            --channel->in_flight;
-          }
-          return forget_if_idle(*channel);
+          return leave_not_sent(*channel, session, grace_ms, step, node == node_);
         }
         --channel->in_flight;
         answered_step(*channel, session, step);

@@ -225,6 +225,10 @@ class RedisEngine final : public PresenceEngine, public Broker {
   // (local_session_ended).
   void send_leave(const std::string& tag, core::SessionId session, core::Millis grace_ms,
                   std::uint64_t step, int attempts = kAttempts, std::string held = {});
+  // A leave that could not be sent: kept for the next chance (when `retry`: not under an
+  // identity this node no longer has), unless a later step of the session stands for it.
+  void leave_not_sent(LocalChannel& channel, core::SessionId session, core::Millis grace_ms,
+                      std::uint64_t step, bool retry);
   // A join's or a leave's step, answered: whether it was the session's latest (then forgotten).
   static bool answered_step(LocalChannel& channel, core::SessionId session, std::uint64_t step);
   // A session held here and not written yet (Redis out of reach; the re-assertion writes it):
