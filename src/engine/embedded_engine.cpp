@@ -387,10 +387,15 @@ void EmbeddedEngine::leave(core::AppIndex app, std::string_view channel, std::st
   refresh_status(app, std::string(user_id));
 }
 
-void EmbeddedEngine::subscribed(core::AppIndex app, std::string_view channel, core::SessionId) {
-  std::lock_guard lock(mutex_);
-  if (shut_down_) return;
-  if (occupancy_.add(app, channel)) occupied(app, channel);
+// One node: every message published reaches this one from the start.
+void EmbeddedEngine::subscribed(core::AppIndex app, std::string_view channel, core::SessionId,
+                                std::function<void()> in_place) {
+  {
+    std::lock_guard lock(mutex_);
+    if (shut_down_) return;
+    if (occupancy_.add(app, channel)) occupied(app, channel);
+  }
+  if (in_place) in_place();
 }
 
 void EmbeddedEngine::unsubscribed(core::AppIndex app, std::string_view channel, core::SessionId,

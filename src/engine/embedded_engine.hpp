@@ -35,7 +35,8 @@ class EmbeddedEngine final : public PresenceEngine {
   void join(JoinRequest request, JoinCallback done) override;
   void leave(core::AppIndex app, std::string_view channel, std::string_view user_id,
              core::SessionId session, core::Millis grace_ms) override;
-  void subscribed(core::AppIndex app, std::string_view channel, core::SessionId session) override;
+  void subscribed(core::AppIndex app, std::string_view channel, core::SessionId session,
+                  std::function<void()> in_place) override;
   void unsubscribed(core::AppIndex app, std::string_view channel, core::SessionId session,
                     core::Millis grace_ms) override;
   void channel_stats(core::AppIndex app, std::vector<std::string> channels,

@@ -33,7 +33,9 @@ enum class JoinStatus { Joined, ChannelFull, Unavailable };
 struct JoinOutcome {
   JoinStatus status = JoinStatus::Unavailable;
   bool accepted() const { return status == JoinStatus::Joined; }
-  // {"presence":{"ids":[...],"hash":{...},"count":n}} including the joiner, when accepted.
+  // {"presence":{"ids":[...],"hash":{...},"count":n}} including the joiner, when accepted:
+  // given once the channel's messages from every node reach this node, so none that follows
+  // the list is missed.
   // Members in the grace after their last session are not in it (see
   // PresenceBook::for_each_listed_member); if one comes back, the subscribers whose
   // join_number is above the one in the message are told (ChannelMessage::joined_after).
@@ -137,9 +139,12 @@ class PresenceEngine {
 
   // A subscription (by the connection `session`) to a channel that is not a presence channel
   // began or ended. The channel is vacated when the last one ends and none comes back within
-  // `grace_ms`.
-  virtual void subscribed(core::AppIndex app, std::string_view channel,
-                          core::SessionId session) = 0;
+  // `grace_ms`. `in_place` (may be empty) is called once the channel's messages from every
+  // node reach this one, so the client can be told it is subscribed. It is called like a
+  // JoinCallback (engine thread, ordered with the channel's events), or during the call by an
+  // engine that has nothing to wait for.
+  virtual void subscribed(core::AppIndex app, std::string_view channel, core::SessionId session,
+                          std::function<void()> in_place) = 0;
   virtual void unsubscribed(core::AppIndex app, std::string_view channel, core::SessionId session,
                             core::Millis grace_ms) = 0;
 

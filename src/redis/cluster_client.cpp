@@ -102,7 +102,7 @@ void ClusterClient::stop() {
   nodes_.clear();
   slots_.clear();
   was_up_ = false;
-  for (auto& [channel, where] : channels_) where.reset();
+  for (auto& [channel, where] : channels_) where = {};
   for (auto& [address, node] : nodes) node->link().stop();  // fails the commands in flight
   parked_.clear();
   auto outstanding = std::move(by_deadline_);
@@ -437,7 +437,7 @@ void ClusterClient::apply_map(const SlotMap& map) {
     it = nodes_.erase(it);
   }
   for (auto& [channel, where] : channels_) {
-    if (where && !current(where)) where.reset();
+    if (where.node && !current(where.node)) where = {};
   }
   for (auto& node : removed) node->link().stop();
   if (!removed.empty()) unpark(nullptr);
@@ -474,7 +474,7 @@ void ClusterClient::node_down(const NodePtr& node, const std::string& why) {
   node->forget_sent();
   if (!current(node)) return;
   for (auto& [channel, where] : channels_) {
-    if (where == node) where.reset();
+    if (where.node == node) where = {};
   }
   update_up("the primary at " + node->address() + " is out of reach: " + why);
   refresh_map();  // a replica may take its place
@@ -495,20 +495,25 @@ void ClusterClient::update_up(const std::string& why) {
 // ---- Subscriptions --------------------------------------------------------------------------
 
 void ClusterClient::subscribe(const std::string& channel) {
-  auto [it, inserted] = channels_.emplace(channel, nullptr);
+  auto [it, inserted] = channels_.emplace(channel, Placement{});
   if (!inserted) return;
   NodePtr node = owner(key_slot(channel));
   if (!node || !node->up()) return;  // placed when the map is known and the node connected
-  it->second = node;
+  it->second.node = node;
   ssubscribe(node, {channel});
 }
 
 void ClusterClient::unsubscribe(const std::string& channel) {
   auto it = channels_.find(channel);
   if (it == channels_.end()) return;
-  NodePtr where = std::move(it->second);
+  NodePtr where = std::move(it->second.node);
   channels_.erase(it);
   if (where) sunsubscribe(where, channel);
+}
+
+bool ClusterClient::listening(const std::string& channel) const {
+  auto it = channels_.find(channel);
+  return it != channels_.end() && it->second.confirmed && it->second.node && it->second.node->up();
 }
 
 // Every channel not subscribed where its slot lives is subscribed there, one SSUBSCRIBE per
@@ -520,11 +525,11 @@ void ClusterClient::resubscribe() {
   for (auto& [channel, where] : channels_) {
     const std::uint16_t slot = key_slot(channel);
     NodePtr node = owner(slot);
-    if (where && where == node) continue;
-    if (where) sunsubscribe(where, channel);  // it moved: not there any more
-    where.reset();
+    if (where.node && where.node == node) continue;
+    if (where.node) sunsubscribe(where.node, channel);  // it moved: not there any more
+    where = {};
     if (!node || !node->up()) continue;
-    where = node;
+    where.node = node;
     nodes[node.get()] = node;
     batches[{node.get(), slot}].push_back(channel);
   }
@@ -565,29 +570,44 @@ void ClusterClient::resubscribe_later() {
   });
 }
 
+// Placed on `node` already (see Placement): the confirmation is matched to this SSUBSCRIBE.
 void ClusterClient::ssubscribe(const NodePtr& node, std::vector<std::string> channels) {
+  const std::uint64_t sent = ++subscribes_sent_;
   std::vector<std::string_view> args{"SSUBSCRIBE"};
-  args.insert(args.end(), channels.begin(), channels.end());
+  for (const auto& channel : channels) {
+    args.push_back(channel);
+    auto it = channels_.find(channel);
+    if (it != channels_.end()) it->second = Placement{node, sent, false};
+  }
   std::weak_ptr<ClusterClient> weak = weak_from_this();
-  node->subscription_command(args,
-                             [weak, node, channels = std::move(channels)](const Result& result) {
-                               if (auto self = weak.lock())
-                                 self->ssubscribed(node, channels, result);
-                             });
+  node->subscription_command(
+      args, [weak, node, sent, channels = std::move(channels)](const Result& result) {
+        if (auto self = weak.lock()) self->ssubscribed(node, channels, sent, result);
+      });
 }
 
 void ClusterClient::ssubscribed(const NodePtr& node, const std::vector<std::string>& channels,
-                                const Result& result) {
+                                std::uint64_t sent, const Result& result) {
   // A connection that failed: node_down already made them wait for the next one.
   const auto* reply = std::get_if<Reply>(&result);
   if (!reply) return;
+  const auto placed_by_this = [&](const std::string& channel) {
+    auto it = channels_.find(channel);
+    return it != channels_.end() && it->second.node == node && it->second.sent == sent ? &it->second
+                                                                                       : nullptr;
+  };
   if (!reply->is_error()) {
     subscribe_backoff_ = options_.first_backoff;
+    for (const auto& channel : channels) {
+      Placement* placement = placed_by_this(channel);
+      if (!placement) continue;  // unsubscribed, or subscribed elsewhere since
+      placement->confirmed = true;
+      if (on_listening_) on_listening_(channel);
+    }
     return;
   }
   for (const auto& channel : channels) {
-    auto it = channels_.find(channel);
-    if (it != channels_.end() && it->second == node) it->second.reset();
+    if (Placement* placement = placed_by_this(channel)) *placement = {};
   }
   if (auto redirect = parse_redirect(reply->text);
       redirect && redirect->kind == Redirect::Kind::Moved) {
@@ -619,8 +639,8 @@ void ClusterClient::pushed(const NodePtr& node, const Reply& push) {
   }
   if (kind != "sunsubscribe") return;
   auto it = channels_.find(channel);
-  if (it == channels_.end() || it->second != node) return;  // our own SUNSUBSCRIBE
-  it->second.reset();
+  if (it == channels_.end() || it->second.node != node) return;  // our own SUNSUBSCRIBE
+  it->second = {};
   refresh_map();
   resubscribe_soon();
 }

@@ -58,6 +58,7 @@ class ClusterClient final : public RedisClient, public std::enable_shared_from_t
                ReplyHandler done) override;
   void subscribe(const std::string& channel) override;
   void unsubscribe(const std::string& channel) override;
+  bool listening(const std::string& channel) const override;
 
   // For logs and tests.
   struct Counters {
@@ -109,7 +110,7 @@ class ClusterClient final : public RedisClient, public std::enable_shared_from_t
   void resubscribe_later();
   void ssubscribe(const NodePtr& node, std::vector<std::string> channels);
   void ssubscribed(const NodePtr& node, const std::vector<std::string>& channels,
-                   const Result& result);
+                   std::uint64_t sent, const Result& result);
   void sunsubscribe(const NodePtr& node, const std::string& channel);
 
   boost::asio::io_context& io_;
@@ -131,8 +132,14 @@ class ClusterClient final : public RedisClient, public std::enable_shared_from_t
   // Commands waiting for a node's first connection.
   std::vector<RequestPtr> parked_;
 
-  // The channels subscribed, and the node each is subscribed on now (none: not yet, or lost).
-  std::unordered_map<std::string, NodePtr> channels_;
+  // The channels subscribed, and where each is subscribed now.
+  struct Placement {
+    NodePtr node;            // none: not yet, or lost
+    std::uint64_t sent = 0;  // the SSUBSCRIBE there whose confirmation counts
+    bool confirmed = false;  // Redis confirmed it: messages reach this client
+  };
+  std::unordered_map<std::string, Placement> channels_;
+  std::uint64_t subscribes_sent_ = 0;
   bool resubscribe_posted_ = false;
   std::chrono::milliseconds subscribe_backoff_;
 

@@ -25,6 +25,7 @@ class RedisClient {
   using MessageHandler = std::function<void(std::string_view channel, std::string_view payload)>;
   using UpHandler = std::function<void()>;
   using DownHandler = std::function<void(const std::string& why)>;
+  using ListeningHandler = std::function<void(const std::string& channel)>;
 
   virtual ~RedisClient() = default;
 
@@ -44,6 +45,10 @@ class RedisClient {
   // Messages of subscribed channels go to on_message. Subscribing twice is one subscription.
   virtual void subscribe(const std::string& channel) = 0;
   virtual void unsubscribe(const std::string& channel) = 0;
+  // Whether Redis has confirmed the channel's subscription on the connection that carries it
+  // now: from then on every message published to the channel reaches on_message. Not until
+  // then: a message published between subscribe() and the confirmation is not delivered.
+  virtual bool listening(const std::string& channel) const = 0;
 
   // Scripts every connection loads as it is made (before start): EVALSHA of them is then
   // answered in order, never NOSCRIPT, after a restart or a failover too.
@@ -56,6 +61,9 @@ class RedisClient {
   // resubscribed: whatever Redis may have lost meanwhile is re-asserted from here.
   void on_up(UpHandler handler) { on_up_ = std::move(handler); }
   void on_down(DownHandler handler) { on_down_ = std::move(handler); }
+  // Told each time a channel subscribed becomes listening (again, after a reconnection or a
+  // slot that moved).
+  void on_listening(ListeningHandler handler) { on_listening_ = std::move(handler); }
 
  protected:
   // Shared with each connection's link, which reads it when it connects.
@@ -63,6 +71,7 @@ class RedisClient {
   MessageHandler on_message_;
   UpHandler on_up_;
   DownHandler on_down_;
+  ListeningHandler on_listening_;
 };
 
 struct ClientOptions {

@@ -37,6 +37,7 @@ void SingleClient::start() {
     auto self = weak.lock();
     if (!self) return;
     self->replies_.clear();
+    for (auto& [channel, subscription] : self->channels_) subscription.confirmed = false;
     if (self->on_down_) self->on_down_(why);
   });
   link_->on_push([weak](Reply push) {
@@ -56,16 +57,40 @@ void SingleClient::stop() {
 // Subscriptions live on the connection: a new one has none until they are renewed. They are
 // sent before on_up is told, so whatever the engine does next comes after them on the wire.
 void SingleClient::connected() {
-  std::vector<std::string_view> args{"SUBSCRIBE"};
-  for (const auto& channel : channels_) {
-    args.push_back(channel);
-    if (args.size() > kSubscribeBatch) {
-      link_->subscription_command(args, [](Result) {});
-      args.resize(1);
+  std::vector<std::string> batch;
+  for (const auto& [channel, subscription] : channels_) {
+    batch.push_back(channel);
+    if (batch.size() == kSubscribeBatch) {
+      send_subscribe(batch);
+      batch.clear();
     }
   }
-  if (args.size() > 1) link_->subscription_command(args, [](Result) {});
+  if (!batch.empty()) send_subscribe(batch);
   if (on_up_) on_up_();
+}
+
+// As a subscription command, so that a refusal (an ACL's NOPERM) is an error reply for it,
+// not a reply to no command that would close the connection.
+void SingleClient::send_subscribe(const std::vector<std::string>& channels) {
+  const std::uint64_t sent = ++subscribes_sent_;
+  std::vector<std::string_view> args{"SUBSCRIBE"};
+  for (const auto& channel : channels) {
+    args.push_back(channel);
+    channels_[channel] = Subscription{sent, false};
+  }
+  std::weak_ptr<SingleClient> weak = weak_from_this();
+  link_->subscription_command(args, [weak, channels, sent](Result result) {
+    auto self = weak.lock();
+    const auto* reply = std::get_if<Reply>(&result);
+    if (!self || !reply || reply->is_error()) return;  // renewed by the next connection
+    for (const auto& channel : channels) {
+      // Not one unsubscribed since, nor subscribed again after an UNSUBSCRIBE sent since.
+      auto it = self->channels_.find(channel);
+      if (it == self->channels_.end() || it->second.sent != sent) continue;
+      it->second.confirmed = true;
+      if (self->on_listening_) self->on_listening_(channel);
+    }
+  });
 }
 
 void SingleClient::command(std::string_view, std::span<const std::string_view> args,
@@ -80,18 +105,20 @@ void SingleClient::command(std::string_view, std::span<const std::string_view> a
 }
 
 void SingleClient::subscribe(const std::string& channel) {
-  if (!channels_.insert(channel).second) return;
-  const std::string_view args[] = {"SUBSCRIBE", channel};
-  // As a subscription command, so that a refusal (an ACL's NOPERM) is an error reply for it,
-  // not a reply to no command that would close the connection. Nothing while down:
-  // connected() renews every channel.
-  link_->subscription_command(args, [](Result) {});
+  if (channels_.contains(channel)) return;
+  // Nothing while down (it fails at once): connected() renews every channel.
+  send_subscribe({channel});
 }
 
 void SingleClient::unsubscribe(const std::string& channel) {
   if (channels_.erase(channel) == 0) return;
   const std::string_view args[] = {"UNSUBSCRIBE", channel};
   link_->subscription_command(args, [](Result) {});
+}
+
+bool SingleClient::listening(const std::string& channel) const {
+  auto it = channels_.find(channel);
+  return it != channels_.end() && it->second.confirmed && link_->up();
 }
 
 // A RESP3 message push: ["message", channel, payload]. Subscribe confirmations and other

@@ -9,7 +9,9 @@
 #include <chrono>
 #include <deque>
 #include <memory>
-#include <unordered_set>
+#include <string>
+#include <unordered_map>
+#include <vector>
 
 #include "redis/redis_client.hpp"
 #include "redis/redis_link.hpp"
@@ -34,15 +36,24 @@ class SingleClient final : public RedisClient, public std::enable_shared_from_th
                ReplyHandler done) override;
   void subscribe(const std::string& channel) override;
   void unsubscribe(const std::string& channel) override;
+  bool listening(const std::string& channel) const override;
 
  private:
+  // A channel subscribed: the SUBSCRIBE for it last sent, and whether Redis confirmed it.
+  struct Subscription {
+    std::uint64_t sent = 0;
+    bool confirmed = false;
+  };
+  // Sends SUBSCRIBE for `channels`; their confirmation counts only if none was sent since.
+  void send_subscribe(const std::vector<std::string>& channels);
   void connected();
   void on_push(const Reply& push);
   void watch_deadlines();
 
   ClientOptions options_;
   std::shared_ptr<RedisLink> link_;
-  std::unordered_set<std::string> channels_;
+  std::unordered_map<std::string, Subscription> channels_;
+  std::uint64_t subscribes_sent_ = 0;
   ReplyWatch replies_;  // whether the server still answers
   boost::asio::steady_timer deadline_timer_;
   bool stopped_ = true;

@@ -132,10 +132,24 @@ void PusherSession::handle_subscribe(const boost::json::value& data) {
       return refuse_subscription(channel, "AuthError", "Invalid signature for " + channel, 401);
     }
   }
-  subscriptions_.push_back(Subscription{channel, *kind, {}, 0});
-  transport_.listen(app_index_, channel);
-  context_.engine.subscribed(app_index_, channel, session_);
-  transport_.send_text(pusher::subscription_succeeded(channel));
+  // Confirmed once this node hears the channel from every node (at once with one node).
+  const std::uint32_t join_id = ++next_join_id_;
+  subscriptions_.push_back(Subscription{channel, *kind, {}, join_id});
+  context_.engine.subscribed(app_index_, channel, session_,
+                             [this, post = transport_.poster(), join_id] {
+                               post([this, join_id] { on_subscribed(join_id); });
+                             });
+}
+
+void PusherSession::on_subscribed(std::uint32_t join_id) {
+  Subscription* subscription = nullptr;
+  for (auto& s : subscriptions_) {
+    if (s.join_id == join_id) subscription = &s;
+  }
+  if (!subscription) return;  // unsubscribed meanwhile; the engine was told then
+  subscription->join_id = 0;
+  transport_.listen(app_index_, subscription->channel);
+  transport_.send_text(pusher::subscription_succeeded(subscription->channel));
 }
 
 void PusherSession::subscribe_presence(std::string channel,

@@ -46,13 +46,14 @@ class PusherSession {
     std::string channel;
     core::ChannelKind kind;
     std::string user_id;            // presence: the member this connection is
-    std::uint32_t join_id = 0;      // presence: non-zero while the engine has not answered
+    std::uint32_t join_id = 0;      // non-zero while the engine has not answered
     std::uint64_t join_number = 0;  // presence: the engine's number for the join, once answered
   };
 
   void handle_subscribe(const boost::json::value& data);
   void subscribe_presence(std::string channel, const protocol::pusher::SubscribeRequest& request);
   void on_joined(std::uint32_t join_id, engine::JoinOutcome outcome);
+  void on_subscribed(std::uint32_t join_id);
   void handle_unsubscribe(const boost::json::value& data);
   void handle_signin(const boost::json::value& data);
   void handle_client_event(protocol::pusher::ClientMessage& message);

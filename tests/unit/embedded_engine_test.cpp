@@ -150,8 +150,8 @@ TEST_F(Fixture, AChannelEmptiedAndMadeAgainListsOnlyItsNewMembers) {
 }
 
 TEST_F(Fixture, CountsSubscriptionsOfEveryKind) {
-  engine.subscribed(0, "news", 1);
-  engine.subscribed(0, "news", 2);
+  engine.subscribed(0, "news", 1, {});
+  engine.subscribed(0, "news", 2, {});
   join("7", 1);
   std::vector<ChannelStats> stats;
   engine.channel_stats(0, {"news", "presence-r", "none"},
@@ -311,7 +311,7 @@ TEST_F(Fixture, GoingInvisibleLooksLikeLeavingAtThatMoment) {
 // ---- Shutdown ----
 
 TEST_F(Fixture, ShutDownRecordsLastSeenAndTellsTheApplication) {
-  engine.subscribed(0, "news", 3);
+  engine.subscribed(0, "news", 3, {});
   join("7", 1);
   engine.signed_in(0, "8", 2);
   webhooks.events.clear();

@@ -110,6 +110,7 @@ class Deployment {
  public:
   virtual ~Deployment() = default;
   virtual PresenceEngine& node(int i) = 0;
+  virtual Broker& broker(int i) = 0;  // what node i publishes with
   virtual RecordingSink& sink(int i) = 0;
   virtual void housekeeping() {}
   RecordingWebhooks webhooks;
@@ -132,6 +133,7 @@ class EmbeddedDeployment final : public Deployment {
  public:
   EmbeddedDeployment() { broker_.add_sink(sink_); }
   PresenceEngine& node(int) override { return engine_; }
+  Broker& broker(int) override { return broker_; }
   RecordingSink& sink(int) override { return sink_; }
   void housekeeping() override { engine_.tick(steady_ms()); }
 
@@ -173,6 +175,7 @@ class RedisDeployment final : public Deployment {
     }
   }
   PresenceEngine& node(int i) override { return *nodes_[i]; }
+  Broker& broker(int i) override { return *nodes_[i]; }
   RecordingSink& sink(int i) override { return sinks_[i]; }
 
  private:
@@ -227,7 +230,8 @@ struct FaultLog {
 };
 
 // The two Redis engines, each through a FaultyRedisClient: replies held up to 30 ms (in order
-// within a hash slot only), messages up to 30 ms (in order), and `failure_probability` of the
+// within a hash slot only), messages up to 30 ms (in order), subscriptions handed on 30 ms
+// late (what is published before is not heard), and `failure_probability` of the
 // commands the engine notices losing lost before they are sent, from the first command on
 // (the nodes' registrations too). Node i draws its faults from seed + i; `made` is told of
 // each client (held weakly: each is its engine's, and goes with it).
@@ -241,6 +245,7 @@ inline RedisDeployment::Wrap faulty_clients(
     options.seed = seed + static_cast<std::uint32_t>(node);
     options.max_reply_delay = 30ms;
     options.max_message_delay = 30ms;
+    options.subscribe_delay = 30ms;
     options.failure_probability = failure_probability;
     options.may_fail = [app_channels = redis_engine::RedisKeys(prefix).app_channels("app")](
                            std::string_view key, std::span<const std::string_view> args) {

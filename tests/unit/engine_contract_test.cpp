@@ -94,8 +94,8 @@ TEST_P(EngineContract, AFullChannelRefusesNewUsersButNotNewSessions) {
 // With FaultyRedis, a subscription whose registration in the node's channel list (SADD) is
 // lost must be written again later (it once was given up, and its count stayed 1).
 TEST_P(EngineContract, CountsAreTheSameFromEveryNode) {
-  deployment_->node(0).subscribed(0, "news", 1);
-  deployment_->node(1).subscribed(0, "news", 2);
+  deployment_->node(0).subscribed(0, "news", 1, {});
+  deployment_->node(1).subscribed(0, "news", 2, {});
   join(1, "m", 3);
   for (int node = 0; node < 2; ++node) {
     std::vector<ChannelStats> stats;
@@ -114,6 +114,30 @@ TEST_P(EngineContract, CountsAreTheSameFromEveryNode) {
     EXPECT_EQ(stats[1].subscription_count, 1u);
     EXPECT_EQ(stats[1].user_count, 1u);
   }
+}
+
+ChannelMessage event_in(const std::string& channel, const std::string& event) {
+  ChannelMessage message;
+  message.channel = channel;
+  message.frame =
+      make_text_frame(R"({"event":")" + event + R"(","channel":")" + channel + R"(","data":"{}"})");
+  return message;
+}
+
+// A subscriber is answered once their node hears the channel from every node: what another
+// node publishes right after the answer reaches them. FaultyRedis hands each subscription to
+// Redis 30 ms late (answered at once, the subscriber missed both messages).
+TEST_P(EngineContract, WhatIsPublishedRightAfterASubscriberIsAnsweredReachesThem) {
+  auto answered = std::make_shared<std::promise<void>>();
+  auto in_place = answered->get_future();
+  deployment_->node(1).subscribed(0, "news", 1, [answered] { answered->set_value(); });
+  ASSERT_EQ(in_place.wait_for(5s), std::future_status::ready);
+  deployment_->broker(0).publish(event_in("news", "e1"));
+  EXPECT_TRUE(eventually([&] { return deployment_->sink(1).has("news e1"); }));
+
+  ASSERT_TRUE(join(1, "j", 2, 100, "presence-q").accepted());
+  deployment_->broker(0).publish(event_in("presence-q", "e2"));
+  EXPECT_TRUE(eventually([&] { return deployment_->sink(1).has("presence-q e2"); }));
 }
 
 TEST_P(EngineContract, EachWebhookOnce) {

@@ -10,6 +10,9 @@
 //   overtaking one another (pub/sub keeps its order), so that an event may come before or after
 //   the reply of the script that published it, as it does when subscriptions and commands take
 //   different connections.
+// - a subscription may be handed on late (subscribe_delay): Redis confirms it only then, and a
+//   message published before is not delivered, as when a subscription waits for a connection
+//   or a slot's new owner.
 // - a command may fail as if the connection were down when it was given: it is not sent, and
 //   its answer (after the same random while) is a ConnectionError. So do the commands given
 //   after it before the caller returns to the event loop: on a link that is down, the commands
@@ -70,6 +73,8 @@ struct FaultOptions {
   // that comes late, out of its slot's order, as from a connection that was replaced. For a
   // test that needs a failure to land after what it does next.
   std::function<bool(std::string_view key, std::span<const std::string_view> args)> hold;
+  // Each subscribe() is handed on this long after it is given.
+  std::chrono::milliseconds subscribe_delay{0};
 };
 
 class FaultyRedisClient final : public RedisClient,
@@ -126,6 +131,9 @@ class FaultyRedisClient final : public RedisClient,
     });
     inner_->on_down([weak](const std::string& why) {
       if (auto self = weak.lock(); self && self->on_down_) self->on_down_(why);
+    });
+    inner_->on_listening([weak](const std::string& channel) {
+      if (auto self = weak.lock(); self && self->on_listening_) self->on_listening_(channel);
     });
     inner_->start();
   }
@@ -193,8 +201,25 @@ class FaultyRedisClient final : public RedisClient,
     });
   }
 
-  void subscribe(const std::string& channel) override { inner_->subscribe(channel); }
-  void unsubscribe(const std::string& channel) override { inner_->unsubscribe(channel); }
+  void subscribe(const std::string& channel) override {
+    if (options_.subscribe_delay.count() <= 0) return inner_->subscribe(channel);
+    const std::uint64_t id = ++next_id_;
+    delayed_subscribes_[channel] = id;
+    auto timer = std::make_shared<boost::asio::steady_timer>(io_, options_.subscribe_delay);
+    std::weak_ptr<FaultyRedisClient> weak = weak_from_this();
+    timer->async_wait([weak, timer, channel, id](const boost::system::error_code& ec) {
+      auto self = weak.lock();
+      if (ec || !self || self->stopped_) return;
+      auto it = self->delayed_subscribes_.find(channel);
+      if (it == self->delayed_subscribes_.end() || it->second != id) return;  // unsubscribed
+      self->delayed_subscribes_.erase(it);
+      self->inner_->subscribe(channel);
+    });
+  }
+  void unsubscribe(const std::string& channel) override {
+    if (delayed_subscribes_.erase(channel) == 0) inner_->unsubscribe(channel);
+  }
+  bool listening(const std::string& channel) const override { return inner_->listening(channel); }
 
  private:
   // A command sent (or failed), from then until its reply is handed on: `result` once the
@@ -311,6 +336,7 @@ class FaultyRedisClient final : public RedisClient,
   std::unordered_map<std::string, std::deque<std::uint64_t>> slots_;  // ids waiting, by slot
   std::deque<HeldMessage> messages_;
   boost::asio::steady_timer message_timer_;
+  std::unordered_map<std::string, std::uint64_t> delayed_subscribes_;  // channel -> its id
 };
 
 // Whether the Redis engine (src/engine/redis) notices that `args` failed and makes it good, so

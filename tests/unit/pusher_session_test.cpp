@@ -120,14 +120,28 @@ struct SessionTest : ::testing::Test {
   }
 };
 
-TEST_F(SessionTest, APublicSubscriptionListensAndAnswers) {
+// The engine says when the channel's messages reach this node (at once with one node); the
+// answer comes back through the session's thread.
+TEST_F(SessionTest, APublicSubscriptionListensAndAnswersOnTheSessionsThread) {
   session.on_message(R"({"event":"pusher:subscribe","data":{"channel":"news"}})");
+  EXPECT_FALSE(transport.sent("pusher_internal:subscription_succeeded"));
+  EXPECT_FALSE(transport.listening.contains("news"));
+  transport.run_posted();
   EXPECT_TRUE(transport.listening.contains("news"));
   EXPECT_TRUE(transport.sent("pusher_internal:subscription_succeeded"));
   session.on_message(R"({"event":"pusher:subscribe","data":{"channel":"news"}})");
   EXPECT_TRUE(transport.sent("AlreadySubscribed"));
   session.on_message(R"({"event":"pusher:unsubscribe","data":{"channel":"news"}})");
   EXPECT_FALSE(transport.listening.contains("news"));
+}
+
+TEST_F(SessionTest, ASubscriptionLeftBeforeItIsAnsweredIsNeitherAnsweredNorListenedTo) {
+  session.on_message(R"({"event":"pusher:subscribe","data":{"channel":"news"}})");
+  session.on_message(R"({"event":"pusher:unsubscribe","data":{"channel":"news"}})");
+  transport.run_posted();
+  EXPECT_FALSE(transport.sent("pusher_internal:subscription_succeeded"));
+  EXPECT_FALSE(transport.listening.contains("news"));
+  EXPECT_EQ(session.subscription_count(), 0u);
 }
 
 TEST_F(SessionTest, APresenceJoinIsAnsweredOnTheSessionsThreadThenListens) {
@@ -183,6 +197,7 @@ TEST_F(SessionTest, ClientEventsNeedAPrivateOrPresenceSubscription) {
   session.on_message(R"({"event":"client-typing","channel":"private-x","data":{}})");
   EXPECT_TRUE(transport.sent("Client events need a subscription to private-x"));
   session.on_message(R"({"event":"pusher:subscribe","data":{"channel":"news"}})");
+  transport.run_posted();
   session.on_message(R"({"event":"client-typing","channel":"news","data":{}})");
   EXPECT_TRUE(transport.sent("only allowed on private- and presence- channels"));
 }

@@ -28,6 +28,7 @@ struct Harness {
   int ups = 0;
   std::vector<std::string> downs;
   std::vector<Message> messages;
+  std::vector<std::string> listening;  // on_listening, in order
 
   Harness(boost::asio::io_context& io, const std::vector<std::string>& urls,
           std::shared_ptr<TlsContext> tls = nullptr, ClientOptions options = fast()) {
@@ -39,6 +40,7 @@ struct Harness {
     client->on_message([this](std::string_view channel, std::string_view payload) {
       messages.push_back({std::string(channel), std::string(payload)});
     });
+    client->on_listening([this](const std::string& channel) { listening.push_back(channel); });
     client->start();
   }
   ~Harness() { client->stop(); }
@@ -200,6 +202,27 @@ TEST_F(ClusterClientTest, ASubscriptionFollowsItsSlotToAnotherPrimary) {
   ASSERT_TRUE(run_until([&] { return heard(h, channel, "after"); }));
   EXPECT_EQ(h.client->primary_of(key_slot(channel)), address(2));
   EXPECT_EQ(call(0, {"PUBSUB", "SHARDNUMSUB", channel}).elements.at(1).integer, 0);
+}
+
+// Listening means the SSUBSCRIBE is confirmed where the slot lives: the first SPUBLISH there
+// reaches the client. A slot that moves takes it away until the new owner confirms it.
+TEST_F(ClusterClientTest, ASubscriptionListensOnceConfirmedAndAgainWhereItsSlotWent) {
+  Harness h(io, {url(0)});
+  ASSERT_TRUE(run_until([&] { return h.ups == 1; }));
+  const std::string channel = key_on(0, "presence-confirmed-");
+  EXPECT_FALSE(h.client->listening(channel));
+  h.client->subscribe(channel);
+  ASSERT_TRUE(run_until([&] { return h.client->listening(channel); }));
+  EXPECT_EQ(h.listening, std::vector<std::string>{channel});
+  EXPECT_EQ(call(0, {"SPUBLISH", channel, "first"}).integer, 1);
+
+  ASSERT_NO_FATAL_FAILURE(migrate_slot(key_slot(channel), 0, 2));
+  ASSERT_TRUE(run_until([&] { return h.listening.size() == 2; }));
+  EXPECT_TRUE(h.client->listening(channel));
+  EXPECT_EQ(call(2, {"SPUBLISH", channel, "moved"}).integer, 1);
+
+  h.client->unsubscribe(channel);
+  EXPECT_FALSE(h.client->listening(channel));
 }
 
 TEST_F(ClusterClientTest, AKilledPrimaryFailsItsCommandsAndServesAgainWhenBack) {

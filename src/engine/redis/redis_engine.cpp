@@ -109,6 +109,7 @@ void RedisEngine::start() {
       [this](std::string_view channel, std::string_view payload) { on_message(channel, payload); });
   client_->on_up([this] { on_up(); });
   client_->on_down([this](const std::string& why) { on_down(why); });
+  client_->on_listening([this](const std::string& channel) { on_listening(channel); });
   client_->subscribe(keys_.control());
   for (core::AppIndex app = 0; app < app_ids_.size(); ++app) {
     const std::string channel = keys_.app_privacy(app_ids_[app]);
@@ -356,6 +357,8 @@ RedisEngine::LocalChannel* RedisEngine::find(const std::string& tag) {
 // a sweep of this node would find nothing there.
 void RedisEngine::forget_if_idle(LocalChannel& channel) {
   if (!channel.sessions.empty() || channel.in_flight != 0 || !channel.waiting.empty()) return;
+  // Subscribers that left before they were answered: theirs is a call the session ignores.
+  for (auto& [since, in_place] : channel.unconfirmed) in_place();
   if (!internal_channel(channel.name)) client_->unsubscribe(channel.keys.events);
   if (channel.registered) {
     const std::string list = keys_.node_channels(node_);
@@ -509,8 +512,48 @@ std::string presence_for(MemberCopy& copy,
 
 }  // namespace
 
+bool RedisEngine::listening(const LocalChannel& channel) const {
+  return channel.listen_overdue || !ready() || internal_channel(channel.name) ||
+         client_->listening(channel.keys.events);
+}
+
+void RedisEngine::when_listening(LocalChannel& channel, std::function<void()> in_place) {
+  if (listening(channel)) return in_place();
+  channel.unconfirmed.emplace_back(Clock::now(), std::move(in_place));
+}
+
+void RedisEngine::on_listening(const std::string& pubsub_channel) {
+  auto it = by_events_.find(pubsub_channel);
+  if (it == by_events_.end()) return;
+  LocalChannel* channel = find(it->second);
+  if (!channel) return;
+  channel->listen_overdue = false;
+  answer_listeners(*channel, Clock::now());
+}
+
+void RedisEngine::answer_listeners(LocalChannel& channel, Clock::time_point now) {
+  if (channel.unconfirmed.empty() && channel.waiting.empty()) return;
+  if (!listening(channel)) {
+    // Never refused for it: a subscription Redis does not confirm (an ACL that refuses the
+    // channel, a slot moving for long) costs the other nodes' messages, not the channel.
+    auto oldest = now;
+    if (!channel.unconfirmed.empty()) oldest = std::min(oldest, channel.unconfirmed.front().first);
+    if (!channel.waiting.empty()) oldest = std::min(oldest, channel.waiting.front().since);
+    if (now - oldest <= options_.copy_wait) return;
+    spdlog::warn(
+        "Redis has not confirmed this node's subscription to {}'s messages after {} ms: its "
+        "subscribers are answered, and miss what other nodes publish there until it does",
+        channel.name, options_.copy_wait.count());
+    channel.listen_overdue = true;
+  }
+  auto told = std::move(channel.unconfirmed);
+  channel.unconfirmed.clear();
+  for (auto& [since, in_place] : told) in_place();
+  answer_waiting(channel);
+}
+
 void RedisEngine::answer_when_current(LocalChannel& channel, WaitingJoin waiting) {
-  if (channel.copy.includes(waiting.epoch, waiting.version)) {
+  if (listening(channel) && channel.copy.includes(waiting.epoch, waiting.version)) {
     return waiting.done(
         JoinOutcome{JoinStatus::Joined, presence_for(channel.copy, waiting.self), ++channel.joins});
   }
@@ -518,6 +561,7 @@ void RedisEngine::answer_when_current(LocalChannel& channel, WaitingJoin waiting
 }
 
 void RedisEngine::answer_waiting(LocalChannel& channel) {
+  if (!listening(channel)) return;  // answer_listeners comes back to them
   auto& waiting = channel.waiting;
   for (auto it = waiting.begin(); it != waiting.end();) {
     if (!channel.copy.includes(it->epoch, it->version)) {
@@ -679,7 +723,9 @@ void RedisEngine::run_graces() {
   }
   for (const auto& tag : tags()) {
     LocalChannel* channel = find(tag);
-    if (!channel || channel->loading) continue;
+    if (!channel) continue;
+    answer_listeners(*channel, now);
+    if (channel->loading) continue;
     // A copy that did not catch up with a join in time is read again.
     const bool late =
         !channel->waiting.empty() && now - channel->waiting.front().since > options_.copy_wait;

@@ -93,7 +93,8 @@ class RedisEngine final : public PresenceEngine, public Broker {
   void join(JoinRequest request, JoinCallback done) override;
   void leave(core::AppIndex app, std::string_view channel, std::string_view user_id,
              core::SessionId session, core::Millis grace_ms) override;
-  void subscribed(core::AppIndex app, std::string_view channel, core::SessionId session) override;
+  void subscribed(core::AppIndex app, std::string_view channel, core::SessionId session,
+                  std::function<void()> in_place) override;
   void unsubscribed(core::AppIndex app, std::string_view channel, core::SessionId session,
                     core::Millis grace_ms) override;
   void channel_stats(core::AppIndex app, std::vector<std::string> channels,
@@ -158,6 +159,11 @@ class RedisEngine final : public PresenceEngine, public Broker {
     bool copy_wanted = false;  // a presence channel: the copy is kept
     MemberCopy copy;
     std::vector<WaitingJoin> waiting;
+    // Subscribers to tell once this node hears the channel (see listening()), with when they
+    // came; and whether that took longer than copy_wait, so that they were told all the same.
+    std::vector<std::pair<std::chrono::steady_clock::time_point, std::function<void()>>>
+        unconfirmed;
+    bool listen_overdue = false;
     std::vector<ChannelEvent> held;  // events that came while the list was being read
     // After a new epoch (Redis lost its data): when to read the list again and tell who is
     // really gone, once every live node has had its lease's time to write its sessions back.
@@ -236,6 +242,16 @@ class RedisEngine final : public PresenceEngine, public Broker {
   void held_unwritten(LocalChannel& channel, core::SessionId session);
   // Whether `step` is still the session's latest: nothing of the session was sent after it.
   static bool latest(const LocalChannel& channel, core::SessionId session, std::uint64_t step);
+  // Whether the channel's messages from every node reach this one: its subscription confirmed
+  // (or none needed, or none possible while Redis is out of reach, or given up on after
+  // copy_wait). A joiner or a subscriber is answered only then, so that nothing published
+  // after their answer passes them by.
+  bool listening(const LocalChannel& channel) const;
+  void when_listening(LocalChannel& channel, std::function<void()> in_place);
+  void on_listening(const std::string& pubsub_channel);
+  // Answers the subscribers and joiners that waited for the channel's subscription, once it is
+  // listening or they waited too long.
+  void answer_listeners(LocalChannel& channel, std::chrono::steady_clock::time_point now);
   void answer_when_current(LocalChannel& channel, WaitingJoin waiting);
   void answer_waiting(LocalChannel& channel);
   void read_members(LocalChannel& channel);

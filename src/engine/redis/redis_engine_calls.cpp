@@ -78,13 +78,16 @@ void RedisEngine::leave(core::AppIndex app, std::string_view channel, std::strin
 }
 
 // A subscription is a session without a user: counted in Redis, swept with its node.
-void RedisEngine::subscribed(core::AppIndex app, std::string_view channel,
-                             core::SessionId session) {
-  asio::post(io_, [this, app, name = std::string(channel), session] {
+void RedisEngine::subscribed(core::AppIndex app, std::string_view channel, core::SessionId session,
+                             std::function<void()> in_place) {
+  asio::post(io_, [this, app, name = std::string(channel), session,
+                   in_place = std::move(in_place)]() mutable {
     if (stopping_) return;
     LocalChannel& channel = local(app, name);
     // Held before it is written: a command failing at once must not find the channel idle.
     channel.sessions.try_emplace(session);
+    // Told once this node hears the channel; its count in Redis needs no waiting for.
+    if (in_place) when_listening(channel, std::move(in_place));
     // Delivered locally all the same; counted in Redis once it is back.
     if (!ready()) return held_unwritten(channel, session);
     begin_session(channel, session, {}, {}, 0, {}, nullptr);
