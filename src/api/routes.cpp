@@ -6,6 +6,7 @@
 #include "api/client_api.hpp"
 #include "api/dashboard_api.hpp"
 #include "api/demo_api.hpp"
+#include "api/metrics_api.hpp"
 #include "api/presence_api.hpp"
 #include "api/pusher_rest_api.hpp"
 #include "api/web_pages.hpp"
@@ -54,6 +55,7 @@ constexpr RouteKind kAnswer = RouteKind::Answer;
 constexpr std::array kRoutes{
     Route{"/health", "GET, HEAD", kNone, 0, false, kAnswer, health},
     Route{"/ready", "GET, HEAD", kNone, 0, false, kAnswer, ready},
+    Route{"/metrics", "GET", kOperator, 0, false, kAnswer, metrics},
     Route{"/app/{}", "GET", kNone, 0, false, RouteKind::WebSocket, websocket_only},
     // The Pusher REST API, for the application backend and the official SDKs.
     Route{"/apps/{app}/events", "POST", kSigned, 0, false, kAnswer, post_events},

@@ -134,6 +134,8 @@ Server::Server(config::Settings settings)
       engine_timer_(shards_.front()->io()),
       shutdown_timer_(shards_.front()->io()) {
   context_.webhook_counts = &webhooks_.counts();
+  context_.sockets_open = [this] { return slots_.admitted(); };
+  context_.max_sockets = slots_.max_total();
   context_.run_on_loop = [this](std::function<void()> work) {
     asio::post(shards_.front()->io(), std::move(work));
   };

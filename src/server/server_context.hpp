@@ -28,6 +28,9 @@ struct ServerContext {
   // For the dashboard: messages per thread, and the webhook dispatcher's requests.
   TrafficCounters traffic{};
   const webhooks::WebhookCounts* webhook_counts = nullptr;
+  // For /metrics: the sockets held now (every kind), thread-safe; and the limit (0: none).
+  std::function<std::size_t()> sockets_open{};
+  std::size_t max_sockets = 0;
   // Runs `work` soon on an event-loop thread: for what an engine callback must not do itself
   // (call the engine again), thread-safe.
   std::function<void(std::function<void()> work)> run_on_loop{};

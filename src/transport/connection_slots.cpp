@@ -76,6 +76,11 @@ std::optional<ConnectionSlot> ConnectionSlots::take(const boost::asio::ip::addre
   return slot;
 }
 
+std::size_t ConnectionSlots::admitted() const {
+  std::lock_guard lock(mutex_);
+  return admitted_;
+}
+
 void ConnectionSlots::give_back(const ConnectionSlot& slot) {
   std::lock_guard lock(mutex_);
   if (!slot.admitted()) {

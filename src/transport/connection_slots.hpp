@@ -50,6 +50,8 @@ class ConnectionSlots {
 
   std::size_t max_total() const { return max_total_; }
   std::size_t max_per_address() const { return max_per_address_; }
+  // The sockets admitted and not yet given back, now.
+  std::size_t admitted() const;
 
   // The key per-address limits count by: the address, or its /64 for IPv6 (one host's share).
   static std::string address_key(const boost::asio::ip::address& address);
@@ -65,7 +67,7 @@ class ConnectionSlots {
   const std::size_t max_total_;
   const std::size_t max_per_address_;
   const std::size_t max_refusing_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::size_t admitted_ = 0;
   std::size_t refusing_ = 0;
   std::unordered_map<std::uint64_t, std::size_t> per_address_;

@@ -37,6 +37,28 @@ function getFrom(port, path, localAddress = '127.0.0.1') {
   });
 }
 
+const operators = { username: 'ops', password: 'scrape me' };
+
+/** greendot_sockets_open as /metrics tells it (its own socket included); null when refused. */
+function socketsOpen(port) {
+  return new Promise((resolve) => {
+    let text = '';
+    const auth = Buffer.from(`${operators.username}:${operators.password}`).toString('base64');
+    const socket = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.9' }, () => {
+      socket.write(`GET /metrics HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic ${auth}\r\nConnection: close\r\n\r\n`);
+    });
+    socket.setEncoding('utf8');
+    socket.on('data', (d) => {
+      text += d;
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      const match = /^greendot_sockets_open (\d+)$/m.exec(text);
+      resolve(match ? Number(match[1]) : null);
+    });
+  });
+}
+
 const logLines = (server, pattern) => (server.stdout() + server.stderr()).split('\n').filter((l) => pattern.test(l)).length;
 
 describe('connection limits', () => {
@@ -46,14 +68,18 @@ describe('connection limits', () => {
   const app = makeApp();
 
   before(async () => {
-    server = await startServer({ server: { max_connections_total: 4, max_connections_per_ip: 2 }, apps: [app] });
+    server = await startServer({
+      server: { max_connections_total: 4, max_connections_per_ip: 2 },
+      web: { dashboard_user: operators.username, dashboard_password: operators.password },
+      apps: [app],
+    });
     clients = new Clients(server);
   });
   afterEach(async () => {
     await clients.closeAll();
     for (const s of held.splice(0)) s.destroy();
-    // Every slot is back before the next test.
-    await waitFor(async () => (await getFrom(server.port, '/health', '127.0.0.9'))?.status === 200, 10000, 'a free slot');
+    // Every slot is back before the next test: the scrape's own socket is the only one held.
+    await waitFor(async () => (await socketsOpen(server.port)) === 1, 10000, 'every slot free');
   });
   after(async () => {
     if (server) assert.equal(await server.stop(), 0, server.logs());

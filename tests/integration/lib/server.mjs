@@ -105,12 +105,13 @@ function tomlTable(header, table, lines) {
 }
 
 /** The config file: [server], [engine] when given, and one [[apps]] per app (an app's arrays of objects, e.g. webhooks, become [[apps.webhooks]]). */
-export function toToml({ server, apps, engine }) {
+export function toToml({ server, apps, engine, web }) {
   const lines = [];
   tomlTable('[server]', server, lines);
-  if (engine) {
+  for (const [name, table] of [['[engine]', engine], ['[web]', web]]) {
+    if (!table) continue;
     lines.push('');
-    tomlTable('[engine]', engine, lines);
+    tomlTable(name, table, lines);
   }
   for (const app of apps) {
     lines.push('');
@@ -145,6 +146,7 @@ const delay = (ms) => new Promise((r) => setTimeout(r, ms));
  * @param {object} [opts.server]  [server] table overrides (activity_timeout, pong_timeout, ...)
  * @param {object[]} [opts.apps]  app entries (use makeApp); default: one app
  * @param {object} [opts.engine]  the [engine] table (kind, redis_url, node_lease_ms, ...)
+ * @param {object} [opts.web]  the [web] table (dashboard_user, dashboard_password, ...)
  * @param {string[]} [opts.args]  extra command-line arguments
  * @param {string} [opts.configFile]  a config file of the repository to start with instead of one
  *   written from opts.server and opts.apps (which should then describe its apps); the port and
@@ -175,7 +177,7 @@ export async function startServer(opts = {}) {
     configPath = opts.configFile;
     args.unshift('--port', String(port), '--data-dir', dir);
   } else {
-    fs.writeFileSync(configPath, toToml({ server: serverTable, apps, engine: opts.engine }));
+    fs.writeFileSync(configPath, toToml({ server: serverTable, apps, engine: opts.engine, web: opts.web }));
   }
 
   // `launcher` runs the binary through a command that execs it (e.g. ['prlimit', '--nofile=64:64']),
