@@ -523,6 +523,7 @@ void RedisEngine::when_listening(LocalChannel& channel, std::function<void()> in
 }
 
 void RedisEngine::on_listening(const std::string& pubsub_channel) {
+  if (watched_.contains(pubsub_channel)) return read_watches();  // a watched user's events
   auto it = by_events_.find(pubsub_channel);
   if (it == by_events_.end()) return;
   LocalChannel* channel = find(it->second);
@@ -716,6 +717,7 @@ void RedisEngine::run_graces() {
         "it answers",
         client_->up() ? "connected, registering this node" : "no connection yet, retrying");
   }
+  read_watches();
   while (!graces_.empty() && graces_.begin()->first <= now) {
     GraceTimer grace = std::move(graces_.begin()->second);
     graces_.erase(graces_.begin());

@@ -342,6 +342,21 @@ class RedisEngine final : public PresenceEngine, public Broker {
                           std::shared_ptr<std::vector<UserState>> states,
                           std::vector<std::vector<std::string>> claimed, UserStatesCallback done);
   void on_user_event(Watched& watched, std::string_view event);
+  // A watch's first reading of who is online, made once this node hears every watched user's
+  // events (so that a change after the reading is told) and made again while it fails (Redis
+  // out of reach) and the watch stands: a watcher is never told "nobody" for "unknown".
+  struct WatchReading {
+    core::AppIndex app = 0;
+    std::string watcher;
+    std::vector<std::string> users;
+    OnlineCallback done;
+    std::chrono::steady_clock::time_point since;
+    std::chrono::steady_clock::time_point not_before;  // after a failed reading
+    bool in_flight = false;
+  };
+  void read_watches();
+  void read_watch(const std::shared_ptr<WatchReading>& reading);
+  bool still_watching(const WatchReading& reading) const;
   // EVALSHA, or EVAL when Redis does not know the script; sent where the first key lives.
   void run_script(const Script& script, std::vector<std::string> keys,
                   std::vector<std::string> args, redis::ReplyHandler done);
@@ -377,7 +392,8 @@ class RedisEngine final : public PresenceEngine, public Broker {
     std::string user;
   };
   std::vector<VisibilityToRetry> visibilities_to_retry_;
-  std::unordered_map<std::string, Watched> watched_;  // by the user's events channel
+  std::unordered_map<std::string, Watched> watched_;           // by the user's events channel
+  std::vector<std::shared_ptr<WatchReading>> watch_readings_;  // not yet answered
   // This node's sessions of each user (by app and user) with their status: its part in the
   // user's status, written to the user's record as "live away" when it changes.
   struct LocalUser {

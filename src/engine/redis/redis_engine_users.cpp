@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/post.hpp>
 
+#include <algorithm>
 #include <chrono>
 
 #include "core/app_key.hpp"
@@ -20,8 +21,12 @@ namespace asio = boost::asio;
 namespace pusher = protocol::pusher;
 using redis::Reply;
 using redis::Result;
+using Clock = std::chrono::steady_clock;
 
 namespace {
+
+// A watch's reading that failed is made again this much later.
+constexpr std::chrono::milliseconds kRetryReading{500};
 
 std::string signin_channel(std::string_view user) {
   std::string channel = "#signin:";
@@ -293,23 +298,66 @@ void RedisEngine::watch(core::AppIndex app, std::string watcher, std::vector<std
       }
       ++it->second.watchers[watcher];
     }
-    // Subscribed first: a change from here on is told, whatever the reading says.
-    read_users(app, watched, [this, app, watched, done](Answer<std::vector<UserState>> states) {
-      std::vector<std::string> online;
-      if (states) {
-        for (std::size_t i = 0; i < watched.size(); ++i) {
+    auto reading = std::make_shared<WatchReading>();
+    reading->app = app;
+    reading->watcher = std::move(watcher);
+    reading->users = std::move(watched);
+    reading->done = std::move(done);
+    reading->since = reading->not_before = Clock::now();
+    watch_readings_.push_back(reading);
+    read_watch(reading);
+  });
+}
+
+bool RedisEngine::still_watching(const WatchReading& reading) const {
+  for (const auto& user : reading.users) {
+    auto it = watched_.find(keys_.user(app_ids_[reading.app], user).events);
+    if (it != watched_.end() && it->second.watchers.contains(reading.watcher)) return true;
+  }
+  return false;
+}
+
+// From the grace timer and whenever a subscription is confirmed: the readings due.
+void RedisEngine::read_watches() {
+  if (watch_readings_.empty()) return;
+  auto due = watch_readings_;  // a reading may end (and leave the list) as it is read
+  for (const auto& reading : due) read_watch(reading);
+}
+
+void RedisEngine::read_watch(const std::shared_ptr<WatchReading>& reading) {
+  const auto now = Clock::now();
+  if (reading->in_flight || now < reading->not_before) return;
+  const auto finish = [this, reading](std::vector<std::string> online) {
+    std::erase(watch_readings_, reading);
+    reading->done(std::move(online));
+  };
+  if (stopping_ || !still_watching(*reading)) return finish({});  // nobody to tell any more
+  // Subscribed first: a change from the reading on is told. Not waited for without end: a
+  // subscription Redis does not confirm costs the changes, not the reading.
+  const bool heard = std::all_of(reading->users.begin(), reading->users.end(), [&](auto& user) {
+    return client_->listening(keys_.user(app_ids_[reading->app], user).events);
+  });
+  if (!heard && now - reading->since < options_.copy_wait) return;
+  reading->in_flight = true;
+  read_users(
+      reading->app, reading->users, [this, reading, finish](Answer<std::vector<UserState>> states) {
+        reading->in_flight = false;
+        if (!states) {
+          reading->not_before = Clock::now() + kRetryReading;
+          return;
+        }
+        std::vector<std::string> online;
+        for (std::size_t i = 0; i < reading->users.size(); ++i) {
           // Invisible users are offline to everyone else.
           const auto& state = (*states)[i];
           const bool seen = state.online && state.privacy.visibility != storage::Visibility::Nobody;
-          if (seen) online.push_back(watched[i]);
+          if (seen) online.push_back(reading->users[i]);
           // An event heard since the subscription is newer than the reading.
-          auto it = watched_.find(keys_.user(app_ids_[app], watched[i]).events);
+          auto it = watched_.find(keys_.user(app_ids_[reading->app], reading->users[i]).events);
           if (it != watched_.end() && !it->second.online) it->second.online = seen;
         }
-      }
-      done(std::move(online));
-    });
-  });
+        finish(std::move(online));
+      });
 }
 
 void RedisEngine::unwatch(core::AppIndex app, std::string watcher,
