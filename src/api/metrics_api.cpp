@@ -1,7 +1,9 @@
 #include "api/metrics_api.hpp"
 
 #include <cstdint>
+#include <iterator>
 #include <string_view>
+#include <utility>
 
 namespace greendot::api {
 
@@ -70,6 +72,30 @@ std::string metrics_text(server::ServerContext& context) {
   family(out, "greendot_engine_ready", "gauge",
          "1 while the presence engine can serve (with Redis: reachable, this node registered).");
   sample(out, "greendot_engine_ready", context.engine.ready() ? 1 : 0);
+  // What a shared engine (Redis) could not do at once, or made good; 0 with the embedded one.
+  const auto engine = context.engine.counters();
+  const std::pair<std::string_view, std::uint64_t> counted[] = {
+      {"store_disconnections", engine.store_disconnections},
+      {"messages_not_shared", engine.messages_not_shared},
+      {"leases_lost", engine.leases_lost},
+      {"nodes_swept", engine.nodes_swept},
+      {"subscriptions_unconfirmed", engine.subscriptions_unconfirmed},
+  };
+  const std::string_view helps[] = {
+      "Times the engine's store (Redis) went out of reach.",
+      "Messages published while Redis was out of reach: they reached this node's subscribers "
+      "only.",
+      "Times this node found its lease in Redis gone and wrote its sessions back as a new node.",
+      "Dead nodes whose sessions this node removed.",
+      "Channels whose subscribers were answered before Redis confirmed this node's "
+      "subscription (they miss the other nodes' messages until it does).",
+  };
+  for (std::size_t i = 0; i < std::size(counted); ++i) {
+    std::string name = "greendot_engine_";
+    name.append(counted[i].first).append("_total");
+    family(out, name, "counter", helps[i]);
+    sample(out, name, counted[i].second);
+  }
   return out;
 }
 

@@ -124,6 +124,16 @@ using StatsCallback = std::function<void(Answer<std::vector<ChannelStats>>)>;
 using ListingCallback = std::function<void(Answer<std::vector<ChannelListing>>)>;
 using UsersCallback = std::function<void(Answer<std::vector<std::string>>)>;
 
+// What a shared engine could not do at once, or did to make good, counted since start (for
+// /metrics; all 0 for the embedded engine). Each is also logged when it happens.
+struct EngineCounters {
+  std::uint64_t store_disconnections = 0;  // times the store (Redis) went out of reach
+  std::uint64_t messages_not_shared = 0;   // published meanwhile: this node's subscribers only
+  std::uint64_t leases_lost = 0;           // this node found its lease gone and re-asserted anew
+  std::uint64_t nodes_swept = 0;           // dead nodes whose sessions this node removed
+  std::uint64_t subscriptions_unconfirmed = 0;  // answered without the store confirming in time
+};
+
 class PresenceEngine {
  public:
   virtual ~PresenceEngine() = default;
@@ -195,6 +205,8 @@ class PresenceEngine {
 
   // Whether it can serve now: a shared engine is not while its store is out of reach.
   virtual bool ready() const { return true; }
+  // Thread-safe.
+  virtual EngineCounters counters() const { return {}; }
 
   // Housekeeping (ends of grace, heartbeat expiries); the server calls it about every 100 ms.
   virtual void tick(core::Millis now) = 0;

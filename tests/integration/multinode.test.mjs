@@ -18,6 +18,7 @@ import { Clients, subscribed, waitFor, withTimeout, connected } from './lib/clie
 const LEASE_MS = 2000; // the ghost bound under test (the default is 10 s)
 const GRACE_MS = 1500;
 const BEAT_TTL_MS = 1500;
+const operators = { dashboard_user: 'ops', dashboard_password: 'scrape me' }; // for /metrics
 
 /** A webhook receiver: every event delivered, in order. */
 async function startReceiver() {
@@ -57,9 +58,17 @@ for (const mode of ['one Redis server', 'a 3-primary Redis Cluster']) describe(`
   let beatApp;
   let beatAuth;
 
+  /** A counter of node `n`'s /metrics. */
+  const metric = async (n, name) => {
+    const auth = Buffer.from(`${operators.dashboard_user}:${operators.dashboard_password}`).toString('base64');
+    const text = await (await fetch(nodes[n].httpUrl('/metrics'), { headers: { authorization: `Basic ${auth}` } })).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    assert.ok(line, `${name} in /metrics of node ${n}`);
+    return Number(line.split(' ')[1]);
+  };
   const engine = () => ({ kind: 'redis', redis_url: redis.url, node_lease_ms: LEASE_MS });
   const startNode = async () => {
-    const node = await startServer({ apps: [app, graceApp, beatApp], engine: engine() });
+    const node = await startServer({ apps: [app, graceApp, beatApp], engine: engine(), web: operators });
     nodes.push(node);
     clients.push(new Clients(node));
     return nodes.length - 1;
@@ -398,19 +407,29 @@ for (const mode of ['one Redis server', 'a 3-primary Redis Cluster']) describe(`
     await member(victim, channel, 'k1');
     await member(victim, channel, 'k2');
     await waitFor(() => watchers.every((w) => w.events.includes('+k2')), 5000, 'members of the doomed node seen');
+    // Swept by whichever survivor claimed it first.
+    const swept = async () => {
+      let sum = 0;
+      for (let n = 0; n < nodes.length; n++) {
+        if (n !== victim && !nodes[n].exitInfo) sum += await metric(n, 'greendot_engine_nodes_swept_total');
+      }
+      return sum;
+    };
+    const sweptBefore = await swept();
     const killedAt = Date.now();
     await nodes[victim].kill();
     await waitFor(() => watchers.every((w) => w.events.includes('-k1') && w.events.includes('-k2')), LEASE_MS + 8000, 'member_removed of the dead node');
     const took = Date.now() - killedAt;
     console.log(`# kill -9 to the last member_removed: ${took} ms (lease ${LEASE_MS} ms)`);
     await member(1, channel, 'sentinel-3');
-    await waitFor(() => watchers[0].events.includes('+sentinel-3'), 5000, 'sentinel');
+    await waitFor(() => watchers.every((w) => w.events.includes('+sentinel-3')), 5000, 'sentinel seen by every watcher');
     for (const w of watchers) {
       assert.equal(w.events.filter((e) => e === '-k1').length, 1);
       assert.equal(w.events.filter((e) => e === '-k2').length, 1);
     }
     assert.deepEqual(watchers[0].ids(), ['sentinel-3', 'w0', 'w1']);
     await waitFor(() => receiver.count('member_removed', channel, 'k1') === 1, 5000, 'member_removed webhook of k1');
+    assert.equal((await swept()) - sweptBefore, 1, 'one survivor swept it, once');
     // Its sessions, graces and channel list are gone from Redis too.
     assert.equal((await redis.command('HLEN', `greendot:{${app.id}:${channel}}:live`)).trim(), '3');
   });
@@ -437,7 +456,7 @@ for (const mode of ['one Redis server', 'a 3-primary Redis Cluster']) describe(`
     const settled = Date.now() + LEASE_MS + 5000 + 500;
     await waitFor(() => Date.now() > settled, LEASE_MS + 8000, 'the settling of the rebuilt lists');
     await member(0, channel, 'sentinel-4');
-    await waitFor(() => m2.events.includes('+sentinel-4'), 5000, 'sentinel');
+    await waitFor(() => m0.events.includes('+sentinel-4') && m2.events.includes('+sentinel-4'), 5000, 'sentinel seen by both');
     assert.deepEqual(m0.events, ['+m1', '+m2', '+late', '+sentinel-4']);
     assert.deepEqual(m2.events, ['+late', '+sentinel-4']);
   });
@@ -470,6 +489,10 @@ for (const mode of ['one Redis server', 'a 3-primary Redis Cluster']) describe(`
     // A trigger on a node still reaches that node's subscribers.
     await sdk.trigger('outage-news', 'news', { n: 1 });
     await waitFor(() => got.includes(1), 5000, 'local delivery while Redis is down');
+    // Counted for the operators: the outage, and the message the other nodes did not get.
+    assert.ok((await metric(0, 'greendot_engine_store_disconnections_total')) >= 1);
+    assert.ok((await metric(0, 'greendot_engine_messages_not_shared_total')) >= 1);
+    assert.equal(await metric(0, 'greendot_engine_ready'), 0);
 
     await redis.start();
     for (const node of nodes) {

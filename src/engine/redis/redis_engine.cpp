@@ -168,8 +168,16 @@ void RedisEngine::on_up() {
   refresh_lease();
 }
 
+EngineCounters RedisEngine::counters() const {
+  constexpr auto relaxed = std::memory_order_relaxed;
+  return EngineCounters{store_disconnections_.load(relaxed), messages_not_shared_.load(relaxed),
+                        leases_lost_.load(relaxed), nodes_swept_.load(relaxed),
+                        subscriptions_unconfirmed_.load(relaxed)};
+}
+
 void RedisEngine::on_down(const std::string& why) {
   ready_.store(false, std::memory_order_relaxed);
+  store_disconnections_.fetch_add(1, std::memory_order_relaxed);
   spdlog::warn(
       "Redis is out of reach ({}): local clients are still served; joins are refused "
       "until it is back",
@@ -230,6 +238,7 @@ void RedisEngine::refresh_lease() {
                    "node {} lost its lease in Redis; re-asserting its sessions as a "
                    "new node",
                    node_);
+               leases_lost_.fetch_add(1, std::memory_order_relaxed);
                new_identity();
                register_node();
              });
@@ -283,6 +292,7 @@ void RedisEngine::sweep_node(const std::string& node) {
     const Reply* reply = reply_of(result);
     if (!reply) return;
     spdlog::info("sweeping node {}: its lease ended ({} channels)", node, reply->elements.size());
+    nodes_swept_.fetch_add(1, std::memory_order_relaxed);
     auto left = std::make_shared<std::size_t>(reply->elements.size() + 1);
     auto all_ok = std::make_shared<bool>(true);
     auto finished = [this, node, list, left, all_ok](bool ok) {
@@ -546,6 +556,7 @@ void RedisEngine::answer_listeners(LocalChannel& channel, Clock::time_point now)
         "subscribers are answered, and miss what other nodes publish there until it does",
         channel.name, options_.copy_wait.count());
     channel.listen_overdue = true;
+    subscriptions_unconfirmed_.fetch_add(1, std::memory_order_relaxed);
   }
   auto told = std::move(channel.unconfirmed);
   channel.unconfirmed.clear();

@@ -83,6 +83,7 @@ class RedisEngine final : public PresenceEngine, public Broker {
   void stop();
   // Whether Redis can be reached now (and this node holds a lease).
   bool ready() const override { return ready_.load(std::memory_order_relaxed); }
+  EngineCounters counters() const override;
   // Closes a user's connections on every node.
   void terminate_everywhere(core::AppIndex app, const std::string& user);
 
@@ -434,8 +435,13 @@ class RedisEngine final : public PresenceEngine, public Broker {
   bool sweeping_started_ = false;   // the sweeps' timers run (from the first registration)
   bool reassert_pending_ = false;   // a session could not be written: again at the next refresh
   bool stopping_ = false;
-  bool halted_ = false;                    // stop() was called: no timer is armed again
-  std::uint64_t messages_not_shared_ = 0;  // published while Redis was out of reach
+  bool halted_ = false;  // stop() was called: no timer is armed again
+  // For counters(), read from other threads (relaxed: statistics, ordered with nothing).
+  std::atomic<std::uint64_t> messages_not_shared_{0};  // published while Redis was out of reach
+  std::atomic<std::uint64_t> store_disconnections_{0};
+  std::atomic<std::uint64_t> leases_lost_{0};
+  std::atomic<std::uint64_t> nodes_swept_{0};
+  std::atomic<std::uint64_t> subscriptions_unconfirmed_{0};
   std::chrono::steady_clock::time_point last_unready_report_ = std::chrono::steady_clock::now();
   std::atomic<bool> ready_{false};
   boost::asio::steady_timer lease_timer_;

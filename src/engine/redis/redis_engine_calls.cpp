@@ -33,9 +33,10 @@ void RedisEngine::publish(ChannelMessage message) {
   for (MessageSink* sink : sinks_) sink->deliver(shared);
   asio::post(io_, [this, shared] {
     if (!client_->up()) {
-      if (messages_not_shared_++ % 1000 == 0) {
+      const auto lost = messages_not_shared_.fetch_add(1, std::memory_order_relaxed) + 1;
+      if (lost % 1000 == 1) {
         spdlog::warn("Redis is out of reach: {} messages reached this node's subscribers only",
-                     messages_not_shared_);
+                     lost);
       }
       return;
     }
