@@ -142,14 +142,12 @@ void PusherSession::handle_subscribe(const boost::json::value& data) {
 }
 
 void PusherSession::on_subscribed(std::uint32_t join_id) {
-  Subscription* subscription = nullptr;
-  for (auto& s : subscriptions_) {
-    if (s.join_id == join_id) subscription = &s;
-  }
-  if (!subscription) return;  // unsubscribed meanwhile; the engine was told then
-  subscription->join_id = 0;
-  transport_.listen(app_index_, subscription->channel);
-  transport_.send_text(pusher::subscription_succeeded(subscription->channel));
+  auto it = std::find_if(subscriptions_.begin(), subscriptions_.end(),
+                         [&](const Subscription& s) { return s.join_id == join_id; });
+  if (it == subscriptions_.end()) return;  // unsubscribed meanwhile; the engine was told then
+  it->join_id = 0;
+  transport_.listen(app_index_, it->channel);
+  transport_.send_text(pusher::subscription_succeeded(it->channel));
 }
 
 void PusherSession::subscribe_presence(std::string channel,

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { startServer, makeApp } from './lib/server.mjs';
 import { Clients, httpRequest, waitFor } from './lib/clients.mjs';
+import { operatorsWeb, operatorsHeader, parseMetrics } from './lib/metrics.mjs';
 
 /** An idle TCP connection (no request): it holds a slot like any other. */
 function idle(port, localAddress = '127.0.0.1') {
@@ -19,11 +20,12 @@ function idle(port, localAddress = '127.0.0.1') {
 }
 
 /** One request on a fresh connection from `localAddress`: {status, body} or null when cut off. */
-function getFrom(port, path, localAddress = '127.0.0.1') {
+function getFrom(port, path, localAddress = '127.0.0.1', headers = {}) {
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
   return new Promise((resolve) => {
     let text = '';
     const socket = net.connect({ port, host: '127.0.0.1', localAddress }, () => {
-      socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`);
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: localhost\r\n${extra}Connection: close\r\n\r\n`);
     });
     socket.setEncoding('utf8');
     socket.on('data', (d) => {
@@ -37,26 +39,10 @@ function getFrom(port, path, localAddress = '127.0.0.1') {
   });
 }
 
-const operators = { username: 'ops', password: 'scrape me' };
-
 /** greendot_sockets_open as /metrics tells it (its own socket included); null when refused. */
-function socketsOpen(port) {
-  return new Promise((resolve) => {
-    let text = '';
-    const auth = Buffer.from(`${operators.username}:${operators.password}`).toString('base64');
-    const socket = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.9' }, () => {
-      socket.write(`GET /metrics HTTP/1.1\r\nHost: localhost\r\nAuthorization: Basic ${auth}\r\nConnection: close\r\n\r\n`);
-    });
-    socket.setEncoding('utf8');
-    socket.on('data', (d) => {
-      text += d;
-    });
-    socket.on('error', () => {});
-    socket.on('close', () => {
-      const match = /^greendot_sockets_open (\d+)$/m.exec(text);
-      resolve(match ? Number(match[1]) : null);
-    });
-  });
+async function socketsOpen(port) {
+  const answer = await getFrom(port, '/metrics', '127.0.0.9', { Authorization: operatorsHeader() });
+  return answer?.status === 200 ? parseMetrics(answer.body).greendot_sockets_open : null;
 }
 
 const logLines = (server, pattern) => (server.stdout() + server.stderr()).split('\n').filter((l) => pattern.test(l)).length;
@@ -70,7 +56,7 @@ describe('connection limits', () => {
   before(async () => {
     server = await startServer({
       server: { max_connections_total: 4, max_connections_per_ip: 2 },
-      web: { dashboard_user: operators.username, dashboard_password: operators.password },
+      web: operatorsWeb,
       apps: [app],
     });
     clients = new Clients(server);

@@ -4,20 +4,7 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, makeApp } from './lib/server.mjs';
 import { Clients, httpRequest, waitFor } from './lib/clients.mjs';
-
-const operators = { username: 'ops', password: 'scrape me' };
-const basic = (user, password) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-
-/** The samples of an exposition: {"name{labels}": value}. */
-function samples(text) {
-  const out = {};
-  for (const line of text.split('\n')) {
-    if (!line || line.startsWith('#')) continue;
-    const space = line.lastIndexOf(' ');
-    out[line.slice(0, space)] = Number(line.slice(space + 1));
-  }
-  return out;
-}
+import { operatorsWeb, operatorsHeader, basicAuth, parseMetrics as samples } from './lib/metrics.mjs';
 
 describe('/metrics', () => {
   let server;
@@ -27,7 +14,7 @@ describe('/metrics', () => {
   before(async () => {
     server = await startServer({
       server: { max_connections_total: 50 },
-      web: { dashboard_user: operators.username, dashboard_password: operators.password },
+      web: operatorsWeb,
       apps: [app],
     });
     clients = new Clients(server);
@@ -38,13 +25,13 @@ describe('/metrics', () => {
   });
 
   const scrape = async () => {
-    const res = await httpRequest(server.httpUrl('/metrics'), { headers: { authorization: basic(operators.username, operators.password) } });
+    const res = await httpRequest(server.httpUrl('/metrics'), { headers: { authorization: operatorsHeader() } });
     assert.equal(res.status, 200, res.body);
     return res;
   };
 
   test('refused without the operators\' credentials', async () => {
-    for (const authorization of [undefined, basic('ops', 'wrong')]) {
+    for (const authorization of [undefined, basicAuth(operatorsWeb.dashboard_user, 'wrong')]) {
       const res = await httpRequest(server.httpUrl('/metrics'), { headers: authorization ? { authorization } : {} });
       assert.equal(res.status, 401, res.body);
       assert.match(JSON.parse(res.body).error, /./);

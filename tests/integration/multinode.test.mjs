@@ -11,6 +11,7 @@ import http from 'node:http';
 import Pusher from 'pusher';
 import { startServer, makeApp } from './lib/server.mjs';
 import { startRedis, startRedisCluster } from './lib/redis.mjs';
+import { operatorsWeb, operatorsHeader, parseMetrics } from './lib/metrics.mjs';
 import { startAuthEndpoint } from './lib/auth-endpoint.mjs';
 import { signedRaw } from './lib/signing.mjs';
 import { Clients, subscribed, waitFor, withTimeout, connected } from './lib/clients.mjs';
@@ -18,7 +19,6 @@ import { Clients, subscribed, waitFor, withTimeout, connected } from './lib/clie
 const LEASE_MS = 2000; // the ghost bound under test (the default is 10 s)
 const GRACE_MS = 1500;
 const BEAT_TTL_MS = 1500;
-const operators = { dashboard_user: 'ops', dashboard_password: 'scrape me' }; // for /metrics
 
 /** A webhook receiver: every event delivered, in order. */
 async function startReceiver() {
@@ -58,17 +58,16 @@ for (const mode of ['one Redis server', 'a 3-primary Redis Cluster']) describe(`
   let beatApp;
   let beatAuth;
 
-  /** A counter of node `n`'s /metrics. */
+  /** A sample of node `n`'s /metrics. */
   const metric = async (n, name) => {
-    const auth = Buffer.from(`${operators.dashboard_user}:${operators.dashboard_password}`).toString('base64');
-    const text = await (await fetch(nodes[n].httpUrl('/metrics'), { headers: { authorization: `Basic ${auth}` } })).text();
-    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-    assert.ok(line, `${name} in /metrics of node ${n}`);
-    return Number(line.split(' ')[1]);
+    const text = await (await fetch(nodes[n].httpUrl('/metrics'), { headers: { authorization: operatorsHeader() } })).text();
+    const value = parseMetrics(text)[name];
+    assert.ok(value !== undefined, `${name} in /metrics of node ${n}`);
+    return value;
   };
   const engine = () => ({ kind: 'redis', redis_url: redis.url, node_lease_ms: LEASE_MS });
   const startNode = async () => {
-    const node = await startServer({ apps: [app, graceApp, beatApp], engine: engine(), web: operators });
+    const node = await startServer({ apps: [app, graceApp, beatApp], engine: engine(), web: operatorsWeb });
     nodes.push(node);
     clients.push(new Clients(node));
     return nodes.length - 1;
